@@ -1,0 +1,1 @@
+"""The ``pep`` and ``pep-ppe`` command-line interfaces (``peppers.cli``)."""

@@ -1,0 +1,70 @@
+"""The exception hierarchy of peppers.
+
+One root, :class:`PeppersError`; every subclass also inherits the builtin
+exception a caller would naturally catch, so ``except ValueError`` and
+``except PeppersError`` both work (the pattern of ``rasterio.errors``).
+
+Messages say what is wrong, the values seen, and how to fix it. The command
+line prints ``str(error)`` as one line and exits non-zero.
+"""
+
+from __future__ import annotations
+
+
+class PeppersError(Exception):
+    """Root of every error peppers raises on purpose."""
+
+
+class HKVError(PeppersError, OSError):
+    """The run database cannot be read or written."""
+
+    def __str__(self) -> str:  # OSError's str() would show the errno tuple
+        return " ".join(str(a) for a in self.args)
+
+
+class KeyPathError(PeppersError, KeyError):
+    """A key path is malformed or names nothing."""
+
+    def __str__(self) -> str:  # KeyError's str() would quote the message
+        return " ".join(str(a) for a in self.args)
+
+
+class RecordError(HKVError, ValueError):
+    """A record file does not parse, or holds a value of the wrong type."""
+
+
+class LockError(HKVError):
+    """A lock could not be taken in time."""
+
+
+class SceneError(PeppersError, ValueError):
+    """An input scene (``peppers-slc/1``) breaks the contract.
+
+    Parameters
+    ----------
+    file : str
+        The metadata or image file at fault.
+    field : str
+        The dotted field name at fault, e.g. ``orbit.state_vectors[3].utc``.
+    problem : str
+        What is wrong and, where it helps, the fix.
+    """
+
+    def __init__(self, file: str, field: str, problem: str):
+        self.file, self.field, self.problem = str(file), field, problem
+        super().__init__(f"{file}: {field}: {problem}")
+
+
+class RuleError(PeppersError, ValueError):
+    """A rule file is malformed, or the rules cannot be scheduled."""
+
+
+class OperatorError(PeppersError, RuntimeError):
+    """An operator failed; the message names the operator and the tile."""
+
+
+class ImageError(PeppersError, OSError):
+    """An image on disk is missing, truncated, or not what was expected."""
+
+    def __str__(self) -> str:
+        return " ".join(str(a) for a in self.args)
