@@ -68,3 +68,11 @@ class ImageError(PeppersError, OSError):
 
     def __str__(self) -> str:
         return " ".join(str(a) for a in self.args)
+
+
+class ImageMismatchError(ImageError, ValueError):
+    """An array or region does not fit an image: shape, dtype or bounds."""
+
+
+class JournalError(PeppersError, RuntimeError):
+    """A tile journal refuses an operation (e.g. completing with tiles missing)."""
