@@ -70,6 +70,11 @@ class ImageError(PeppersError, OSError):
         return " ".join(str(a) for a in self.args)
 
 
+class GeometryError(PeppersError, ValueError):
+    """A geometry request cannot be met: a time outside the orbit's span, a
+    slant range that reaches no surface, an iteration that did not converge."""
+
+
 class ImageMismatchError(ImageError, ValueError):
     """An array or region does not fit an image: shape, dtype or bounds."""
 
