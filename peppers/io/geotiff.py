@@ -73,13 +73,18 @@ def geotiff_profile(shape: tuple[int, int], dtype: Any, *, crs: Any, transform: 
     Raises
     ------
     ValueError
-        For a block size GDAL's GTiff driver refuses or a bad transform.
+        For a block size GDAL's GTiff driver refuses, an unknown compression
+        (GDAL would silently ignore it) or a bad transform.
     """
     import numpy as np
     from rasterio.crs import CRS
+    from rasterio.enums import Compression
 
     if block <= 0 or block % 16:
         raise ValueError(f"GeoTIFF block size must be a positive multiple of 16, got {block}")
+    if compress and compress.lower() not in Compression.__members__:
+        raise ValueError(f"unknown compression {compress!r}; use one of "
+                         f"{', '.join(Compression.__members__)} or None")
     profile: dict[str, Any] = {
         "driver": "GTiff", "height": int(shape[0]), "width": int(shape[1]), "count": 1,
         "dtype": np.dtype(dtype).name, "crs": CRS.from_user_input(crs),

@@ -118,7 +118,7 @@ class GdalSource:
 
     def _dataset(self) -> Any:
         ds = getattr(self._local, "dataset", None)
-        if ds is not None:
+        if ds is not None and not self._closed:
             return ds
         import rasterio
         from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
