@@ -7,8 +7,9 @@ converts the finished raw image in one sequential pass:
 
 1. the output is created under a hidden temporary name beside ``path``
    (GTiff, ``TILED=YES``, square blocks of ``block`` pixels,
-   ``BIGTIFF=IF_SAFER``, deflate compression by default) with its CRS,
-   geotransform and no-data value set;
+   ``BIGTIFF=IF_SAFER``, deflate compression by default, done by GDAL in
+   worker threads with ``NUM_THREADS=ALL_CPUS``) with its CRS, geotransform
+   and no-data value set;
 2. the source is read one block-sized region at a time, in row-major block
    order, and each region is written into exactly one TIFF tile, so memory
    is bounded by one block (plus GDAL's own block cache, ``GDAL_CACHEMAX``),
@@ -93,6 +94,7 @@ def geotiff_profile(shape: tuple[int, int], dtype: Any, *, crs: Any, transform: 
     }
     if compress:
         profile["compress"] = compress
+        profile["NUM_THREADS"] = "ALL_CPUS"   # GDAL compresses finished blocks in worker threads
     return profile
 
 
