@@ -1,0 +1,180 @@
+"""Array plumbing shared by the operators: dtypes, input checks, edge filling.
+
+Design
+------
+Every public operator follows the same steps before it calls its private
+numba kernel: check that each input array has exactly the shape of the
+region it asked for, coerce it to a C-contiguous array of the working dtype,
+and allocate the output. Those steps live here so that each operator module
+holds only its own method.
+
+:func:`read_region` and :func:`apply_local` run a local operator on whole
+in-memory arrays the way the tile engine runs it on a tile: the requested
+input region is cut out of the image and the part outside the image is
+filled per the operator's ``edge_mode``. The tests use them as the
+whole-array reference, and the benchmarks as the whole-array baseline.
+
+Dtype policy
+------------
+``float32``/``complex64`` stay single precision, ``float64``/``complex128``
+stay double; integer and boolean images become ``float64``. Anything else
+(strings, objects) is refused.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+import numpy as np
+
+from peppers.errors import OperatorError
+from peppers.ppe.region import Region
+
+_FLOATS = {np.dtype(t) for t in (np.float32, np.float64, np.complex64, np.complex128)}
+
+
+def working_dtype(dtype, owner: str, port: str = "input") -> np.dtype:
+    """The floating dtype an operator computes in for an input ``dtype``.
+
+    Raises
+    ------
+    OperatorError
+        If the dtype is not numeric.
+    """
+    dtype = np.dtype(dtype)
+    if dtype in _FLOATS:
+        return dtype
+    if dtype.kind in "biu":
+        return np.dtype(np.float64)
+    raise OperatorError(f"{owner}: input {port!r} has dtype {dtype}; "
+                        "expected a real or complex numeric image")
+
+
+def complex_dtype(dtype) -> np.dtype:
+    """The complex dtype of the same precision as a floating ``dtype``."""
+    return np.result_type(np.dtype(dtype), np.complex64)
+
+
+def accumulator_dtype(dtype) -> np.dtype:
+    """Double-precision dtype (real or complex) to accumulate sums of ``dtype``."""
+    return np.dtype(np.complex128 if np.dtype(dtype).kind == "c" else np.float64)
+
+
+def prepare_input(owner: str, port: str, array: np.ndarray, shape: tuple[int, int],
+                  dtype) -> np.ndarray:
+    """Check an input tile's shape and return it C-contiguous in ``dtype``.
+
+    Parameters
+    ----------
+    owner : str
+        Operator label, for the message.
+    port : str
+        Input port name, for the message.
+    array : ndarray
+        What the engine passed.
+    shape : tuple of int
+        The shape of the region the operator asked for.
+    dtype : numpy dtype
+        The working dtype.
+
+    Raises
+    ------
+    OperatorError
+        If ``array`` is not 2-D of exactly ``shape``.
+    """
+    array = np.asarray(array)
+    if array.shape != tuple(shape):
+        raise OperatorError(f"{owner}: input {port!r} has shape {array.shape}, "
+                            f"but the requested input region has shape {tuple(shape)}")
+    return np.ascontiguousarray(array, dtype=dtype)
+
+
+def positive_pair(owner: str, name: str, value, *, minimum: int = 1) -> tuple[int, int]:
+    """Validate a ``(rows, cols)`` pair of integers >= ``minimum``."""
+    try:
+        pair = tuple(value)
+    except TypeError:
+        pair = (value,)
+    if len(pair) != 2 or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+                                 and v >= minimum for v in pair):
+        raise ValueError(f"{owner}: {name} must be two integers >= {minimum} "
+                         f"(rows, cols), got {value!r}")
+    return (int(pair[0]), int(pair[1]))
+
+
+def _reflect_index(index: np.ndarray, n: int) -> np.ndarray:
+    """Map indices into ``[0, n)`` mirroring without repeating the edge pixel."""
+    if n == 1:
+        return np.zeros_like(index)
+    period = 2 * n - 2
+    m = np.mod(index, period)
+    return np.where(m >= n, period - m, m)
+
+
+def read_region(image: np.ndarray, region: Region, edge_mode: str,
+                nodata=None) -> np.ndarray:
+    """Cut ``region`` out of ``image``, filling outside pixels per ``edge_mode``.
+
+    Parameters
+    ----------
+    image : ndarray of shape (M, N)
+        The whole image.
+    region : Region
+        Any region; it may reach outside the image.
+    edge_mode : {"reflect", "constant", "nodata"}
+        ``reflect`` mirrors without repeating the edge pixel (as
+        ``numpy.pad(mode="reflect")``), ``constant`` fills zero, ``nodata``
+        fills ``nodata`` (NaN for floats when it is None, zero otherwise).
+
+    Returns
+    -------
+    ndarray of ``region.shape``
+        A new array.
+    """
+    inside = region.clip(image.shape)
+    if edge_mode == "reflect":
+        if image.size == 0:
+            raise ValueError("cannot reflect an empty image")
+        rows = _reflect_index(np.arange(region.row, region.row_stop), image.shape[0])
+        cols = _reflect_index(np.arange(region.col, region.col_stop), image.shape[1])
+        return image[np.ix_(rows, cols)]
+    if edge_mode == "constant":
+        fill = 0
+    elif edge_mode == "nodata":
+        fill = nodata if nodata is not None else (np.nan if image.dtype.kind in "fc" else 0)
+    else:
+        raise ValueError(f"unknown edge mode {edge_mode!r}")
+    out = np.full(region.shape, fill, dtype=image.dtype)
+    if not inside.is_empty:
+        out[inside.relative_to(region)] = image[inside.slices]
+    return out
+
+
+def apply_local(op, images: Mapping[str, np.ndarray],
+                output_region: Region | None = None) -> dict[str, np.ndarray]:
+    """Run a local operator on whole in-memory images, as the engine would.
+
+    Parameters
+    ----------
+    op : LocalOperator
+        The operator.
+    images : mapping of port to ndarray
+        One whole image per input port.
+    output_region : Region, optional
+        The output region to compute; default the whole output image.
+
+    Returns
+    -------
+    dict of port to ndarray
+        The outputs for ``output_region``.
+    """
+    from peppers.ppe.operator import ImageSpec
+
+    specs = {port: ImageSpec(images[port].shape, images[port].dtype) for port in op.inputs}
+    out_specs = op.output_spec(specs)
+    if output_region is None:
+        output_region = Region.full(out_specs[op.outputs[0]].shape)
+    wanted = op.input_region(output_region, specs)
+    tiles = {port: read_region(images[port], wanted[port], op.edge_mode, specs[port].nodata)
+             for port in op.inputs}
+    return op.compute(tiles, output_region)
