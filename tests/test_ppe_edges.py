@@ -11,17 +11,7 @@ from peppers.io.source import ArraySource
 from peppers.ppe.edges import fetch, fill, reflect_index, source_region
 from peppers.ppe.operator import ImageSpec
 from peppers.ppe.region import Region
-
-
-def _padded_truth(image: np.ndarray, region: Region, mode: str, value) -> np.ndarray:
-    """``region`` cut from ``image`` padded by numpy.pad far enough to contain it."""
-    pad = max(0, -region.row, -region.col, region.row_stop - image.shape[0],
-              region.col_stop - image.shape[1])
-    if mode == "reflect":
-        padded = np.pad(image, pad, mode="reflect")
-    else:
-        padded = np.pad(image, pad, mode="constant", constant_values=value)
-    return padded[region.shift(pad, pad).slices]
+from peppers.ppe.testing import padded
 
 
 regions = st.builds(Region, st.integers(-40, 40), st.integers(-40, 40),
@@ -41,7 +31,7 @@ def test_fetch_equals_numpy_pad(region, rows, cols, mode):
 
     got = fetch(read, region, source.spec, mode)
     value = np.nan if mode == "nodata" else 0.0
-    np.testing.assert_array_equal(got, _padded_truth(image, region, mode, value))
+    np.testing.assert_array_equal(got, padded(image, region, mode, value))
     for r in reads:  # only pixels inside the image are ever read
         assert r.clip(image.shape) == r
 

@@ -106,9 +106,10 @@ def _replay(plan: "Plan", order: list[int]) -> tuple[dict[int, int], dict[int, i
             return
         computed[n] += 1
         for req in plan.requests(n, i):
-            if req.ref.node in plan.grids:
+            if req.ref.node in plan.grids:  # as the engine: gather all, then release
                 for j in req.tiles:
                     visit(req.ref.node, j)
+                for j in req.tiles:
                     release(req.ref.node, j)
         if refs[n][i] > 1:
             resident[n].add(i)

@@ -185,7 +185,7 @@ class Pipeline:
     def run(self, *, journal: str | os.PathLike | None = None, retries: int = 0,
             progress: Callable[[TileEvent], None] | None = None,
             executor: Executor | None = None, observers: Sequence[Observer] = (),
-            echo: Callable[[str], None] | None = None) -> Result:
+            echo: Callable[[str], None] | None = None, sync_every: float = 1.0) -> Result:
         """Run the stream; see :func:`peppers.ppe.engine.run_stream`.
 
         Parameters
@@ -203,6 +203,8 @@ class Pipeline:
             E.g. :class:`peppers.ppe.testing.RequestMonitor`.
         echo : callable, optional
             Receives the estimate line (default: logging).
+        sync_every : float
+            Seconds between flushes of the outputs and journal appends.
 
         Returns
         -------
@@ -223,7 +225,8 @@ class Pipeline:
             sinks, outputs = self._open_outputs(resume)
             stats = run_stream(plan, sinks, executor=executor, threads=self.threads,
                                mem=self.mem, journal=resume, retries=retries,
-                               progress=progress, observers=observers, echo=echo)
+                               progress=progress, observers=observers, echo=echo,
+                               sync_every=sync_every)
         finally:
             if resume is not None:
                 resume.close()

@@ -10,6 +10,10 @@ that does not stream. ``assert_computed_once()`` fails if any tile was
 computed twice (no double computation under threads, no recomputation when
 the budget is ample).
 
+:func:`whole_image` is the reference a tiled run must equal: the operator's
+``compute`` called once on whole arrays, padded by ``numpy.pad`` (not by
+the engine's edge code) as its edge mode says.
+
 :class:`Scale` is the smallest useful local operator (pixel-wise), for
 examples and tests.
 """
@@ -22,7 +26,7 @@ from typing import ClassVar, Mapping
 
 import numpy as np
 
-from peppers.ppe.operator import LocalOperator, Param
+from peppers.ppe.operator import ImageSpec, LocalOperator, Param
 from peppers.ppe.plan import Plan
 from peppers.ppe.region import Region
 
@@ -93,6 +97,36 @@ class RequestMonitor:
         if twice:
             raise AssertionError(f"{len(twice)} tile(s) computed more than once, e.g. "
                                  f"{twice[0][0]} tile {twice[0][1]} {twice[0][2]} times")
+
+
+def padded(image: np.ndarray, region: Region, mode: str, value=0) -> np.ndarray:
+    """``region`` of ``image`` extended beyond its edges by ``numpy.pad``.
+
+    ``mode`` is an edge mode: ``reflect`` pads with ``numpy.pad(mode="reflect")``,
+    ``constant``/``nodata`` with ``value``.
+    """
+    pad = max(0, -region.row, -region.col, region.row_stop - image.shape[0],
+              region.col_stop - image.shape[1])
+    if mode == "reflect":
+        big = np.pad(image, pad, mode="reflect")
+    else:
+        big = np.pad(image, pad, mode="constant", constant_values=value)
+    return big[region.shift(pad, pad).slices]
+
+
+def whole_image(op: LocalOperator, **arrays: np.ndarray) -> dict[str, np.ndarray]:
+    """Apply ``op`` once to whole arrays (by input port), edges by ``numpy.pad``.
+
+    The fill value of ``nodata`` is NaN (the arrays carry no no-data value).
+    """
+    specs = {port: ImageSpec(a.shape, a.dtype) for port, a in arrays.items()}
+    shape = op.output_spec(specs)[op.outputs[0]].shape
+    full = Region.full(shape)
+    asked = op.input_region(full, specs)
+    mode = type(op).edge_mode
+    value = np.nan if mode == "nodata" else 0
+    return op.compute({port: padded(arrays[port], asked[port], mode, value) for port in arrays},
+                      full)
 
 
 class Scale(LocalOperator):
