@@ -9,7 +9,6 @@ the scene tests must not depend on the code that they feed.
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable
@@ -102,7 +101,3 @@ def edit_yaml(yaml_path: Path, mutate: Callable[[dict], None]) -> Path:
     Path(yaml_path).write_text(yaml.safe_dump(doc, sort_keys=False))
     return Path(yaml_path)
 
-
-def with_image_path(scene: Scene, path: Path) -> Scene:
-    """``scene`` pointing at another image file."""
-    return dataclasses.replace(scene, image_path=path)

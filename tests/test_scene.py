@@ -20,7 +20,7 @@ from peppers.errors import SceneError
 from peppers.ppe.region import Region
 from peppers.scene import (check_reference_dem, format_utc, load_gcps, load_scene, parse_utc,
                            write_scene)
-from scenes import T0, circular_orbit, edit_yaml, make_scene, random_image, write_test_scene
+from scenes import T0, circular_orbit, make_scene, random_image, write_test_scene
 
 
 def _open(path):
@@ -449,3 +449,12 @@ def test_reference_dem(tmp_path):
         with pytest.raises(SceneError) as error:
             check_reference_dem(path)
         assert error.value.field == field
+
+
+def test_docstring_examples():
+    import doctest
+
+    import peppers.scene.utc
+
+    result = doctest.testmod(peppers.scene.utc)
+    assert result.attempted >= 2 and result.failed == 0

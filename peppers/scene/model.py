@@ -244,7 +244,7 @@ class Scene:
         epoch = self.first_line_utc
         return np.array([(t - epoch) / timedelta(seconds=1) for t in self.orbit_utc])
 
-    def azimuth_seconds(self, row):
+    def azimuth_seconds(self, row: float | np.ndarray) -> float | np.ndarray:
         """Zero-Doppler time of ``row`` in seconds since ``first_line_utc``.
 
         Parameters
@@ -274,7 +274,7 @@ class Scene:
         """
         return self.first_line_utc + timedelta(seconds=float(row) * self.line_interval_s)
 
-    def slant_range(self, col):
+    def slant_range(self, col: float | np.ndarray) -> float | np.ndarray:
         """Slant range of column(s) ``col`` in metres.
 
         Parameters
