@@ -18,6 +18,7 @@ from rasterio.windows import Window
 
 from peppers.errors import ImageError, ImageMismatchError
 from peppers.io.raw import RawImage, raw_path_for
+from peppers.io.vrt import GDAL_TYPES, RawLayout, layout_to_xml, parse_vrt
 from peppers.ppe.operator import ImageSpec
 from peppers.ppe.region import Region, TileGrid
 
@@ -91,6 +92,37 @@ def test_round_trip_by_random_regions_equals_numpy_and_rasterio(case):
         reopened.close()
 
 
+@st.composite
+def layouts(draw):
+    dtype = draw(st.sampled_from(sorted(GDAL_TYPES.values(), key=str)))
+    if dtype.kind in "iu":
+        info = np.iinfo(dtype)
+        nodata = draw(st.none() | st.integers(int(info.min), int(info.max)))
+    else:
+        nodata = draw(st.none() | st.floats(width=32 if dtype.itemsize <= 8 else 64))
+    shape = (draw(st.integers(1, 10**6)), draw(st.integers(1, 10**6)))
+    pixel = dtype.itemsize * draw(st.integers(1, 4))
+    return RawLayout(
+        shape=shape, dtype=dtype, source=Path("/data/x y/img.raw"),
+        relative=draw(st.booleans()), byte_order=draw(st.sampled_from(["LSB", "MSB"])),
+        image_offset=draw(st.integers(0, 10**9)), pixel_offset=pixel,
+        line_offset=pixel * shape[1] + draw(st.integers(0, 64)), nodata=nodata,
+        transform=draw(st.none() | st.tuples(*[st.floats(allow_nan=False)] * 6)))
+
+
+@given(layouts())
+def test_header_text_round_trips_through_the_parser(layout):
+    vrt = Path("/data/x y/img.vrt")
+    parsed = parse_vrt(vrt, layout_to_xml(layout, vrt).decode())
+    assert parsed.__dict__.keys() == layout.__dict__.keys()
+    for name, value in layout.__dict__.items():
+        got = getattr(parsed, name)
+        if name == "nodata" and value is not None and np.isnan(value):
+            assert np.isnan(got)
+        else:
+            assert got == value, name
+
+
 def test_header_is_the_documented_vrt_and_gdal_reads_geo_and_nodata(tmp_path):
     geo = {"crs": "EPSG:32611", "transform": (500000.0, 30.0, 0.0, 4100000.0, 0.0, -30.0)}
     spec = ImageSpec((5, 7), "float32", nodata=float("nan"), geo=geo)
@@ -121,6 +153,12 @@ def test_scene_form_slc_vrt_names_its_raw_file(tmp_path, rng):
     assert img.raw_path == (tmp_path / "master.slc").resolve()
     np.testing.assert_array_equal(np.fromfile(tmp_path / "master.slc", "<c8").reshape(6, 9), slc)
     np.testing.assert_array_equal(rasterio_read(tmp_path / "master.slc.vrt", Region(0, 0, 6, 9)), slc)
+    (tmp_path / "data").mkdir()                            # a raw file elsewhere: absolute path
+    with RawImage.create(tmp_path / "elsewhere.vrt", ImageSpec((2, 2), "uint8"),
+                         raw_path=tmp_path / "data" / "e.bin") as img:
+        img.write(Region(0, 0, 2, 2), np.array([[1, 2], [3, 4]], "uint8"))
+    assert f'relativeToVRT="0">{tmp_path / "data" / "e.bin"}<' in (tmp_path / "elsewhere.vrt").read_text()
+    assert rasterio_read(tmp_path / "elsewhere.vrt", Region(0, 0, 2, 2)).tolist() == [[1, 2], [3, 4]]
 
 
 def write_vrt(path: Path, raw: str, body: str, dtype: str, shape, relative: int = 0) -> None:

@@ -293,7 +293,11 @@ class RawImage:
         os.fdatasync(self._descriptor())
 
     def close(self) -> None:
-        """Close the raw file (idempotent). Unflushed writes stay in the page cache."""
+        """Close the raw file (idempotent); call it after every thread is done with it.
+
+        Writes not yet flushed stay in the operating system's page cache and
+        reach the disk later; call :meth:`flush` first for durability.
+        """
         self._close()
 
     @property
