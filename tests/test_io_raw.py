@@ -240,8 +240,11 @@ def test_write_checks_name_the_file(tmp_path):
         RawImage.create(tmp_path / "w.vrt", ImageSpec((8, 8), "float32"))
     with RawImage.create(tmp_path / "w.vrt", ImageSpec((4, 4), "uint8"), overwrite=True) as fresh:
         assert fresh.read(Region.full((4, 4))).sum() == 0
-    with pytest.raises(ValueError, match="no-data value 300 does not fit dtype uint8"):
+    with pytest.raises(ImageMismatchError, match=r"n\.vrt: no-data value 300 does not fit dtype uint8"):
         RawImage.create(tmp_path / "n.vrt", ImageSpec((4, 4), "uint8", nodata=300))
+    with pytest.raises(ImageMismatchError, match=r"b\.vrt: raw images cannot hold dtype bool"):
+        RawImage.create(tmp_path / "b.vrt", ImageSpec((4, 4), "bool"))
+    assert not (tmp_path / "n.raw").exists() and not (tmp_path / "b.raw").exists()
 
 
 def test_pickled_image_reopens_by_path(tmp_path):

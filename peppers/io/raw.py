@@ -168,12 +168,16 @@ class RawImage:
         ImageError
             If the image exists and ``overwrite`` is false, or the files cannot
             be written.
-        ValueError
-            For a dtype or no-data value a raw image cannot hold.
+        ImageMismatchError
+            For a dtype, no-data value or ``geo`` a raw image cannot hold
+            (also a ``ValueError``; names the file).
         """
         vrt_path = Path(vrt_path)
         raw = Path(raw_path) if raw_path is not None else raw_path_for(vrt_path)
-        layout = dense_layout(vrt_path, raw, spec.shape, spec.dtype, spec.nodata, spec.geo)
+        try:
+            layout = dense_layout(vrt_path, raw, spec.shape, spec.dtype, spec.nodata, spec.geo)
+        except ValueError as exc:
+            raise ImageMismatchError(f"{vrt_path}: {exc}") from None
         if not overwrite:
             for existing in (vrt_path, raw):
                 if existing.exists():
