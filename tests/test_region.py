@@ -16,7 +16,7 @@ shapes = st.tuples(st.integers(1, 300), st.integers(1, 300))
 tile_shapes = st.tuples(st.integers(1, 128), st.integers(1, 128))
 
 
-def _mask(region: Region, shape=(400, 400), offset=100) -> np.ndarray:
+def _mask(region: Region, shape=(600, 600), offset=100) -> np.ndarray:
     """Boolean picture of a region on a canvas that also shows negative coordinates."""
     canvas = np.zeros(shape, bool)
     canvas[region.row + offset:region.row_stop + offset,
@@ -57,7 +57,7 @@ def test_clip_keeps_only_pixels_inside(r, shape):
 @given(regions, st.integers(0, 10))
 def test_relative_to_selects_the_same_pixels(r, halo):
     outer = r.grow(halo)
-    base = np.arange(400 * 400).reshape(400, 400)
+    base = np.arange(600 * 600).reshape(600, 600)
     shifted = outer.shift(100, 100)
     block = base[shifted.slices]
     assert np.array_equal(block[r.relative_to(outer)], base[r.shift(100, 100).slices])
