@@ -23,6 +23,7 @@ from peppers.geometry.dem import GridDem
 from peppers.geometry.ellipsoid import (WGS84_A, WGS84_B, WGS84_E2, ecef_to_enu, ecef_to_llh,
                                         enu_basis, incidence_angle_deg, llh_to_ecef)
 from peppers.geometry.kepler import KeplerOrbit
+from peppers.geometry.surface import NO_SURFACE, intersect_surface
 from peppers.geometry.zero_doppler import geo2rdr, geo_to_pixel, pixel_to_geo, rdr2geo
 
 EPOCH = datetime(2026, 3, 1, 5, 12, 3, tzinfo=timezone.utc)
@@ -211,6 +212,73 @@ def test_rdr2geo_on_a_dem(orbit):
     llh = pixel_to_geo(row, col, orbit, look_side="right", height=dem, **grid(orbit))
     assert np.abs(llh[..., 2] - dem(llh[..., 0], llh[..., 1])).max() < 1e-3
     assert llh[..., 2].max() > 1000.0  # the hill was hit
+    row2, col2 = geo_to_pixel(llh[..., 0], llh[..., 1], llh[..., 2], orbit, **grid(orbit))
+    assert np.abs(row2 - row).max() < 1e-3 and np.abs(col2 - col).max() < 1e-3
+
+
+@pytest.mark.parametrize("gain", [3.0, -3.0, 0.5, -0.9])
+def test_surface_iteration_converges_where_the_fixed_point_diverges(gain):
+    """A model where the terrain moves ``gain`` metres per metre of trial height.
+
+    P(h) lies at lat = h * 1e-5 deg; the surface is 100 + gain * (lat / 1e-5), so
+    the fixed point h <- dem(P(h)) diverges for |gain| > 1; the root is
+    h = (100 + k) / (1 - gain) for point k (its offset rides in the longitude).
+    """
+    n = 5
+
+    def solve(index, h):
+        llh = np.stack([h * 1e-5, index.astype(float), h], axis=1)
+        return np.zeros((index.size, 3)), llh, np.zeros(index.size, dtype=np.int8)
+
+    def surface(lat, lon):
+        return 100.0 + lon + gain * lat / 1e-5
+
+    status = np.zeros(n, dtype=np.int8)
+    xyz, llh = np.zeros((n, 3)), np.stack([np.zeros(n), np.arange(n, dtype=float), np.zeros(n)], 1)
+    intersect_surface(solve, surface, status, xyz, llh, 1e-6, 80, 3)
+    assert np.all(status == 0)
+    assert np.allclose(llh[:, 2], (100.0 + np.arange(n)) / (1.0 - gain), atol=1e-5)
+    # a surface with no height there ends the point with NO_SURFACE
+    status[:] = 0
+    intersect_surface(solve, lambda lat, lon: np.full(lat.shape, np.nan), status, xyz, llh,
+                      1e-6, 80, 3)
+    assert np.all(status == NO_SURFACE) and np.isnan(llh).all()
+
+
+def test_surface_iteration_survives_a_secant_trap():
+    """F(h) = -1000 atan((h - root) / 50): the fixed point and the plain secant both fly off
+    (the fixed point has gain -19 at the root); the bracket still homes in."""
+    n = 7
+    roots = np.linspace(-80.0, 4000.0, n)
+
+    def solve(index, h):
+        llh = np.stack([h * 1e-5, index.astype(float), h], axis=1)
+        return np.zeros((index.size, 3)), llh, np.zeros(index.size, dtype=np.int8)
+
+    def surface(lat, lon):
+        h = lat / 1e-5
+        return h - 1000.0 * np.arctan((h - roots[lon.astype(int)]) / 50.0)
+
+    status = np.zeros(n, dtype=np.int8)
+    xyz, llh = np.zeros((n, 3)), np.stack([np.zeros(n), np.arange(n, dtype=float), np.zeros(n)], 1)
+    intersect_surface(solve, surface, status, xyz, llh, 1e-6, 60, 3)
+    assert np.all(status == 0)
+    assert np.allclose(llh[:, 2], roots, atol=1e-5)
+
+
+def test_rdr2geo_on_a_fore_slope_steeper_than_the_incidence(orbit):
+    """A 60-degree ridge face towards the radar (layover): still on the surface, same pixel."""
+    centre = pixel_to_geo(LINES / 2, SAMPLES / 2, orbit, look_side="right", **grid(orbit))
+    lat0, lon0 = centre[0] + 0.05, centre[1] - 0.05
+    rows, cols = np.mgrid[0:100, 0:100]
+    lat, lon = lat0 - (rows + 0.5) * 0.001, lon0 + (cols + 0.5) * 0.001
+    metres_east = (lon - centre[1]) * 111e3 * np.cos(np.radians(centre[0]))
+    ridge = np.clip(800.0 - np.tan(np.radians(60)) * metres_east, 0.0, 1500.0)  # rises westwards
+    dem = GridDem(ridge, lat0=lat0, lon0=lon0, dlat=-0.001, dlon=0.001)
+    row, col = np.meshgrid(np.linspace(1000, 2000, 21), np.linspace(0, SAMPLES, 301), indexing="ij")
+    llh = pixel_to_geo(row, col, orbit, look_side="right", height=dem, **grid(orbit))
+    assert np.abs(llh[..., 2] - dem(llh[..., 0], llh[..., 1])).max() < 1e-3
+    assert ((llh[..., 2] > 50) & (llh[..., 2] < 1450)).sum() > 100  # many points on the face
     row2, col2 = geo_to_pixel(llh[..., 0], llh[..., 1], llh[..., 2], orbit, **grid(orbit))
     assert np.abs(row2 - row).max() < 1e-3 and np.abs(col2 - col).max() < 1e-3
 

@@ -115,12 +115,15 @@ def _normalise(v):
 
 @njit(nogil=True, cache=True)
 def rdr2geo_many(t_s, range_m, height, side, times, coef, znodes, origin, scale,
-                 tol_m, max_iter, out_xyz, out_llh, status):
+                 tol_m, max_iter, look, out_xyz, out_llh, status):
     """Ground point at zero-Doppler time ``t_s``, slant range and height.
 
-    ``side`` is +1 for right looking, -1 for left. ``out_llh`` receives
-    latitude and longitude in radians and the height in metres. Rows of the
-    outputs are NaN where ``status`` is not 0.
+    ``side`` is +1 for right looking, -1 for left. ``look`` (in/out) holds
+    the look angle th: a finite value on entry is the Newton start (a warm
+    start when only the height changed), NaN asks for the spherical guess; the
+    solution is written back. ``out_llh`` receives latitude and longitude in
+    radians and the height in metres. Rows of the outputs are NaN where
+    ``status`` is not 0.
     """
     st = np.empty((3, 3))
     e1 = np.empty(3)
@@ -160,7 +163,7 @@ def rdr2geo_many(t_s, range_m, height, side, times, coef, znodes, origin, scale,
         sin2 = sz * sz / (snorm * snorm)
         rho = A * math.sqrt((1.0 - E2) / (1.0 - E2 * (1.0 - sin2))) + h
         cos_th = (snorm * snorm + rng * rng - rho * rho) / (2.0 * snorm * rng)
-        th = math.acos(min(1.0, max(-1.0, cos_th)))
+        th = look[i] if math.isfinite(look[i]) else math.acos(min(1.0, max(-1.0, cos_th)))
         code = NO_CONVERGENCE
         px = py = pz = 0.0
         nx = ny = nz = 0.0
@@ -191,6 +194,7 @@ def rdr2geo_many(t_s, range_m, height, side, times, coef, znodes, origin, scale,
         status[i] = code
         if code != OK:
             continue
+        look[i] = th
         out_xyz[i, 0] = px
         out_xyz[i, 1] = py
         out_xyz[i, 2] = pz

@@ -40,16 +40,17 @@ from peppers.errors import GeometryError
 from peppers.geometry import _zero_doppler_kernels as _k
 from peppers.geometry.ellipsoid import llh_to_ecef
 from peppers.geometry.orbit import Orbit
+from peppers.geometry.surface import NO_SURFACE, intersect_surface
 
 HeightLike = Union[float, np.ndarray, Callable[[np.ndarray, np.ndarray], np.ndarray]]
 
-#: Per-point failure reasons, by kernel status code (4 is the DEM iteration's).
+#: Per-point failure reasons, by status code (NO_SURFACE from the DEM iteration).
 FAILURES = {
     _k.OUT_OF_SPAN: "zero-Doppler time outside the orbit's state-vector span",
     _k.NO_INTERSECTION: "the range circle does not meet the surface on the look side "
                         "(range too short, or beyond the horizon)",
     _k.NO_CONVERGENCE: "no convergence",
-    4: "the DEM gives no height there (outside the DEM or a void)",
+    NO_SURFACE: "the DEM gives no height there (outside the DEM or a void)",
 }
 
 
@@ -139,14 +140,14 @@ def geo2rdr(xyz, orbit: Orbit, *, t_guess=None, tol_s: float = 1e-10, max_iter: 
     return out_t.reshape(shape), out_r.reshape(shape)
 
 
-def _solve_height(t, r, h, sign, orbit, tol_m, max_iter):
-    """Kernel call for flat arrays: (xyz, llh_deg, status)."""
+def _solve_height(t, r, h, sign, orbit, tol_m, max_iter, look):
+    """Kernel call for flat arrays: (xyz, llh_deg, status); ``look`` is updated in place."""
     n = t.shape[0]
     xyz, llh = np.empty((n, 3)), np.empty((n, 3))
     status = np.empty(n, dtype=np.int8)
     times, coef, znodes, origin, scale = orbit._tables
     _k.rdr2geo_many(t, r, h, sign, times, coef, znodes, origin, scale,
-                    float(tol_m), int(max_iter), xyz, llh, status)
+                    float(tol_m), int(max_iter), look, xyz, llh, status)
     llh[:, :2] = np.degrees(llh[:, :2])
     return xyz, llh, status
 
@@ -168,7 +169,7 @@ def rdr2geo(t_s, range_m, orbit: Orbit, look_side: str, height: HeightLike = 0.0
         Ellipsoidal height of the point (m), broadcast with the times; or a
         surface ``height(lat_deg, lon_deg) -> h`` such as
         :class:`peppers.geometry.dem.GridDem`, intersected by iterating
-        h <- height(lat, lon) (plain for 20 steps, then damped by half).
+        h <- height(lat, lon), then bracketing (:mod:`peppers.geometry.surface`).
     tol_m : float
         Height tolerance of the Newton solution on the look angle, metres.
     max_iter : int
@@ -208,45 +209,20 @@ def rdr2geo(t_s, range_m, orbit: Orbit, look_side: str, height: HeightLike = 0.0
     tf = np.ascontiguousarray(t).reshape(-1)
     rf = np.ascontiguousarray(r).reshape(-1)
     hf = np.ascontiguousarray(h).reshape(-1).copy()
-    xyz, llh, status = _solve_height(tf, rf, hf, sign, orbit, tol_m, max_iter)
+    look = np.full(tf.shape[0], np.nan)
+    xyz, llh, status = _solve_height(tf, rf, hf, sign, orbit, tol_m, max_iter, look)
     if surface is not None:
-        status = _intersect_surface(tf, rf, sign, orbit, surface, xyz, llh, status,
-                                    tol_m, max_iter, dem_tol_m, dem_max_iter)
+        def solve(index, h_new):
+            warm = look[index]
+            out = _solve_height(tf[index], rf[index], h_new, sign, orbit, tol_m, max_iter, warm)
+            look[index] = warm
+            return out
+
+        status = intersect_surface(solve, surface, status, xyz, llh, dem_tol_m, dem_max_iter,
+                                   _k.NO_CONVERGENCE)
     _report(status, "rdr2geo", on_failure,
             lambda k: f"t={tf[k]!r} s, range={rf[k]!r} m, look_side={look_side}")
     return xyz.reshape(shape + (3,)), llh.reshape(shape + (3,))
-
-
-def _intersect_surface(t, r, sign, orbit, surface, xyz, llh, status, tol_m, max_iter,
-                       dem_tol_m, dem_max_iter):
-    """Iterate h <- surface(lat, lon) on the still-active points, in place."""
-    active = np.flatnonzero(status == 0)
-    h = np.zeros(t.shape[0])
-    for it in range(dem_max_iter):
-        if active.size == 0:
-            break
-        h_dem = np.asarray(surface(llh[active, 0], llh[active, 1]), dtype=np.float64)
-        if h_dem.shape != active.shape:
-            raise GeometryError(f"rdr2geo: the height callable returned shape {h_dem.shape} "
-                                f"for {active.size} points; it must be vectorised")
-        void = ~np.isfinite(h_dem)
-        status[active[void]] = 4
-        xyz[active[void]] = np.nan
-        llh[active[void]] = np.nan
-        done = ~void & (np.abs(h_dem - h[active]) < dem_tol_m)
-        todo = active[~void & ~done]
-        h_new = h_dem[~void & ~done]
-        if it >= 20:  # damp oscillations on steep terrain
-            h_new = 0.5 * (h_new + h[todo])
-        h[todo] = h_new
-        xyz[todo], llh[todo], status[todo] = _solve_height(
-            t[todo], r[todo], h[todo], sign, orbit, tol_m, max_iter)
-        active = todo[status[todo] == 0]
-    if active.size:
-        status[active] = _k.NO_CONVERGENCE
-        xyz[active] = np.nan
-        llh[active] = np.nan
-    return status
 
 
 def _first_line_s(orbit: Orbit, first_line) -> float:
