@@ -81,12 +81,9 @@ class GridDem:
         """
         lat, lon = np.broadcast_arrays(np.asarray(lat_deg, dtype=np.float64),
                                        np.asarray(lon_deg, dtype=np.float64))
-        # fractional pixel-centre coordinates
-        row = (lat - self.lat0) / self.dlat - 0.5
-        col = (lon - self.lon0) / self.dlon - 0.5
         out = np.empty(lat.size)
-        _k.bilinear(self.heights, np.ascontiguousarray(row).ravel(),
-                    np.ascontiguousarray(col).ravel(), out)
+        _k.heights_at(self.heights, self.lat0, self.lon0, self.dlat, self.dlon,
+                      np.ascontiguousarray(lat).ravel(), np.ascontiguousarray(lon).ravel(), out)
         return out.reshape(lat.shape)
 
     def __repr__(self) -> str:
