@@ -22,6 +22,7 @@ no run state; :mod:`peppers.ppe.plan` turns it into tile requests.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Mapping, NamedTuple
 
 from peppers.ppe.edges import check_mode
@@ -104,11 +105,16 @@ class Graph:
         return name
 
     def add_source(self, source: ImageSource, name: str | None = None) -> Ref:
-        """Add a stored image; return its :class:`Ref`."""
+        """Add a stored image; return its :class:`Ref`.
+
+        Its default name is the file's stem when it has a ``path``.
+        """
         if not hasattr(source, "spec") or not callable(getattr(source, "read", None)):
             raise TypeError(f"stream graph: a source needs .spec and .read(region), "
                             f"got {type(source).__name__}")
-        self.nodes.append(SourceNode(self._name(name, "source"), source))
+        path = getattr(source, "path", None)
+        default = "source" if path is None else Path(path).name.split(".")[0] or "source"
+        self.nodes.append(SourceNode(self._name(name, default), source))
         return Ref(len(self.nodes) - 1, "output")
 
     def add_operator(self, op: Operator, inputs: Mapping[str, Ref],

@@ -126,7 +126,6 @@ class Pipeline:
             from peppers.io.source import open_source
 
             source = open_source(data)
-            name = name or Path(data).name.split(".")[0]
         elif isinstance(data, np.ndarray):
             from peppers.io.source import ArraySource
 
