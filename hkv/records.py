@@ -131,6 +131,8 @@ def parse_record(raw: bytes, group: str, schema: Schema, mtime_ns: int = 0) -> R
                 _add_field(loader, key_node, value_node, group, relpath, schema, values, lines)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
+        if error.context_mark is not None and mark is not None and mark.index >= len(text):
+            mark = error.context_mark  # "unexpected end of stream": where the item began
         line = mark.line + 1 if mark else 1
         key = _key_near(text, line, group)
         raise RecordError(f"{relpath}, line {line}{key}: not valid YAML: "
