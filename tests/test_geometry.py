@@ -288,7 +288,8 @@ def test_failures_are_named_or_nan(orbit):
         rdr2geo(0.0, 830e3, orbit, "up")
     with pytest.raises(GeometryError, match="on_failure"):
         geo2rdr(np.zeros(3), orbit, on_failure="ignore")
-    with pytest.raises(GeometryError, match=r"1 of 2 points failed; first at flat index 1 .*range too short"):
+    with pytest.raises(GeometryError,
+                       match=r"1 of 2 points failed; first at flat index 1 .*range too short"):
         rdr2geo(0.0, [830e3, 500e3], orbit, "right")
     xyz, llh = rdr2geo([0.0, 0.0, 99.0], [830e3, 500e3, 830e3], orbit, "right", on_failure="nan")
     assert np.isfinite(xyz[0]).all() and np.isnan(xyz[1:]).all() and np.isnan(llh[1:]).all()

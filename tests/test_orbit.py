@@ -210,7 +210,8 @@ def test_refuses_times_outside_span(kepler):
     (dict(velocities=np.zeros((8, 2))), r"must both be \(8, 3\)"),
     (dict(nodes=9), "8 state vectors, need at least nodes=9"),
     (dict(nodes=1), "nodes must be an integer >= 2"),
-    (dict(positions=np.where(np.arange(24).reshape(8, 3) == 7, np.nan, 1e6)), r"positions\[2\] is not finite"),
+    (dict(positions=np.where(np.arange(24).reshape(8, 3) == 7, np.nan, 1e6)),
+     r"positions\[2\] is not finite"),
 ])
 def test_constructor_refuses_bad_state_vectors(change, match):
     args = dict(epoch=EPOCH, times_s=np.arange(8) * 10.0, positions=np.full((8, 3), 7e6),

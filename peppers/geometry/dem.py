@@ -20,6 +20,7 @@ across the antimeridian must use longitudes continuous over it.
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from peppers.errors import GeometryError
 from peppers.geometry import _dem_kernels as _k
@@ -49,17 +50,18 @@ class GridDem:
     15.0
     """
 
-    def __init__(self, heights, lat0: float, lon0: float, dlat: float, dlon: float):
+    def __init__(self, heights: ArrayLike, lat0: float, lon0: float, dlat: float, dlon: float):
         grid = np.ascontiguousarray(heights, dtype=np.float64)
         if grid.ndim != 2 or min(grid.shape) < 2:
-            raise GeometryError(f"GridDem: heights must be a 2-D grid of at least 2x2, got shape {grid.shape}")
+            raise GeometryError(f"GridDem: heights must be a 2-D grid of at least 2x2, "
+                                f"got shape {grid.shape}")
         if dlat == 0 or dlon == 0 or not np.isfinite([lat0, lon0, dlat, dlon]).all():
             raise GeometryError(f"GridDem: bad grid lat0={lat0}, lon0={lon0}, dlat={dlat}, dlon={dlon}")
         self.heights = grid
         self.lat0, self.lon0, self.dlat, self.dlon = float(lat0), float(lon0), float(dlat), float(dlon)
 
     @classmethod
-    def from_gdal_geotransform(cls, heights, geotransform) -> "GridDem":
+    def from_gdal_geotransform(cls, heights: ArrayLike, geotransform) -> "GridDem":
         """Build from a GDAL geotransform ``(lon0, dlon, 0, lat0, 0, dlat)``.
 
         Raises
@@ -72,7 +74,7 @@ class GridDem:
             raise GeometryError(f"GridDem: rotated geotransform {tuple(geotransform)} is not supported")
         return cls(heights, lat0=lat0, lon0=lon0, dlat=dlat, dlon=dlon)
 
-    def __call__(self, lat_deg, lon_deg) -> np.ndarray:
+    def __call__(self, lat_deg: ArrayLike, lon_deg: ArrayLike) -> np.ndarray:
         """Heights at geodetic positions (degrees); NaN outside the grid.
 
         Returns

@@ -17,6 +17,7 @@ in the last place of float64 (see ``docs/geometry.md``); the kernels are in
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from peppers.geometry import _ellipsoid_kernels as _k
 
@@ -34,7 +35,7 @@ OMEGA_EARTH: float = 7.2921150e-5
 GM_EARTH: float = 3.986004418e14
 
 
-def llh_to_ecef(lat_deg, lon_deg, h) -> np.ndarray:
+def llh_to_ecef(lat_deg: ArrayLike, lon_deg: ArrayLike, h: ArrayLike) -> np.ndarray:
     """Geodetic latitude, longitude and ellipsoidal height to ECEF.
 
     Parameters
@@ -69,7 +70,7 @@ def llh_to_ecef(lat_deg, lon_deg, h) -> np.ndarray:
     return out.reshape(shape + (3,))
 
 
-def ecef_to_llh(xyz) -> np.ndarray:
+def ecef_to_llh(xyz: ArrayLike) -> np.ndarray:
     """ECEF coordinates to geodetic latitude, longitude (degrees) and height.
 
     Parameters
@@ -108,7 +109,7 @@ def ecef_to_llh(xyz) -> np.ndarray:
     return out.reshape(arr.shape)
 
 
-def enu_basis(lat_deg, lon_deg) -> np.ndarray:
+def enu_basis(lat_deg: ArrayLike, lon_deg: ArrayLike) -> np.ndarray:
     """Unit east, north and up vectors (ECEF components) at geodetic positions.
 
     Parameters
@@ -134,7 +135,8 @@ def enu_basis(lat_deg, lon_deg) -> np.ndarray:
     return np.stack([east, north, up], axis=-2)
 
 
-def ecef_to_enu(xyz, origin_lat_deg, origin_lon_deg, origin_h) -> np.ndarray:
+def ecef_to_enu(xyz: ArrayLike, origin_lat_deg: float, origin_lon_deg: float,
+               origin_h: float) -> np.ndarray:
     """ECEF positions to local east-north-up coordinates about an origin.
 
     Parameters
@@ -154,7 +156,7 @@ def ecef_to_enu(xyz, origin_lat_deg, origin_lon_deg, origin_h) -> np.ndarray:
     return (np.asarray(xyz, dtype=np.float64) - origin) @ basis.T
 
 
-def incidence_angle_deg(target_xyz, sensor_xyz) -> np.ndarray:
+def incidence_angle_deg(target_xyz: ArrayLike, sensor_xyz: ArrayLike) -> np.ndarray:
     """Angle between the ellipsoid normal at the target and the line of sight.
 
     Parameters

@@ -25,13 +25,15 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from peppers.errors import GeometryError
 from peppers.geometry.ellipsoid import GM_EARTH, OMEGA_EARTH, WGS84_A
 from peppers.geometry.orbit import Orbit
 
 
-def solve_kepler(mean_anomaly, e: float, tol: float = 1e-15, max_iter: int = 30) -> np.ndarray:
+def solve_kepler(mean_anomaly: ArrayLike, e: float, tol: float = 1e-15,
+                 max_iter: int = 30) -> np.ndarray:
     """Eccentric anomaly E from M = E - e sin E, by Newton's method.
 
     Parameters
@@ -107,9 +109,11 @@ class KeplerOrbit:
 
     def __post_init__(self):
         if not 0.0 <= self.eccentricity < 1.0:
-            raise GeometryError(f"KeplerOrbit: eccentricity must be in [0, 1), got {self.eccentricity!r}")
-        if self.semi_major_axis_m * (1 - self.eccentricity) <= WGS84_A * 0.5:
-            raise GeometryError(f"KeplerOrbit: perigee radius {self.semi_major_axis_m * (1 - self.eccentricity)!r} m is inside the Earth")
+            raise GeometryError(f"KeplerOrbit: eccentricity must be in [0, 1), "
+                                f"got {self.eccentricity!r}")
+        perigee = self.semi_major_axis_m * (1 - self.eccentricity)
+        if perigee <= WGS84_A * 0.5:
+            raise GeometryError(f"KeplerOrbit: perigee radius {perigee!r} m is inside the Earth")
         if self.epoch.tzinfo is None:
             raise GeometryError(f"KeplerOrbit: epoch must be timezone-aware UTC, got {self.epoch!r}")
 
@@ -146,7 +150,7 @@ class KeplerOrbit:
         """Orbital period 2*pi/n, seconds."""
         return 2 * np.pi / self.mean_motion
 
-    def inertial(self, t_s) -> tuple[np.ndarray, np.ndarray]:
+    def inertial(self, t_s: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
         """Exact inertial position and velocity at ``t_s`` seconds after the epoch.
 
         Returns
@@ -173,11 +177,11 @@ class KeplerOrbit:
             [so * cw + co * sw * ci, -so * sw + co * cw * ci, -co * si],
             [sw * si, cw * si, ci]])
 
-    def earth_angle(self, t_s) -> np.ndarray:
+    def earth_angle(self, t_s: ArrayLike) -> np.ndarray:
         """Rotation angle of ECEF relative to the inertial frame, radians."""
         return np.radians(self.earth_angle0_deg) + OMEGA_EARTH * np.asarray(t_s, dtype=np.float64)
 
-    def ecef(self, t_s) -> tuple[np.ndarray, np.ndarray]:
+    def ecef(self, t_s: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
         """Exact ECEF position and velocity (``v = R v_i - omega x r``).
 
         Returns
@@ -191,7 +195,8 @@ class KeplerOrbit:
         v = v - np.cross([0.0, 0.0, OMEGA_EARTH], r)
         return r, v
 
-    def state_vectors(self, t0_s: float, dt_s: float, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def state_vectors(self, t0_s: float, dt_s: float,
+                      n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """ECEF state vectors at ``t0_s + k*dt_s``, k = 0..n-1.
 
         Returns

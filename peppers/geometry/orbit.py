@@ -23,6 +23,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from peppers.errors import GeometryError
 from peppers.geometry import _orbit_kernels as _k
@@ -69,7 +70,8 @@ class Orbit:
     ([7000000.0, 112500.0, 0.0], [0.0, 7500.0, 0.0])
     """
 
-    def __init__(self, epoch: datetime, times_s, positions, velocities, *, nodes: int = 4):
+    def __init__(self, epoch: datetime, times_s: ArrayLike, positions: ArrayLike,
+                 velocities: ArrayLike, *, nodes: int = 4):
         if not isinstance(epoch, datetime) or epoch.tzinfo is None \
                 or epoch.utcoffset() != timedelta(0):
             raise GeometryError(f"Orbit: epoch must be a timezone-aware UTC datetime, got {epoch!r}")
@@ -127,7 +129,7 @@ class Orbit:
         """The UTC datetime of ``t_s`` seconds since the epoch (microsecond resolution)."""
         return self.epoch + timedelta(seconds=float(t_s))
 
-    def check_span(self, t_s, what: str = "time") -> None:
+    def check_span(self, t_s: ArrayLike, what: str = "time") -> None:
         """Refuse times outside the state-vector span.
 
         Raises
@@ -149,7 +151,7 @@ class Orbit:
                 f"with margin")
 
     # -------------------------------------------------------- interpolation
-    def interpolate(self, t_s) -> tuple[np.ndarray, np.ndarray]:
+    def interpolate(self, t_s: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
         """Position and velocity at one or many times.
 
         Parameters
@@ -170,7 +172,7 @@ class Orbit:
         pos, vel, _ = self.state(t_s)
         return pos, vel
 
-    def state(self, t_s) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def state(self, t_s: ArrayLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Position, velocity and acceleration (derivatives of one polynomial).
 
         Same parameters and errors as :meth:`interpolate`; the third array is

@@ -35,6 +35,7 @@ from datetime import datetime
 from typing import Callable, Union
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from peppers.errors import GeometryError
 from peppers.geometry import _zero_doppler_kernels as _k
@@ -85,7 +86,8 @@ def _check_on_failure(on_failure: str) -> None:
         raise GeometryError(f"on_failure must be 'raise' or 'nan', got {on_failure!r}")
 
 
-def geo2rdr(xyz, orbit: Orbit, *, t_guess=None, tol_s: float = 1e-10, max_iter: int = 25,
+def geo2rdr(xyz: ArrayLike, orbit: Orbit, *, t_guess: ArrayLike | None = None,
+            tol_s: float = 1e-10, max_iter: int = 25,
             on_failure: str = "raise") -> tuple[np.ndarray, np.ndarray]:
     """Zero-Doppler azimuth time and slant range of ground points.
 
@@ -129,8 +131,10 @@ def geo2rdr(xyz, orbit: Orbit, *, t_guess=None, tol_s: float = 1e-10, max_iter: 
     shape = arr.shape[:-1]
     flat = np.ascontiguousarray(arr.reshape(-1, 3))
     n = flat.shape[0]
-    guess = np.full(n, np.nan) if t_guess is None else \
-        np.ascontiguousarray(np.broadcast_to(np.asarray(t_guess, dtype=np.float64), shape)).reshape(-1).copy()
+    if t_guess is None:
+        guess = np.full(n, np.nan)
+    else:
+        guess = np.broadcast_to(np.asarray(t_guess, dtype=np.float64), shape).reshape(-1).copy()
     out_t, out_r = np.empty(n), np.empty(n)
     status = np.empty(n, dtype=np.int8)
     times, coef, znodes, origin, scale = orbit._tables
@@ -152,7 +156,8 @@ def _solve_height(t, r, h, sign, orbit, tol_m, max_iter, look):
     return xyz, llh, status
 
 
-def rdr2geo(t_s, range_m, orbit: Orbit, look_side: str, height: HeightLike = 0.0, *,
+def rdr2geo(t_s: ArrayLike, range_m: ArrayLike, orbit: Orbit, look_side: str,
+            height: HeightLike = 0.0, *,
             tol_m: float = 1e-7, max_iter: int = 30, dem_tol_m: float = 1e-4,
             dem_max_iter: int = 60, on_failure: str = "raise") -> tuple[np.ndarray, np.ndarray]:
     """Ground point seen at a zero-Doppler time and slant range.
@@ -229,8 +234,8 @@ def _first_line_s(orbit: Orbit, first_line) -> float:
     return orbit.time_of(first_line) if isinstance(first_line, datetime) else float(first_line)
 
 
-def pixel_to_geo(row, col, orbit: Orbit, *, first_line, line_interval_s: float,
-                 first_sample_m: float, sample_spacing_m: float, look_side: str,
+def pixel_to_geo(row: ArrayLike, col: ArrayLike, orbit: Orbit, *, first_line: datetime | float,
+                 line_interval_s: float, first_sample_m: float, sample_spacing_m: float, look_side: str,
                  height: HeightLike = 0.0, on_failure: str = "raise") -> np.ndarray:
     """Geodetic position of (fractional) pixels of a zero-Doppler SLC grid.
 
@@ -259,7 +264,8 @@ def pixel_to_geo(row, col, orbit: Orbit, *, first_line, line_interval_s: float,
     return rdr2geo(t, r, orbit, look_side, height, on_failure=on_failure)[1]
 
 
-def geo_to_pixel(lat_deg, lon_deg, h, orbit: Orbit, *, first_line, line_interval_s: float,
+def geo_to_pixel(lat_deg: ArrayLike, lon_deg: ArrayLike, h: ArrayLike, orbit: Orbit, *,
+                 first_line: datetime | float, line_interval_s: float,
                  first_sample_m: float, sample_spacing_m: float,
                  on_failure: str = "raise") -> tuple[np.ndarray, np.ndarray]:
     """Fractional (row, col) where ground points appear in a zero-Doppler SLC grid.
