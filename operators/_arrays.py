@@ -102,7 +102,7 @@ def positive_pair(owner: str, name: str, value, *, minimum: int = 1) -> tuple[in
     return (int(pair[0]), int(pair[1]))
 
 
-def _reflect_index(index: np.ndarray, n: int) -> np.ndarray:
+def reflect_index(index: np.ndarray, n: int) -> np.ndarray:
     """Map indices into ``[0, n)`` mirroring without repeating the edge pixel."""
     if n == 1:
         return np.zeros_like(index)
@@ -111,42 +111,63 @@ def _reflect_index(index: np.ndarray, n: int) -> np.ndarray:
     return np.where(m >= n, period - m, m)
 
 
-def read_region(image: np.ndarray, region: Region, edge_mode: str,
-                nodata=None) -> np.ndarray:
-    """Cut ``region`` out of ``image``, filling outside pixels per ``edge_mode``.
+def read_region(image: np.ndarray, region: Region, edge_mode: str, nodata=None, *,
+                window: Region | None = None,
+                image_shape: tuple[int, int] | None = None) -> np.ndarray:
+    """Cut ``region`` out of an image, filling outside pixels per ``edge_mode``.
 
     Parameters
     ----------
-    image : ndarray of shape (M, N)
-        The whole image.
+    image : ndarray
+        The image pixels: the whole image, or only the part ``window`` of
+        an image of ``image_shape`` (a chunk with its overlap, say).
     region : Region
-        Any region; it may reach outside the image.
+        Any region in image coordinates; it may reach outside the image.
     edge_mode : {"reflect", "constant", "nodata"}
         ``reflect`` mirrors without repeating the edge pixel (as
         ``numpy.pad(mode="reflect")``), ``constant`` fills zero, ``nodata``
         fills ``nodata`` (NaN for floats when it is None, zero otherwise).
+    window : Region, optional
+        Where ``image`` lies in the image; default ``Region.full(image.shape)``.
+    image_shape : tuple of int, optional
+        Shape of the whole image; default ``image.shape``.
 
     Returns
     -------
     ndarray of ``region.shape``
         A new array.
+
+    Raises
+    ------
+    ValueError
+        If a pixel the region needs (after reflection) is not in ``window``,
+        or the edge mode is unknown.
     """
-    inside = region.clip(image.shape)
+    window = Region.full(image.shape) if window is None else window
+    shape = tuple(image.shape) if image_shape is None else tuple(image_shape)
+    rows = np.arange(region.row, region.row_stop)
+    cols = np.arange(region.col, region.col_stop)
     if edge_mode == "reflect":
-        if image.size == 0:
+        if min(shape) == 0:
             raise ValueError("cannot reflect an empty image")
-        rows = _reflect_index(np.arange(region.row, region.row_stop), image.shape[0])
-        cols = _reflect_index(np.arange(region.col, region.col_stop), image.shape[1])
-        return image[np.ix_(rows, cols)]
-    if edge_mode == "constant":
+        rows, cols = reflect_index(rows, shape[0]), reflect_index(cols, shape[1])
+        fill = None
+    elif edge_mode == "constant":
         fill = 0
     elif edge_mode == "nodata":
         fill = nodata if nodata is not None else (np.nan if image.dtype.kind in "fc" else 0)
     else:
         raise ValueError(f"unknown edge mode {edge_mode!r}")
+    keep_r = (rows >= 0) & (rows < shape[0])
+    keep_c = (cols >= 0) & (cols < shape[1])
+    local_r, local_c = rows[keep_r] - window.row, cols[keep_c] - window.col
+    for local, extent in ((local_r, window.height), (local_c, window.width)):
+        if local.size and (local.min() < 0 or local.max() >= extent):
+            raise ValueError(f"{region} needs pixels outside the window {window} held")
+    if fill is None:
+        return image[np.ix_(local_r, local_c)]
     out = np.full(region.shape, fill, dtype=image.dtype)
-    if not inside.is_empty:
-        out[inside.relative_to(region)] = image[inside.slices]
+    out[np.ix_(keep_r, keep_c)] = image[np.ix_(local_r, local_c)]
     return out
 
 
