@@ -41,13 +41,14 @@ def open_run(args: argparse.Namespace) -> "RunDatabase":
 
 
 def format_value(value: Any) -> str:
-    """A value as YAML for the terminal: scalars on one line, collections in block style."""
+    """A value as YAML for the terminal: a leaf on one line, a mapping one key per line."""
     import yaml
 
+    from peppers.hkv.records import BlockMapping
     from peppers.hkv.values import DUMP_OPTIONS, value_text
 
-    if isinstance(value, (dict, list)) and value:
-        return yaml.dump(value, default_flow_style=False, sort_keys=False,
+    if isinstance(value, dict) and value:
+        return yaml.dump(BlockMapping(value), default_flow_style=None, sort_keys=False,
                          **DUMP_OPTIONS).rstrip("\n")
     return value_text(value)
 

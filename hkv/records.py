@@ -187,24 +187,24 @@ def render_record(group: str, values: dict[str, Any], schema: Schema) -> bytes |
     title = f"{group}.*" if group else "top-level keys"
     out = [f"# {title}: peppers run record (YAML). Hand edits are checked when read; "
            "comments are rewritten.\n"]
-    ordered = _Block(sorted(values.items()))
+    ordered = BlockMapping(sorted(values.items()))
     docs = {name: schema.doc(join_key(group, name)) for name in ordered} if len(schema) else {}
     if any(docs.values()):
         for name, value in ordered.items():
             for doc_line in docs[name].splitlines():
                 out.append(f"# {doc_line}\n".replace("# \n", "#\n"))
-            out.append(yaml.dump(_Block({name: value}), default_flow_style=None,
+            out.append(yaml.dump(BlockMapping({name: value}), default_flow_style=None,
                                  sort_keys=False, **DUMP_OPTIONS))
     else:
         out.append(yaml.dump(ordered, default_flow_style=None, sort_keys=False, **DUMP_OPTIONS))
     return "".join(out).encode("utf-8")
 
 
-class _Block(dict):
+class BlockMapping(dict):
     """A record's top-level mapping: always block style, one field per line."""
 
 
-Dumper.add_representer(_Block, lambda dumper, data: dumper.represent_mapping(
+Dumper.add_representer(BlockMapping, lambda dumper, data: dumper.represent_mapping(
     "tag:yaml.org,2002:map", data, flow_style=False))
 
 
