@@ -318,3 +318,19 @@ def test_geo2rdr_speed_on_a_million_points(orbit, rng):
     elapsed = time.perf_counter() - start
     print(f"geo2rdr: 1e6 points in {elapsed:.3f} s")
     assert np.isfinite(t).all() and elapsed < 10.0
+
+
+def test_threads_give_the_serial_result(orbit, rng):
+    """The kernels release the GIL; threaded chunks must equal one serial call."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    t, r = rng.uniform(0.0, 1.8, 40000), rng.uniform(830e3, 834e3, 40000)
+    xyz, _ = rdr2geo(t, r, orbit, "left", 500.0)
+    serial = geo2rdr(xyz, orbit)
+    with ThreadPoolExecutor(4) as pool:
+        parts = list(pool.map(lambda c: geo2rdr(c, orbit), np.array_split(xyz, 8)))
+        back = list(pool.map(lambda a: rdr2geo(a[0], a[1], orbit, "left", 500.0)[0],
+                             zip(np.array_split(t, 8), np.array_split(r, 8))))
+    assert np.array_equal(np.concatenate([p[0] for p in parts]), serial[0])
+    assert np.array_equal(np.concatenate([p[1] for p in parts]), serial[1])
+    assert np.array_equal(np.concatenate(back), xyz)

@@ -101,21 +101,25 @@ def intersect_surface(solve: Callable, surface: Callable, status: np.ndarray, xy
 
 
 def _next_height(idx, h, f, track):
-    """Safeguarded secant step for the points ``idx`` at heights ``h`` with residuals ``f``."""
+    """Safeguarded secant step for the points ``idx`` at heights ``h`` with residuals ``f``.
+
+    Runaway trials may turn inf or NaN here (warnings silenced); the kernel
+    then reports those points as not converged.
+    """
     h0, f0 = track["h_prev"][idx], track["f_prev"][idx]
     # the bracket including the newest evaluation
     lo = np.where(f > 0, h, track["lo"][idx])
     hi = np.where(f < 0, h, track["hi"][idx])
-    with np.errstate(invalid="ignore", divide="ignore"):
-        secant = h - f * (h - h0) / (f - f0)
-    progress = np.abs(f) < 0.5 * np.abs(f0)
-    bracketed = np.isfinite(lo) & np.isfinite(hi)
-    inside = (secant > np.minimum(lo, hi)) & (secant < np.maximum(lo, hi))
-    inner = np.where(inside & progress, secant, 0.5 * (lo + hi))
     growth = track["growth"]
-    flat = ~np.isfinite(secant)
-    growth[idx] = np.where(bracketed | ~flat, 1.0, 2.0 * growth[idx])
-    outer = np.where(flat, h + f * growth[idx], secant)
+    with np.errstate(all="ignore"):
+        secant = h - f * (h - h0) / (f - f0)
+        progress = np.abs(f) < 0.5 * np.abs(f0)
+        bracketed = np.isfinite(lo) & np.isfinite(hi)
+        inside = (secant > np.minimum(lo, hi)) & (secant < np.maximum(lo, hi))
+        inner = np.where(inside & progress, secant, 0.5 * (lo + hi))
+        flat = ~np.isfinite(secant)
+        growth[idx] = np.where(bracketed | ~flat, 1.0, 2.0 * growth[idx])
+        outer = np.where(flat, h + f * growth[idx], secant)
     return np.where(bracketed, inner, outer)
 
 
