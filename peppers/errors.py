@@ -81,3 +81,8 @@ class ImageMismatchError(ImageError, ValueError):
 
 class JournalError(PeppersError, RuntimeError):
     """A tile journal refuses an operation (e.g. completing with tiles missing)."""
+
+
+class SimulationError(PeppersError, ValueError):
+    """A scene simulation cannot be made as asked: an option out of range, a
+    geometry without a solution (layover, a footprint off the DEM)."""

@@ -1,0 +1,258 @@
+"""Exact pixel geometry of the simulated pair on the master's radar grid.
+
+For every pixel of the master grid, extended by a margin so that scatterers
+just outside the image still spread their response into it (and into the
+shifted slave image), this module computes
+
+- the ground point on the DEM: the zero-Doppler-plane intersection of
+  :mod:`._geometry_kernels` (``intersect_rows``), at the pixel's exact
+  azimuth time and slant range on the master orbit;
+- where that point appears in the slave image: :func:`geo2rdr` against the
+  slave orbit (started at the master time minus the along-track lag), as row
+  and column *offsets* ``slave - master``;
+- the interferometric phase ``phi = 4 pi (r2 - r1) / lambda``, the phase of
+  ``master * conj(slave)`` (both SLCs are baseband, the slave carries
+  ``exp(-j phi)`` relative to the master);
+- the local incidence angle and ground area per pixel (backscatter).
+
+:func:`ellipsoid_phase` gives the same phase for the points of the grid on
+the WGS84 ellipsoid (height 0): the flat-Earth phase a processor removes from
+orbits alone.
+
+The work is cut into blocks of lines run on a thread pool (all kernels
+release the GIL); blocks are independent, so the result does not depend on
+the number of threads. Orbits are :class:`peppers.geometry.orbit.Orbit`
+objects built from the very state vectors written to the scene files
+(``Scene.orbit()``), so a processor that reads the files sees the same
+geometry as the truth.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+
+from peppers.errors import SimulationError
+from peppers.geometry.orbit import Orbit
+from peppers.geometry.zero_doppler import geo2rdr, look_sign
+from peppers.operators.simulate import _geometry_kernels as _k
+from peppers.operators.simulate.terrain import Terrain
+
+__all__ = ["GridSpec", "GroundGeometry", "ground_geometry", "ellipsoid_phase", "run_blocks",
+           "parallel_map"]
+
+#: Lines per block of work handed to a thread.
+BLOCK_LINES = 128
+
+
+@dataclass(frozen=True)
+class GridSpec:
+    """A zero-Doppler pixel grid on an orbit's clock.
+
+    Parameters
+    ----------
+    lines, samples : int
+        Size.
+    t0_s : float
+        Azimuth time of row 0, seconds since the orbit epoch.
+    line_interval_s : float
+    r0_m : float
+        Slant range of column 0.
+    sample_spacing_m : float
+    """
+
+    lines: int
+    samples: int
+    t0_s: float
+    line_interval_s: float
+    r0_m: float
+    sample_spacing_m: float
+
+    def times(self, rows) -> np.ndarray:
+        """Azimuth times of (fractional) rows."""
+        return self.t0_s + np.asarray(rows, dtype=np.float64) * self.line_interval_s
+
+    def ranges(self, cols) -> np.ndarray:
+        """Slant ranges of (fractional) columns."""
+        return self.r0_m + np.asarray(cols, dtype=np.float64) * self.sample_spacing_m
+
+
+@dataclass
+class GroundGeometry:
+    """Per-pixel fields on the extended master grid.
+
+    Pixel ``(i, j)`` of every array is master pixel ``(i - margin[0],
+    j - margin[1])``.
+
+    Attributes
+    ----------
+    margin : (int, int)
+        Extra lines and samples on each side.
+    xyz : ndarray (R, C, 3) float64
+        ECEF ground points.
+    llh : ndarray (R, C, 3) float64
+        Latitude, longitude (degrees), ellipsoidal height (m).
+    row_offset, col_offset : ndarray (R, C) float64
+        Slave position minus master position, pixels.
+    phase : ndarray (R, C) float64
+        ``4 pi (r2 - r1) / lambda``, radians (unwrapped).
+    cos_inc, area_ratio : ndarray (R, C) float32
+        Local incidence cosine, pixel ground area over slant-plane area.
+    """
+
+    margin: tuple[int, int]
+    xyz: np.ndarray
+    llh: np.ndarray
+    row_offset: np.ndarray
+    col_offset: np.ndarray
+    phase: np.ndarray
+    cos_inc: np.ndarray
+    area_ratio: np.ndarray
+
+    def interior(self, name: str) -> np.ndarray:
+        """The field ``name`` cropped to the master image."""
+        ma, mr = self.margin
+        field = getattr(self, name)
+        return field[ma:field.shape[0] - ma, mr:field.shape[1] - mr]
+
+
+def parallel_map(function, items, threads: int) -> list:
+    """``[function(x) for x in items]`` on a pool of ``threads`` threads, in order."""
+    items = list(items)
+    if threads <= 1 or len(items) <= 1:
+        return [function(x) for x in items]
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        return list(pool.map(function, items))
+
+
+def run_blocks(n_rows: int, threads: int, work) -> list:
+    """Call ``work(lo, hi)`` on blocks of ``BLOCK_LINES`` rows in a thread pool.
+
+    Returns the results in block order (independent of ``threads``).
+    """
+    bounds = [(lo, min(lo + BLOCK_LINES, n_rows)) for lo in range(0, n_rows, BLOCK_LINES)]
+    return parallel_map(lambda b: work(*b), bounds, threads)
+
+
+def _intersect(grid: GridSpec, orbit: Orbit, look_side: str, rows: np.ndarray,
+               cols: np.ndarray, terrain: Terrain | None, height: float,
+               threads: int) -> tuple[np.ndarray, np.ndarray]:
+    """Ground points of the pixels ``rows x cols`` (fractional allowed)."""
+    sat_pos, sat_vel = orbit.interpolate(grid.times(rows))
+    ranges = grid.ranges(cols)
+    side = look_sign(look_side)
+    shape = (rows.size, cols.size)
+    xyz, llh = np.empty(shape + (3,)), np.empty(shape + (3,))
+    status = np.empty(shape, dtype=np.int8)
+    if terrain is not None:
+        dem, geo = terrain.heights, (terrain.lat0, terrain.lon0, terrain.dlat, terrain.dlon)
+    else:
+        dem, geo = np.zeros((2, 2)), (0.0, 0.0, 1.0, 1.0)
+
+    def work(lo: int, hi: int) -> None:
+        _k.intersect_rows(sat_pos[lo:hi], sat_vel[lo:hi], ranges, side, dem, *geo,
+                          terrain is not None, float(height), 1e-4,
+                          xyz[lo:hi], llh[lo:hi], status[lo:hi])
+
+    run_blocks(rows.size, threads, work)
+    bad = np.argwhere(status != _k.OK)
+    if bad.size:
+        i, j = bad[0]
+        why = "is off the DEM" if status[i, j] == _k.OFF_DEM else "did not converge"
+        raise SimulationError(
+            f"simulate: the ground point of grid pixel (row {rows[i]:g}, col {cols[j]:g}) {why} "
+            f"({len(bad)} pixels); enlarge the DEM margin or reduce the relief")
+    return xyz, llh
+
+
+def _slave_position(xyz: np.ndarray, slave: Orbit, slave_grid: GridSpec, t_guess: np.ndarray,
+                    threads: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Slave (row, col, range) of ground points ``xyz`` of shape (R, C, 3)."""
+    n_rows = xyz.shape[0]
+    row, col, rng = (np.empty(xyz.shape[:2]) for _ in range(3))
+
+    def work(lo: int, hi: int) -> None:
+        t2, r2 = geo2rdr(xyz[lo:hi], slave, t_guess=t_guess[lo:hi, None])
+        row[lo:hi] = (t2 - slave_grid.t0_s) / slave_grid.line_interval_s
+        col[lo:hi] = (r2 - slave_grid.r0_m) / slave_grid.sample_spacing_m
+        rng[lo:hi] = r2
+
+    run_blocks(n_rows, threads, work)
+    return row, col, rng
+
+
+def ground_geometry(master_grid: GridSpec, master: Orbit, slave_grid: GridSpec, slave: Orbit,
+                    *, look_side: str, wavelength_m: float, terrain: Terrain,
+                    margin: tuple[int, int], along_lag_s: float,
+                    threads: int) -> GroundGeometry:
+    """All per-pixel fields of the extended master grid (module docstring).
+
+    Parameters
+    ----------
+    master_grid, slave_grid : GridSpec
+        The two images' grids, on their orbits' clocks.
+    master, slave : Orbit
+    look_side : {"right", "left"}
+    wavelength_m : float
+    terrain : Terrain
+    margin : (int, int)
+        Extra lines and samples computed on each side of the image.
+    along_lag_s : float
+        Expected slave-minus-master zero-Doppler time (starting guess).
+    threads : int
+
+    Returns
+    -------
+    GroundGeometry
+
+    Raises
+    ------
+    SimulationError
+        If a pixel's ground point is off the DEM, or the terrain folds
+        (layover) or hides (shadow) any pixel.
+    """
+    ma, mr = margin
+    rows = np.arange(-ma, master_grid.lines + ma, dtype=np.float64)
+    cols = np.arange(-mr, master_grid.samples + mr, dtype=np.float64)
+    xyz, llh = _intersect(master_grid, master, look_side, rows, cols, terrain,
+                          float(np.mean(terrain.heights)), threads)
+    t1 = master_grid.times(rows)
+    srow, scol, r2 = _slave_position(xyz, slave, slave_grid, t1 + along_lag_s, threads)
+    r1 = master_grid.ranges(cols)[None, :]
+    phase = (4.0 * np.pi / wavelength_m) * (r2 - r1)
+    srow -= rows[:, None]
+    scol -= cols[None, :]
+    cos_inc = np.empty(xyz.shape[:2], dtype=np.float32)
+    area = np.empty(xyz.shape[:2], dtype=np.float32)
+    sat_pos, _ = master.interpolate(t1)
+    centre = xyz[xyz.shape[0] // 2, xyz.shape[1] // 2]
+    d_row = xyz[xyz.shape[0] // 2 + 1, xyz.shape[1] // 2] - centre
+    d_col = xyz[xyz.shape[0] // 2, xyz.shape[1] // 2 + 1] - centre
+    orientation = float(np.sign(np.dot(np.cross(d_row, d_col), centre)))
+    folded, shadowed = _k.surface_fields(xyz, sat_pos, orientation,
+                                         master_grid.sample_spacing_m, cos_inc, area)
+    if folded or shadowed:
+        raise SimulationError(
+            f"simulate: the terrain folds {folded} pixels (layover) and hides {shadowed} "
+            "(shadow); reduce relief_m or slope_margin")
+    return GroundGeometry((ma, mr), xyz, llh, srow, scol, phase, cos_inc, area)
+
+
+def ellipsoid_phase(master_grid: GridSpec, master: Orbit, slave_grid: GridSpec, slave: Orbit,
+                    *, look_side: str, wavelength_m: float, along_lag_s: float,
+                    threads: int) -> np.ndarray:
+    """Interferometric phase of the master grid's points on the ellipsoid (h = 0).
+
+    Returns
+    -------
+    ndarray of shape (lines, samples), float64
+        ``4 pi (r2 - r1) / lambda`` for the point of each pixel at height 0.
+    """
+    rows = np.arange(master_grid.lines, dtype=np.float64)
+    cols = np.arange(master_grid.samples, dtype=np.float64)
+    xyz, _ = _intersect(master_grid, master, look_side, rows, cols, None, 0.0, threads)
+    _, _, r2 = _slave_position(xyz, slave, slave_grid, master_grid.times(rows) + along_lag_s,
+                               threads)
+    return (4.0 * np.pi / wavelength_m) * (r2 - master_grid.ranges(cols)[None, :])

@@ -1,0 +1,362 @@
+"""``simulate``: a physically faithful interferometric pair with its truth.
+
+The steps, in order (each timed into ``truth.yaml``):
+
+1. **Orbits.** A circular master orbit that sees the scene centre at the
+   asked look angle at ``centre_utc``; the slave displaced by the baseline
+   (:mod:`.orbits`). State vectors every 10 s, 40 s beyond the image at both
+   ends, sampled from the exact Keplerian motion; both scenes are built as
+   :class:`peppers.scene.Scene` values, and all geometry below uses
+   ``Scene.orbit()`` - the interpolation of the very numbers written to the
+   YAML files, so a processor reading them sees the truth's geometry.
+2. **Grids.** Master and slave share line timing, first line time, range
+   spacing and first range; their offsets come from the orbits alone.
+3. **Terrain.** The footprint of the image (plus margins) at the lowest and
+   highest possible heights sets the DEM area; a fractal DEM is synthesised
+   there and its relief reduced if it would cause layover or shadow
+   (:mod:`.terrain`).
+4. **Geometry.** Exact per-pixel ground points, slave offsets, phase, local
+   incidence on an extended master grid (:mod:`.radar_grid`).
+5. **Scatterers and noise.** Backscatter, coherence map, the two SLCs, thermal
+   noise (:mod:`.scatterers`).
+6. **Truth and files.** Flat-Earth phase, expected coherence, GCPs, the
+   rasters, ``truth.yaml`` (:mod:`.truth`).
+
+Everything is written into a temporary sibling folder, which replaces
+``outdir`` only when complete: a failed or killed simulation never leaves a
+half-written pair behind.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from peppers.errors import SimulationError
+from peppers.geometry.ellipsoid import ecef_to_enu, incidence_angle_deg, llh_to_ecef
+from peppers.geometry.zero_doppler import geo2rdr, rdr2geo
+from peppers.operators.simulate import orbits, scatterers, truth
+from peppers.operators.simulate.config import SimulationConfig
+from peppers.operators.simulate.irf import ImpulseResponse
+from peppers.operators.simulate.radar_grid import GridSpec, ellipsoid_phase, ground_geometry
+from peppers.operators.simulate.terrain import make_terrain
+from peppers.scene import Scene, load_scene, write_scene
+
+__all__ = ["simulate", "SimulationResult"]
+
+#: State-vector spacing and the margin they cover beyond the image, seconds.
+STATE_VECTOR_STEP_S = 10.0
+STATE_VECTOR_MARGIN_S = 40.0
+
+
+@dataclass(frozen=True)
+class SimulationResult:
+    """What :func:`simulate` made.
+
+    Attributes
+    ----------
+    folder : Path
+        The simulation folder.
+    master, slave : Scene
+        The scenes as loaded back from ``master.yaml`` / ``slave.yaml``.
+    truth : dict
+        The content of ``truth.yaml``.
+    """
+
+    folder: Path
+    master: Scene
+    slave: Scene
+    truth: dict
+
+
+class _Clock:
+    """Stage timer feeding ``truth.yaml`` and an optional progress callback."""
+
+    def __init__(self, progress: Callable[[str], None] | None):
+        self.progress = progress
+        self.timings: dict[str, float] = {}
+        self._start = time.perf_counter()
+        self._last = self._start
+
+    def done(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.timings[stage] = round(now - self._last, 3)
+        self._last = now
+        if self.progress is not None:
+            self.progress(f"{stage}: {self.timings[stage]:.1f} s")
+
+    def total(self) -> float:
+        return round(time.perf_counter() - self._start, 3)
+
+
+def _round_us(when: datetime) -> datetime:
+    return when.replace(microsecond=0) + timedelta(microseconds=round(when.microsecond))
+
+
+def _scenes(cfg: SimulationConfig, master_k, slave_k, range_centre: float) -> tuple[Scene, Scene]:
+    """Master and slave scene metadata (no image yet)."""
+    half = (cfg.lines - 1) / 2 * cfg.line_interval_s
+    first_line = _round_us(cfg.centre_utc - timedelta(seconds=half))
+    last_line = first_line + timedelta(seconds=(cfg.lines - 1) * cfg.line_interval_s)
+    step = STATE_VECTOR_STEP_S
+    start = first_line - timedelta(seconds=STATE_VECTOR_MARGIN_S)
+    start = start.replace(microsecond=0) - timedelta(seconds=start.second % int(step))
+    count = int(math.ceil((last_line + timedelta(seconds=STATE_VECTOR_MARGIN_S) - start)
+                          / timedelta(seconds=step))) + 1
+    utc = [start + timedelta(seconds=step * k) for k in range(max(count, 8))]
+    seconds = np.array([(t - cfg.centre_utc) / timedelta(seconds=1) for t in utc])
+    first_sample = range_centre - (cfg.samples - 1) / 2 * cfg.sample_spacing_m
+    made = []
+    for kepler in (master_k, slave_k):
+        pos, vel = kepler.ecef(seconds)
+        made.append(Scene(cfg.sensor_name, cfg.wavelength_m, cfg.look_side, cfg.lines,
+                          cfg.samples, first_line, cfg.line_interval_s, first_sample,
+                          cfg.sample_spacing_m, tuple(utc), pos, vel))
+    return made[0], made[1]
+
+
+def _dem_bounds(cfg, grid, master_orbit, margin, heights) -> tuple[float, float, float, float]:
+    """Lat/lon box of the extended footprint at the extreme heights, padded ~1 km."""
+    ma, mr = margin
+    rows = np.array([-ma, grid.lines / 2, grid.lines + ma])
+    cols = np.array([-mr, grid.samples / 2, grid.samples + mr])
+    t, r = np.meshgrid(grid.times(rows), grid.ranges(cols), indexing="ij")
+    lats, lons = [], []
+    for h in heights:
+        llh = rdr2geo(t, r, master_orbit, cfg.look_side, height=h)[1]
+        lats.append(llh[..., 0])
+        lons.append(llh[..., 1])
+    lat, lon = np.concatenate(lats, axis=None), np.concatenate(lons, axis=None)
+    pad_lat = 1000.0 / 111_320.0
+    pad_lon = pad_lat / math.cos(math.radians(cfg.lat_deg))
+    return (lat.min() - pad_lat, lat.max() + pad_lat, lon.min() - pad_lon, lon.max() + pad_lon)
+
+
+def _look_geometry(cfg, grid, master_orbit, centre_xyz):
+    """Ground-range direction (east, north) at the centre and the swath's incidence range."""
+    t_c, _ = geo2rdr(centre_xyz, master_orbit)
+    sat, _ = master_orbit.interpolate(t_c)
+    enu = ecef_to_enu(sat, cfg.lat_deg, cfg.lon_deg, cfg.base_height_m)
+    away = -enu[:2] / np.hypot(*enu[:2])
+    near_far = rdr2geo(np.full(2, t_c), grid.ranges(np.array([0.0, grid.samples - 1.0])),
+                       master_orbit, cfg.look_side, height=cfg.base_height_m)[0]
+    inc = incidence_angle_deg(near_far, sat[None, :])
+    return float(away[0]), float(away[1]), (float(inc.min()), float(inc.max()))
+
+
+def simulate(outdir: str | os.PathLike, config: SimulationConfig | None = None, *,
+             overwrite: bool = False,
+             progress: Callable[[str], None] | None = None) -> SimulationResult:
+    """Simulate an interferometric pair with its truth into ``outdir``.
+
+    Parameters
+    ----------
+    outdir : path
+        Folder to create (its parent must exist). See :mod:`.truth` for its
+        layout.
+    config : SimulationConfig, optional
+        The options; the defaults give the standard 4000 x 2000 scene.
+    overwrite : bool
+        Replace ``outdir`` if it exists and is not empty.
+    progress : callable, optional
+        Called with one line per finished stage.
+
+    Returns
+    -------
+    SimulationResult
+
+    Raises
+    ------
+    SimulationError
+        If ``outdir`` exists and is not empty (without ``overwrite``), its
+        parent is missing, or the geometry has no solution.
+    """
+    cfg = config or SimulationConfig()
+    out = Path(outdir).absolute()
+    if not out.parent.is_dir():
+        raise SimulationError(f"simulate: {out.parent}: the parent folder does not exist")
+    if out.exists() and (not out.is_dir() or any(out.iterdir())) and not overwrite:
+        raise SimulationError(f"simulate: {out}: exists and is not empty; choose another "
+                              "folder or pass --overwrite")
+    work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        content = _simulate_into(work, cfg, progress)
+        if out.exists():
+            trash = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
+            os.rename(out, trash / out.name)
+            os.rename(work, out)
+            shutil.rmtree(trash, ignore_errors=True)
+        else:
+            os.rename(work, out)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    return SimulationResult(out, load_scene(out / "master.yaml"),
+                            load_scene(out / "slave.yaml"), content)
+
+
+def _simulate_into(folder: Path, cfg: SimulationConfig,
+                   progress: Callable[[str], None] | None) -> dict:
+    """All the work of :func:`simulate`, writing into ``folder``; returns truth.yaml's content."""
+    clock = _Clock(progress)
+    threads = cfg.threads or os.cpu_count() or 1
+    streams = np.random.SeedSequence(cfg.seed).spawn(5)
+    rng_terrain, rng_patches, rng_noise_m, rng_noise_s, rng_gcps = \
+        (np.random.default_rng(s) for s in streams)
+
+    # 1-2: orbits, scenes, grids
+    centre = llh_to_ecef(cfg.lat_deg, cfg.lon_deg, cfg.base_height_m)
+    master_k = orbits.design_master_orbit(
+        cfg.centre_utc, centre, cfg.lat_deg, cfg.lon_deg, look_side=cfg.look_side,
+        look_angle_deg=cfg.look_angle_deg, altitude_m=cfg.altitude_m,
+        inclination_deg=cfg.inclination_deg, ascending=cfg.ascending)
+    slave_k = orbits.displace_orbit(master_k, centre, look_side=cfg.look_side,
+                                    bperp_m=cfg.bperp_m, bpar_m=cfg.bpar_m,
+                                    along_track_m=cfg.along_track_m)
+    range_centre = float(np.linalg.norm(centre - master_k.ecef(0.0)[0]))
+    master_scene, slave_scene = _scenes(cfg, master_k, slave_k, range_centre)
+    master_orbit, slave_orbit = master_scene.orbit(), slave_scene.orbit()
+    grid = GridSpec(cfg.lines, cfg.samples, 0.0, cfg.line_interval_s,
+                    master_scene.first_sample_m, cfg.sample_spacing_m)
+    centre_baseline = orbits.measure_baseline(centre[None, :], master_orbit, slave_orbit,
+                                              look_side=cfg.look_side,
+                                              wavelength_m=cfg.wavelength_m)
+    t1, _ = geo2rdr(centre, master_orbit)
+    t2, r2 = geo2rdr(centre, slave_orbit, t_guess=t1)
+    lag = float(t2 - t1)
+    half = cfg.irf_support // 2
+    margin = (int(math.ceil(abs(lag) / cfg.line_interval_s)) + half + 4,
+              int(math.ceil(abs(r2 - range_centre) / cfg.sample_spacing_m)) + half + 4)
+    clock.done("orbits")
+
+    # 3: terrain
+    low = cfg.base_height_m - cfg.relief_m - 100.0
+    high = cfg.base_height_m + cfg.relief_m + 100.0
+    bounds = _dem_bounds(cfg, grid, master_orbit, margin, (low, high))
+    away_e, away_n, incidence = _look_geometry(cfg, grid, master_orbit, centre)
+    terrain = make_terrain(bounds, posting_arcsec=cfg.dem_posting_arcsec,
+                           base_height_m=cfg.base_height_m, relief_m=cfg.relief_m,
+                           exponent=cfg.spectral_exponent, away_east=away_e,
+                           away_north=away_n, incidence_deg=incidence,
+                           slope_margin=cfg.slope_margin, rng=rng_terrain)
+    terrain.write_geotiff(folder / "dem.tif")
+    clock.done("terrain")
+
+    # 4: geometry
+    geometry = ground_geometry(grid, master_orbit, grid, slave_orbit, look_side=cfg.look_side,
+                               wavelength_m=cfg.wavelength_m, terrain=terrain, margin=margin,
+                               along_lag_s=lag, threads=threads)
+    flat_phase = ellipsoid_phase(grid, master_orbit, grid, slave_orbit,
+                                 look_side=cfg.look_side, wavelength_m=cfg.wavelength_m,
+                                 along_lag_s=lag, threads=threads)
+    clock.done("geometry")
+
+    # 5: scatterers, speckle, noise
+    irf = ImpulseResponse(cfg.bandwidth, cfg.irf_support)
+    beta = scatterers.backscatter(geometry.cos_inc, geometry.area_ratio)
+    gamma, patches = scatterers.coherence_map(beta.shape, margin, background=cfg.coherence,
+                                              low=cfg.low_coherence, patches=cfg.patches,
+                                              rng=rng_patches)
+    grid_shape = (cfg.lines, cfg.samples)
+    master_img, slave_img = scatterers.synthesize(
+        grid_shape, margin, beta=beta, gamma=gamma,
+        row_offset=geometry.row_offset, col_offset=geometry.col_offset, phase=geometry.phase,
+        irf_azimuth=irf, irf_range=irf, per_axis=cfg.scatterers_per_axis, jitter=cfg.jitter,
+        seed=cfg.seed, threads=threads)
+    clock.done("scatterers")
+    ma, mr = margin
+    mean_beta = float(np.mean(beta[ma:-ma, mr:-mr], dtype=np.float64))
+    noise_power = mean_beta / 10.0 ** (cfg.snr_db / 10.0)
+    master_img += scatterers.thermal_noise(grid_shape, noise_power, irf, irf, rng_noise_m)
+    slave_img += scatterers.thermal_noise(grid_shape, noise_power, irf, irf, rng_noise_s)
+    coherence, geometric, intensity = scatterers.expected_coherence(
+        beta, gamma, geometry.phase, margin, noise_power, irf, irf)
+    clock.done("noise")
+
+    # 6: files
+    write_scene(folder / "master.yaml", master_scene, master_img)
+    write_scene(folder / "slave.yaml", slave_scene, slave_img)
+    del master_img, slave_img
+    phase = geometry.interior("phase")
+    llh = geometry.interior("llh")
+    rasters = truth.write_rasters(folder, {
+        "phase_unflattened": phase,
+        "phase_flattened": phase - flat_phase,
+        "azimuth_offset": geometry.interior("row_offset"),
+        "range_offset": geometry.interior("col_offset"),
+        "coherence": coherence,
+        "coherence_unfiltered": coherence * geometric,
+        "height": llh[..., 2], "lat": llh[..., 0], "lon": llh[..., 1],
+        "intensity": intensity,
+    })
+    gcps = truth.pick_gcps(coherence, llh[..., 0], llh[..., 1], llh[..., 2], cfg.gcps,
+                           0.9 * cfg.coherence / (1.0 + 10 ** (-cfg.snr_db / 10)), rng_gcps)
+    truth.write_gcps(folder / "gcps.yaml", gcps)
+    clock.done("write")
+    content = _describe(cfg, terrain, rasters, gcps, patches, centre_baseline, irf,
+                        noise_power, mean_beta, incidence, grid, master_orbit, slave_orbit,
+                        geometry, clock, threads)
+    truth.write_truth_yaml(folder / "truth.yaml", content)
+    return content
+
+
+def _describe(cfg, terrain, rasters, gcps, patches, centre_baseline, irf, noise_power,
+              mean_beta, incidence, grid, master_orbit, slave_orbit, geometry, clock,
+              threads) -> dict:
+    """The content of ``truth.yaml``."""
+    llh = geometry.interior("llh")
+    corners = np.array([[0, 0], [0, -1], [-1, 0], [-1, -1]])
+    corner_xyz = np.stack([geometry.interior("xyz")[i, j] for i, j in corners])
+    corner_baseline = orbits.measure_baseline(corner_xyz, master_orbit, slave_orbit,
+                                              look_side=cfg.look_side,
+                                              wavelength_m=cfg.wavelength_m)
+    return {
+        "config": cfg.as_dict(),
+        "scenes": {"master": "master.yaml", "slave": "slave.yaml"},
+        "conventions": {
+            "pixels": "(row, col) = (azimuth line, range sample); pixel centres at integers",
+            "phase": "arg(master * conj(slave)) = 4*pi*(r2 - r1)/wavelength, radians, "
+                     "unwrapped; both SLCs are baseband, the slave carries exp(-j*phase)",
+            "flattening": "phase_flattened = phase_unflattened - the phase of the same "
+                          "(azimuth time, range) on the WGS84 ellipsoid at height 0",
+            "offsets": "slave_row = row + azimuth_offset, slave_col = col + range_offset",
+            "baseline": "slave minus master antenna at the two zero-Doppler times; bperp along "
+                        "increasing look angle, bpar along the master line of sight towards "
+                        "the target, along_track = |V|*(t_master - t_slave)",
+        },
+        "rasters": rasters,
+        "dem": {"path": "dem.tif", "crs": "EPSG:4326", "heights": "WGS84 ellipsoidal, m",
+                "shape": list(terrain.shape), "geotransform": list(terrain.geotransform),
+                "posting_arcsec": cfg.dem_posting_arcsec,
+                "relief_requested_m": terrain.relief_requested_m,
+                "relief_m": terrain.relief_m,
+                "height_range_m": [float(terrain.heights.min()), float(terrain.heights.max())]},
+        "gcps": {"path": "gcps.yaml", "points": gcps},
+        "baseline": {"centre": {k: float(v[0]) for k, v in centre_baseline.items()},
+                     "corners": [{k: float(v[i]) for k, v in corner_baseline.items()}
+                                 for i in range(len(corners))]},
+        "geometry": {"incidence_deg_near_far": list(incidence),
+                     "scene_centre_llh": [float(v) for v in llh[grid.lines // 2,
+                                                                 grid.samples // 2]],
+                     "range_offset_px": [float(geometry.col_offset.min()),
+                                         float(geometry.col_offset.max())],
+                     "azimuth_offset_px": [float(geometry.row_offset.min()),
+                                           float(geometry.row_offset.max())]},
+        "irf": {"model": "separable Kaiser-windowed sinc", "bandwidth": irf.bandwidth,
+                "support_px": irf.support, "kaiser_beta": irf.kaiser_beta,
+                "scatterers_per_pixel": cfg.scatterers_per_axis ** 2},
+        "noise": {"snr_db": cfg.snr_db, "noise_power": noise_power,
+                  "mean_intensity": mean_beta},
+        "coherence": {"background": cfg.coherence, "low": cfg.low_coherence,
+                      "patches": patches},
+        "run": {"threads": threads, "timings_s": {**clock.timings, "total": clock.total()}},
+    }

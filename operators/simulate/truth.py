@@ -1,0 +1,169 @@
+"""Writing the simulation's truth: rasters, ground control points, ``truth.yaml``.
+
+Layout of a simulation folder (all paths in ``truth.yaml`` are relative to it)::
+
+    master.yaml  master.slc  master.slc.vrt      the pair (peppers-slc/1)
+    slave.yaml   slave.slc   slave.slc.vrt
+    dem.tif                                      the terrain, EPSG:4326, float32
+    gcps.yaml                                    ground control points
+    truth.yaml                                   this description
+    truth/NAME.raw + truth/NAME.vrt              rasters on the master grid
+
+Rasters are flat little-endian files with a GDAL VRT header
+(:class:`peppers.io.raw.RawImage`), one value per master pixel; their names,
+types, units and meaning are listed in :data:`RASTERS` and in ``truth.yaml``.
+
+Ground control points are picked on coherent ground (coherence at least 90 %
+of the background's, not within 5 % of the image edge), one per cell of a
+regular grid of cells so they spread over the scene.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from peppers.io.atomic import atomic_write_bytes
+from peppers.io.raw import RawImage
+from peppers.ppe.operator import ImageSpec
+from peppers.ppe.region import Region
+
+__all__ = ["RASTERS", "write_rasters", "pick_gcps", "write_gcps", "write_truth_yaml",
+           "TRUTH_FORMAT"]
+
+TRUTH_FORMAT = "peppers-sim-truth/1"
+
+#: name -> (dtype, units, description) of every truth raster.
+RASTERS: dict[str, tuple[str, str, str]] = {
+    "phase_unflattened": (
+        "float64", "rad",
+        "unwrapped interferometric phase arg(master * conj(slave)) = 4 pi (r2 - r1) / lambda "
+        "of the pixel's ground point (r1, r2: its ranges to the master and slave antennas at "
+        "their zero-Doppler times)"),
+    "phase_flattened": (
+        "float32", "rad",
+        "phase_unflattened minus the same phase of the pixel's point on the WGS84 ellipsoid "
+        "(height 0): the topographic phase left after flat-Earth removal"),
+    "azimuth_offset": (
+        "float32", "pixel",
+        "slave row minus master row of the pixel's ground point: slave_row = row + azimuth_offset"),
+    "range_offset": (
+        "float32", "pixel",
+        "slave column minus master column: slave_col = col + range_offset"),
+    "coherence": (
+        "float32", "1",
+        "expected coherence after common-band filtering: chosen coherence map (speckle "
+        "decorrelation) times thermal-noise coherence 1/(1 + N/P)"),
+    "coherence_unfiltered": (
+        "float32", "1",
+        "coherence times the spectral-shift (geometric) coherence of the local fringe "
+        "frequencies: what an unfiltered, slope-compensated estimator converges to"),
+    "height": ("float32", "m", "ellipsoidal (WGS84) height of the pixel's ground point"),
+    "lat": ("float64", "deg", "geodetic latitude of the pixel's ground point"),
+    "lon": ("float64", "deg", "longitude of the pixel's ground point"),
+    "intensity": ("float32", "1",
+                  "expected signal intensity |SLC|^2 of either image (radar brightness beta0 "
+                  "smoothed by the impulse response; thermal noise excluded)"),
+}
+
+
+def write_rasters(folder: Path, arrays: dict[str, np.ndarray]) -> dict[str, dict[str, Any]]:
+    """Write each truth array as ``folder/truth/NAME.raw`` + ``.vrt``.
+
+    Parameters
+    ----------
+    folder : Path
+        The simulation folder.
+    arrays : dict
+        ``name -> 2-D array``; names must be keys of :data:`RASTERS`.
+
+    Returns
+    -------
+    dict
+        ``name -> {path, dtype, units, description}`` for ``truth.yaml``.
+    """
+    (folder / "truth").mkdir(exist_ok=True)
+    described = {}
+    for name, array in arrays.items():
+        dtype, units, description = RASTERS[name]
+        data = np.ascontiguousarray(array, dtype=dtype)
+        vrt = folder / "truth" / f"{name}.vrt"
+        with RawImage.create(vrt, ImageSpec(data.shape, data.dtype, None)) as image:
+            image.write(Region.full(data.shape), data)
+            image.flush()
+        described[name] = {"path": f"truth/{name}.vrt", "dtype": dtype, "units": units,
+                           "description": description}
+    return described
+
+
+def pick_gcps(coherence: np.ndarray, lat: np.ndarray, lon: np.ndarray, height: np.ndarray,
+              count: int, threshold: float, rng: np.random.Generator) -> list[dict[str, float]]:
+    """Ground control points on coherent ground, spread over the image.
+
+    Parameters
+    ----------
+    coherence, lat, lon, height : ndarray of the image shape
+        Truth fields.
+    count : int
+        Points wanted (fewer if some cells hold no coherent pixel).
+    threshold : float
+        Smallest coherence of a candidate pixel.
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    list of dict
+        ``row``, ``col``, ``lat``, ``lon``, ``height_m``, ``coherence``.
+    """
+    if count == 0:
+        return []
+    lines, samples = coherence.shape
+    cells_r = max(1, int(round(math.sqrt(count * lines / samples))))
+    cells_c = max(1, int(math.ceil(count / cells_r)))
+    edge_r, edge_c = int(0.05 * lines), int(0.05 * samples)
+    row_edges = np.linspace(edge_r, lines - edge_r, cells_r + 1).astype(int)
+    col_edges = np.linspace(edge_c, samples - edge_c, cells_c + 1).astype(int)
+    points = []
+    for a in range(cells_r):
+        for b in range(cells_c):
+            if len(points) == count:
+                break
+            block = coherence[row_edges[a]:row_edges[a + 1], col_edges[b]:col_edges[b + 1]]
+            rows, cols = np.nonzero(block >= threshold)
+            if rows.size == 0:
+                continue
+            k = int(rng.integers(rows.size))
+            i, j = int(rows[k] + row_edges[a]), int(cols[k] + col_edges[b])
+            points.append({"row": i, "col": j, "lat": float(lat[i, j]), "lon": float(lon[i, j]),
+                           "height_m": float(height[i, j]), "coherence": float(coherence[i, j])})
+    return points
+
+
+def write_gcps(path: Path, points: list[dict[str, float]]) -> None:
+    """Write ``gcps.yaml`` in the run-input form ``gcps: [{lat, lon, height_m}]``."""
+    body = {"gcps": [{"lat": p["lat"], "lon": p["lon"], "height_m": p["height_m"]}
+                     for p in points]}
+    atomic_write_bytes(path, yaml.safe_dump(body, sort_keys=False).encode("utf-8"))
+
+
+def _plain(value: Any) -> Any:
+    """Numpy scalars and arrays to plain Python for YAML."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _plain(value.tolist())
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def write_truth_yaml(path: Path, content: dict[str, Any]) -> None:
+    """Write ``truth.yaml`` (``format`` first), atomically."""
+    body = {"format": TRUTH_FORMAT, **_plain(content)}
+    atomic_write_bytes(path, yaml.safe_dump(body, sort_keys=False, width=100).encode("utf-8"))
