@@ -30,6 +30,7 @@ COMMANDS: dict[str, str] = {
     "set": "cmd_set",
     "history": "cmd_history",
     "audit": "cmd_audit",
+    "simulate": "cmd_simulate",
     "demo": "cmd_demo",
 }
 
