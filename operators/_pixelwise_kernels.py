@@ -11,17 +11,26 @@ from __future__ import annotations
 import math
 
 import numba
+import numpy as np
 
 
 @numba.njit(nogil=True, cache=True)
 def phase_ramp(x, row0, col0, row_rate, col_rate, out):
-    """``out[i, j] = x[i, j] * exp(-1j * (row_rate * (row0 + i) + col_rate * (col0 + j)))``."""
+    """``out[i, j] = x[i, j] * exp(-1j * (row_rate * (row0 + i) + col_rate * (col0 + j)))``.
+
+    The ramp is separable: one complex factor per row and one per column,
+    each a function of its absolute coordinate only.
+    """
     h, w = out.shape
+    col_factor = np.empty(w, dtype=np.complex128)
+    for j in range(w):
+        phase = col_rate * (col0 + j)
+        col_factor[j] = complex(math.cos(phase), -math.sin(phase))
     for i in range(h):
-        row_phase = row_rate * (row0 + i)
+        phase = row_rate * (row0 + i)
+        row_factor = complex(math.cos(phase), -math.sin(phase))
         for j in range(w):
-            phase = row_phase + col_rate * (col0 + j)
-            out[i, j] = x[i, j] * complex(math.cos(phase), -math.sin(phase))
+            out[i, j] = x[i, j] * (row_factor * col_factor[j])
 
 
 @numba.njit(nogil=True, cache=True)

@@ -43,8 +43,7 @@ import numpy as np
 
 from peppers.errors import OperatorError
 from peppers.operators import _resample_kernels as kernels
-from peppers.operators._arrays import (accumulator_dtype, positive_pair, prepare_input,
-                                       working_dtype)
+from peppers.operators._arrays import positive_pair, prepare_input, working_dtype
 from peppers.ppe.operator import ImageSpec, LocalOperator, Param
 from peppers.ppe.region import Region
 
@@ -270,11 +269,13 @@ class PolynomialResampler(LocalOperator):
         out = np.empty(output_region.shape, dtype=dtype)
         if out.size == 0:
             return {"output": out}
+        ncomp = 2 if dtype.kind == "c" else 1
+        real = np.dtype(dtype.char.lower()) if ncomp == 2 else dtype  # complex64 -> float32
         outside = kernels.resample(
-            x, wanted.row, wanted.col, output_region.row, output_region.col,
+            x.view(real), wanted.row, wanted.col, output_region.row, output_region.col,
             self._row_coef, self._col_coef, self._pu, self._pv,
             self.center[0], self.center[1], self.scale[0], self.scale[1],
-            sinc_table(self.taps, float(self.beta)), accumulator_dtype(dtype).type(0), out)
+            sinc_table(self.taps, float(self.beta)), ncomp, out.view(real))
         if outside:
             raise OperatorError(
                 f"{self.label}: {outside} pixel(s) of output {output_region} map outside "
