@@ -86,3 +86,25 @@ class JournalError(PeppersError, RuntimeError):
 class SimulationError(PeppersError, ValueError):
     """A scene simulation cannot be made as asked: an option out of range, a
     geometry without a solution (layover, a footprint off the DEM)."""
+
+
+class StreamSpecError(PeppersError, ValueError):
+    """A stream spec (``RUN/.peppers/streams/NAME.yaml``) is malformed or cannot be built.
+
+    Parameters
+    ----------
+    file : str
+        The spec file (or ``stream 'NAME'`` for a spec built in memory).
+    field : str
+        The field at fault, e.g. ``nodes[2].operator``.
+    problem : str
+        What is wrong and, where it helps, the fix.
+    """
+
+    def __init__(self, file: str, field: str, problem: str):
+        self.file, self.field, self.problem = str(file), field, problem
+        super().__init__(f"{file}: {field}: {problem}")
+
+
+class MPIRunError(PeppersError, RuntimeError):
+    """A stream run across MPI ranks failed; the message names the rank(s) and tile."""
