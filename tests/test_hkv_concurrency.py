@@ -16,6 +16,7 @@ import os
 import time
 from pathlib import Path
 
+from peppers.hkv import storage
 from peppers.hkv import RunDatabase
 from peppers.hkv.keys import group_of_relpath
 from peppers.hkv.records import parse_record
@@ -74,6 +75,7 @@ def _reader(root: str, stop: multiprocessing.Event, report) -> None:
 
 
 def test_four_writers_lose_no_update(tmp_path):
+    assert storage.SYNC, "this test checks the real configuration, fsync on"
     root = tmp_path / "run"
     db = RunDatabase.create(root, {"counters.total": {"type": "int", "default": 0},
                                    "tallies.increments": {"type": "int", "default": 0}})

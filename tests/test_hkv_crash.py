@@ -22,6 +22,7 @@ import signal
 import time
 from pathlib import Path
 
+from peppers.hkv import storage
 from peppers.hkv import ABSENT, RunDatabase
 from peppers.hkv.keys import group_of_relpath
 from peppers.hkv.records import parse_record
@@ -89,6 +90,7 @@ def _replay_audit(root: Path) -> dict:
 
 
 def test_sigkill_at_random_moments_leaves_old_or_new(tmp_path):
+    assert storage.SYNC, "this test checks the real configuration, fsync on"
     root = tmp_path / "run"
     RunDatabase.create(root)
     context = multiprocessing.get_context("fork")
