@@ -141,6 +141,22 @@ class PolynomialResampler(LocalOperator):
     .. [1] R. Hanssen, R. Bamler, "Evaluation of interpolation kernels for
        SAR interferometry", IEEE TGRS 37(1):318-321, 1999.
     .. [2] ISCE2 ``components/zerodop/GPUresampslc`` (8 taps, 8192 steps).
+
+    Examples
+    --------
+    A shift by whole pixels copies pixels. The request is the mapped box
+    plus the taps (here one row and one column more than the least, as the
+    bound's rounding margin reaches below the exact integer positions):
+
+    >>> import numpy as np
+    >>> from peppers.operators._arrays import apply_local
+    >>> op = PolynomialResampler(row_coeffs=[2.0], col_coeffs=[-1.0])
+    >>> op.input_region(Region(10, 10, 4, 4), {})["input"]
+    Region(row=8, col=5, height=12, width=12)
+    >>> x = np.arange(48.0).reshape(6, 8)
+    >>> apply_local(op, {"input": x})["output"][:2, :4]
+    array([[ 0., 16., 17., 18.],
+           [ 0., 24., 25., 26.]])
     """
 
     name: ClassVar[str] = "polynomial_resample"
