@@ -108,3 +108,21 @@ class StreamSpecError(PeppersError, ValueError):
 
 class MPIRunError(PeppersError, RuntimeError):
     """A stream run across MPI ranks failed; the message names the rank(s) and tile."""
+
+
+class RunAborted(PeppersError, RuntimeError):
+    """A run's controller aborted it: finished tiles are journaled, a rerun resumes."""
+
+
+class MonitorError(PeppersError, OSError):
+    """The run monitor cannot be reached, refused a request, or broke its protocol."""
+
+    def __str__(self) -> str:
+        return " ".join(str(a) for a in self.args)
+
+
+class QueueError(PeppersError, OSError):
+    """A resource queue (spool directory) cannot be used."""
+
+    def __str__(self) -> str:
+        return " ".join(str(a) for a in self.args)
