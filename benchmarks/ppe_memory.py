@@ -16,7 +16,7 @@ Usage::
     python benchmarks/ppe_memory.py --shape 4000 3000     # a quick run
     python benchmarks/ppe_memory.py --skip-whole          # PPE only
 
-Writes ``benchmarks/results/ppe_memory.json`` and prints a table.
+Writes ``benchmarks/results/ppe_memory.json`` (``--json NAME`` to rename) and prints a table.
 """
 
 from __future__ import annotations
@@ -59,6 +59,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mem", default=None,
                         help="PPE memory budget, e.g. 512M (default: the engine's default)")
     parser.add_argument("--threads", type=int, default=2, help="PPE threads (default 2)")
+    parser.add_argument("--json", default="ppe_memory",
+                        help="results file name in benchmarks/results (default ppe_memory)")
     parser.add_argument("--workdir", type=Path, default=None,
                         help="folder for the images (default: a temporary folder, removed)")
     parser.add_argument("--skip-whole", action="store_true", help="run the PPE variant only")
@@ -110,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     if check is not None:
         print(f"outputs bit-identical: {check['bit_identical']} "
               f"(max |diff| {check['max_abs_diff']:.3g})")
-    path = common.save_json("ppe_memory", {
+    path = common.save_json(args.json, {
         "shape": shape, "input_bytes": shape[0] * shape[1] * 8, "mem": args.mem,
         "threads": args.threads, "runs": runs, "goal_bytes": GOAL_BYTES,
         "goal_met": goal_met, "comparison": check})

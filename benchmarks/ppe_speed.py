@@ -20,7 +20,7 @@ Usage::
     python benchmarks/ppe_speed.py                        # 6000 x 4000, 3 repeats
     python benchmarks/ppe_speed.py --shape 2000 2000 --repeats 2   # quick
 
-Writes ``benchmarks/results/ppe_speed.json`` and prints a table.
+Writes ``benchmarks/results/ppe_speed.json`` (``--json NAME`` to rename) and prints a table.
 """
 
 from __future__ import annotations
@@ -78,6 +78,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tile", type=int, nargs=2, default=(512, 512),
                         metavar=("ROWS", "COLS"), help="PPE tile = dask chunk (default 512 512)")
     parser.add_argument("--mem", default=None, help="PPE memory budget (default: engine's)")
+    parser.add_argument("--json", default="ppe_speed",
+                        help="results file name in benchmarks/results (default ppe_speed)")
     parser.add_argument("--workdir", type=Path, default=None,
                         help="folder for the images (default: a temporary folder, removed)")
     args = parser.parse_args(argv)
@@ -131,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
           f"2 threads {median['dask-2'] / ppe2:.2f}x)")
     identical = all(c.get("bit_identical") for c in checks.values())
     print(f"all outputs bit-identical to ppe-1: {identical}")
-    path = common.save_json("ppe_speed", {
+    path = common.save_json(args.json, {
         "shape": shape, "tile": args.tile, "repeats": args.repeats, "mem": args.mem,
         "times_s": times, "median_s": median, "goals": goals, "comparisons": checks,
         "load_average_before": load_before, "finished": time.strftime("%H:%M:%S")})

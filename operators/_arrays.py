@@ -8,11 +8,13 @@ region it asked for, coerce it to a C-contiguous array of the working dtype,
 and allocate the output. Those steps live here so that each operator module
 holds only its own method.
 
-:func:`read_region` and :func:`apply_local` run a local operator on whole
-in-memory arrays the way the tile engine runs it on a tile: the requested
-input region is cut out of the image and the part outside the image is
-filled per the operator's ``edge_mode``. The tests use them as the
-whole-array reference, and the benchmarks as the whole-array baseline.
+:func:`read_region` cuts an operator's requested input region out of an
+in-memory image (or out of a window of it, such as a dask chunk with its
+overlap) and fills the part outside the image per the operator's
+``edge_mode``, as the tile engine does; :func:`apply_local` uses it to run a
+local operator on whole arrays without the engine. (The tests take their
+whole-array reference from :func:`peppers.ppe.testing.whole_image`, which
+pads with ``numpy.pad`` instead, so the two edge codes check each other.)
 
 Dtype policy
 ------------

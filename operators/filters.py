@@ -76,9 +76,9 @@ class BoxFilter(LocalOperator):
     Examples
     --------
     >>> import numpy as np
-    >>> from peppers.operators._arrays import apply_local
-    >>> out = apply_local(BoxFilter(size=(3, 3)), {"input": np.ones((4, 5), np.float32)})
-    >>> out["output"].dtype, float(out["output"].mean())
+    >>> from peppers.ppe import apply
+    >>> out = apply(BoxFilter(size=(3, 3)), np.ones((4, 5), np.float32))
+    >>> out.dtype, float(out.mean())
     (dtype('float32'), 1.0)
     """
 

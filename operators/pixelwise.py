@@ -55,9 +55,8 @@ class PhaseRamp(LocalOperator):
     Examples
     --------
     >>> import numpy as np
-    >>> from peppers.operators._arrays import apply_local
-    >>> out = apply_local(PhaseRamp(row_rate=0.0, col_rate=np.pi / 2),
-    ...                   {"input": np.ones((1, 3), np.complex64)})["output"]
+    >>> from peppers.ppe import apply
+    >>> out = apply(PhaseRamp(row_rate=0.0, col_rate=np.pi / 2), np.ones((1, 3), np.complex64))
     >>> np.round(out, 6).tolist()
     [[(1+0j), -1j, (-1-0j)]]
     """
@@ -108,9 +107,9 @@ class Multiply(LocalOperator):
     Examples
     --------
     >>> import numpy as np
-    >>> from peppers.operators._arrays import apply_local
+    >>> from peppers.ppe import apply
     >>> a = np.full((1, 1), 1j, np.complex64)
-    >>> apply_local(Multiply(), {"a": a, "b": a})["output"].tolist()
+    >>> apply(Multiply(), a=a, b=a).tolist()
     [[(1+0j)]]
     """
 

@@ -149,12 +149,12 @@ class PolynomialResampler(LocalOperator):
     bound's rounding margin reaches below the exact integer positions):
 
     >>> import numpy as np
-    >>> from peppers.operators._arrays import apply_local
+    >>> from peppers.ppe import apply
     >>> op = PolynomialResampler(row_coeffs=[2.0], col_coeffs=[-1.0])
     >>> op.input_region(Region(10, 10, 4, 4), {})["input"]
     Region(row=8, col=5, height=12, width=12)
     >>> x = np.arange(48.0).reshape(6, 8)
-    >>> apply_local(op, {"input": x})["output"][:2, :4]
+    >>> apply(op, x)[:2, :4]
     array([[ 0., 16., 17., 18.],
            [ 0., 24., 25., 26.]])
     """

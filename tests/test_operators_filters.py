@@ -9,10 +9,11 @@ from hypothesis import strategies as st
 from scipy import ndimage, signal
 
 from peppers.errors import OperatorError
-from peppers.operators._arrays import apply_local, read_region
+from peppers.operators._arrays import read_region
 from peppers.operators.filters import BoxFilter, FFTConvolve, GaussianFilter
 from peppers.ppe.operator import ImageSpec
 from peppers.ppe.region import Region
+from peppers.ppe.testing import whole_image
 
 SHAPE = (131, 97)
 
@@ -43,7 +44,7 @@ regions = st.builds(
 @pytest.mark.parametrize("size", [(5, 5), (3, 11), (4, 6), (1, 1), (7, 2)])
 def test_box_filter_matches_scipy_uniform_filter(dtype, size):
     x = _image(dtype)
-    out = apply_local(BoxFilter(size=size), {"input": x})["output"]
+    out = whole_image(BoxFilter(size=size), input=x)["output"]
     ref = _per_part(lambda a: ndimage.uniform_filter(a, size, mode="mirror"), x)
     assert out.dtype == x.dtype and out.shape == x.shape
     tol = 1e-5 if x.dtype in (np.float32, np.complex64) else 1e-12
@@ -52,7 +53,7 @@ def test_box_filter_matches_scipy_uniform_filter(dtype, size):
 
 def test_box_filter_integer_input_gives_float64_exact_mean():
     x = np.arange(40, dtype=np.int16).reshape(5, 8)
-    out = apply_local(BoxFilter(size=(3, 3)), {"input": x})["output"]
+    out = whole_image(BoxFilter(size=(3, 3)), input=x)["output"]
     assert out.dtype == np.float64
     assert out[2, 3] == x[1:4, 2:5].mean()
 
@@ -83,7 +84,7 @@ def test_fft_convolve_equals_direct_convolution(dtype):
     rng = np.random.default_rng(3)
     kernel = rng.standard_normal((7, 5))
     x = _image(dtype)
-    out = apply_local(FFTConvolve(kernel=kernel.tolist(), block=32), {"input": x})["output"]
+    out = whole_image(FFTConvolve(kernel=kernel.tolist(), block=32), input=x)["output"]
     padded = np.pad(x.astype(np.complex128 if x.dtype.kind == "c" else np.float64),
                     ((3, 3), (2, 2)), mode="reflect")
     ref = signal.convolve2d(padded, kernel, mode="valid")
@@ -96,7 +97,7 @@ def test_fft_convolve_equals_direct_convolution(dtype):
 def test_gaussian_filter_matches_scipy(sigma):
     x = _image(np.complex64)
     op = GaussianFilter(sigma=sigma)
-    out = apply_local(op, {"input": x})["output"]
+    out = whole_image(op, input=x)["output"]
     ref = _per_part(lambda a: ndimage.gaussian_filter(a, op.sigma, mode="mirror", truncate=4.0), x)
     np.testing.assert_allclose(out, ref, rtol=0, atol=2e-6 * np.abs(ref).max())
     assert op.halo == tuple(int(4.0 * s + 0.5) for s in op.sigma)
@@ -106,7 +107,7 @@ def test_gaussian_filter_matches_scipy(sigma):
 def test_fft_block_size_changes_rounding_only(block):
     x = _image(np.float64)
     ref = ndimage.gaussian_filter(x, 1.5, mode="mirror")
-    out = apply_local(GaussianFilter(sigma=1.5, block=block), {"input": x})["output"]
+    out = whole_image(GaussianFilter(sigma=1.5, block=block), input=x)["output"]
     np.testing.assert_allclose(out, ref, rtol=0, atol=1e-12 * np.abs(ref).max())
 
 
@@ -143,7 +144,7 @@ OPERATORS = {
 def test_sub_region_from_requested_input_is_bit_identical(name, region):
     op = OPERATORS[name]()
     x = _image(np.complex64, seed=11)
-    whole = apply_local(op, {"input": x})["output"]
+    whole = whole_image(op, input=x)["output"]
     spec = {"input": ImageSpec(x.shape, x.dtype)}
     wanted = op.input_region(region, spec)["input"]
     assert wanted.contains(region)

@@ -8,10 +8,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from peppers.errors import OperatorError
-from peppers.operators._arrays import apply_local
 from peppers.operators.pixelwise import Multiply, PhaseRamp
 from peppers.ppe.operator import ImageSpec
 from peppers.ppe.region import Region
+from peppers.ppe.testing import whole_image
 
 RNG = np.random.default_rng(4)
 A = (RNG.standard_normal((70, 90)) + 1j * RNG.standard_normal((70, 90))).astype(np.complex64)
@@ -41,22 +41,22 @@ def test_phase_ramp_of_real_input_is_complex_of_same_precision():
     op = PhaseRamp(row_rate=0.0, col_rate=np.pi)
     spec = op.output_spec({"input": ImageSpec((2, 3), np.float32)})["output"]
     assert spec.dtype == np.complex64
-    out = apply_local(op, {"input": np.ones((2, 3), np.float32)})["output"]
+    out = whole_image(op, input=np.ones((2, 3), np.float32))["output"]
     np.testing.assert_allclose(out, [[1, -1, 1], [1, -1, 1]], atol=1e-6)
-    assert apply_local(op, {"input": np.ones((1, 1))})["output"].dtype == np.complex128
+    assert whole_image(op, input=np.ones((1, 1)))["output"].dtype == np.complex128
 
 
 @pytest.mark.parametrize("conjugate", [True, False])
 def test_multiply_two_inputs(conjugate):
-    out = apply_local(Multiply(conjugate=conjugate), {"a": A, "b": B})["output"]
+    out = whole_image(Multiply(conjugate=conjugate), a=A, b=B)["output"]
     truth = A * (np.conj(B) if conjugate else B)
     assert out.dtype == np.complex64
     np.testing.assert_allclose(out, truth, rtol=1e-6, atol=1e-6)
 
 
 def test_multiply_is_not_symmetric_in_ports():
-    ab = apply_local(Multiply(), {"a": A, "b": B})["output"]
-    ba = apply_local(Multiply(), {"a": B, "b": A})["output"]
+    ab = whole_image(Multiply(), a=A, b=B)["output"]
+    ba = whole_image(Multiply(), a=B, b=A)["output"]
     np.testing.assert_allclose(ab, np.conj(ba), rtol=1e-6)
     assert np.abs(ab - ba).max() > 1
 

@@ -8,10 +8,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from peppers.errors import OperatorError
-from peppers.operators._arrays import apply_local, read_region
+from peppers.operators._arrays import read_region
 from peppers.operators.resample import PolynomialResampler, polynomial_powers, sinc_table
 from peppers.ppe.operator import ImageSpec
 from peppers.ppe.region import Region
+from peppers.ppe.testing import whole_image
 
 
 class BandLimited:
@@ -65,8 +66,8 @@ def test_sinc_table_rows_are_normalised_and_row_zero_is_an_impulse():
 def test_integer_shift_reproduces_input_exactly(dtype):
     rng = np.random.default_rng(1)
     x = (rng.standard_normal((60, 50)) * 5).astype(dtype)
-    out = apply_local(PolynomialResampler(row_coeffs=[3.0, 0, 0], col_coeffs=[-2.0, 0, 0]),
-                      {"input": x})["output"]
+    out = whole_image(PolynomialResampler(row_coeffs=[3.0, 0, 0], col_coeffs=[-2.0, 0, 0]),
+                      input=x)["output"]
     assert out.dtype == x.dtype
     assert np.array_equal(out[:57, 2:], x[3:, :48])
     assert not out[57:].any() and not out[:, :2].any()  # constant (zero) edge mode
@@ -77,7 +78,7 @@ def test_constant_subpixel_shift_of_band_limited_signal(shift):
     signal = BandLimited(band=0.85)
     shape = (64, 72)
     op = PolynomialResampler(row_coeffs=[shift[0]], col_coeffs=[shift[1]])
-    out = apply_local(op, {"input": signal.image(shape)})["output"]
+    out = whole_image(op, input=signal.image(shape))["output"]
     truth = _interior_truth(signal, op, shape, margin=8)
     # 8 taps on a flat spectrum filling 85 % of the band, the hard case: even
     # the best 8-tap least-squares interpolator errs by ~4 % per axis at a
@@ -86,7 +87,7 @@ def test_constant_subpixel_shift_of_band_limited_signal(shift):
     # Half the band with a narrower window: two orders of magnitude better.
     narrow = BandLimited(band=0.5)
     sharp = PolynomialResampler(row_coeffs=[shift[0]], col_coeffs=[shift[1]], beta=6.0)
-    out = apply_local(sharp, {"input": narrow.image(shape)})["output"]
+    out = whole_image(sharp, input=narrow.image(shape))["output"]
     assert _relative_rms(out[8:-8, 8:-8], _interior_truth(narrow, op, shape, 8)) < 2e-3
 
 
@@ -96,21 +97,21 @@ def test_varying_offsets_follow_the_polynomial():
     op = PolynomialResampler(row_coeffs=[0.3, 0.02, -0.01, 1e-3, -2e-3, 5e-4],
                              col_coeffs=[-0.8, 0.015, 0.03, -1e-3, 0.0, 2e-3],
                              center=(45.0, 40.0), scale=(10.0, 10.0), taps=16, beta=4.0)
-    out = apply_local(op, {"input": signal.image(shape)})["output"]
+    out = whole_image(op, input=signal.image(shape))["output"]
     truth = _interior_truth(signal, op, shape, margin=12)
     assert _relative_rms(out[12:-12, 12:-12], truth) < 0.01
     # the same with a *wrong* sign of the linear term is far off: the test can fail
     wrong = PolynomialResampler(row_coeffs=[0.3, -0.02, -0.01, 1e-3, -2e-3, 5e-4],
                                 col_coeffs=op.col_coeffs, center=(45.0, 40.0),
                                 scale=(10.0, 10.0), taps=16, beta=4.0)
-    bad = apply_local(wrong, {"input": signal.image(shape)})["output"]
+    bad = whole_image(wrong, input=signal.image(shape))["output"]
     assert _relative_rms(bad[12:-12, 12:-12], truth) > 0.05
 
 
 def test_constant_image_stays_constant_inside():
     x = np.full((40, 40), 2.5 - 1j, np.complex64)
     op = PolynomialResampler(row_coeffs=[0.3, 0.01, 0.0], col_coeffs=[0.7, 0.0, -0.02])
-    out = apply_local(op, {"input": x})["output"]
+    out = whole_image(op, input=x)["output"]
     np.testing.assert_allclose(out[6:-6, 6:-6], 2.5 - 1j, rtol=1e-6)
 
 
@@ -119,7 +120,7 @@ def test_output_shape_parameter_and_offset_grid():
     op = PolynomialResampler(row_coeffs=[5.0], col_coeffs=[7.0], shape=(10, 12))
     spec = op.output_spec({"input": ImageSpec(x.shape, x.dtype)})["output"]
     assert spec.shape == (10, 12)
-    assert np.array_equal(apply_local(op, {"input": x})["output"], x[5:15, 7:19])
+    assert np.array_equal(whole_image(op, input=x)["output"], x[5:15, 7:19])
 
 
 coefficient = st.floats(-0.05, 0.05, allow_nan=False)
@@ -152,7 +153,7 @@ IMAGE = np.random.default_rng(21).standard_normal((120, 110)).astype(np.complex6
 RESAMPLER = PolynomialResampler(row_coeffs=[1.7, 0.01, -0.02, 0.002, 0.0, -0.001],
                                 col_coeffs=[-3.3, 0.0, 0.01, 0.001, 0.003, 0.0],
                                 center=(60.0, 55.0), scale=(8.0, 8.0))
-WHOLE = apply_local(RESAMPLER, {"input": IMAGE})["output"]
+WHOLE = whole_image(RESAMPLER, input=IMAGE)["output"]
 
 
 @given(row=st.integers(0, 119), col=st.integers(0, 109),
@@ -172,7 +173,7 @@ def test_too_small_input_region_is_caught_not_read_out_of_bounds():
 
     op = Shrunk(row_coeffs=[0.4], col_coeffs=[0.2])
     with pytest.raises(OperatorError, match=r"pixel\(s\) of output .* map outside"):
-        apply_local(op, {"input": IMAGE})
+        whole_image(op, input=IMAGE)
 
 
 @pytest.mark.parametrize("kwargs, match", [
