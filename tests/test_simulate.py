@@ -355,3 +355,12 @@ def test_cli_writes_the_pair(tmp_path, capsys):
     assert main(["simulate", str(out), "--lines", "96", "--samples", "80"]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "not empty" in err[0]
+
+
+def test_module_examples_run():
+    import doctest
+
+    from peppers.operators.simulate import irf
+
+    result = doctest.testmod(irf)
+    assert result.attempted > 0 and result.failed == 0

@@ -6,11 +6,14 @@
     P(theta) = S + r (cos(theta) n + sin(theta) c), with n the nadir
     direction made perpendicular to V and c = side * (n x V/|V|), is exactly
     at range r and zero Doppler for every theta; the look angle theta is the
-    root of F(theta) = h(P) - dem(lat(P), lon(P)). Without layover F rises
-    monotonically, so the root is bracketed by steps of the flat-Earth slope
-    and refined by the Illinois variant of regula falsi (superlinear, never
-    leaves the bracket). Consecutive ranges start from the previous pixel's
-    solution. ``use_dem=False`` intersects the surface at a constant height.
+    root of F(theta) = h(P) - dem(lat(P), lon(P)). Newton's method with the
+    exact derivative (ellipsoid normal and the bilinear DEM gradient) from a
+    start extrapolated from the two previous pixels of the line usually needs
+    one or two steps; should a step misbehave (it cannot, without layover, F
+    rising monotonically, except at DEM cell edges), the root is bracketed
+    and closed by the Illinois variant of regula falsi (superlinear, never
+    leaves the bracket). ``use_dem=False`` intersects the surface at a
+    constant height.
 ``surface_fields``
     The local incidence angle and the ground area of each radar pixel from
     the cross product of the ground positions' row and column differences,

@@ -30,15 +30,19 @@ from numba import njit
 
 
 @njit(nogil=True, cache=True)
-def _bilinear(field, y, x):
-    """Bilinear value of ``field`` at (y, x), clamped to the grid."""
-    m, n = field.shape
+def _corner(shape, y, x):
+    """Top-left pixel and fractions of the bilinear cell holding (y, x), clamped."""
+    m, n = shape
     y = min(max(y, 0.0), m - 1.0)
     x = min(max(x, 0.0), n - 1.0)
     i = min(int(y), m - 2)
     j = min(int(x), n - 2)
-    fy = y - i
-    fx = x - j
+    return i, j, y - i, x - j
+
+
+@njit(nogil=True, cache=True)
+def _bilinear(field, i, j, fy, fx):
+    """Bilinear value of ``field`` in the cell of :func:`_corner`."""
     return ((1.0 - fy) * ((1.0 - fx) * field[i, j] + fx * field[i, j + 1])
             + fy * ((1.0 - fx) * field[i + 1, j] + fx * field[i + 1, j + 1]))
 
@@ -109,6 +113,7 @@ def synthesize_block(seed, row_lo, row_hi, k, jitter, beta, gamma, row_offset, c
         Images accumulated in place.
     """
     np.random.seed(seed)
+    shape = beta.shape
     n_cols = beta.shape[1]
     wa = np.empty(support, dtype=np.float32)
     wr = np.empty(support, dtype=np.float32)
@@ -119,20 +124,21 @@ def synthesize_block(seed, row_lo, row_hi, k, jitter, beta, gamma, row_offset, c
                 for b in range(k):
                     ye = i + (a + 0.5 + jitter * (np.random.random() - 0.5)) / k - 0.5
                     xe = j + (b + 0.5 + jitter * (np.random.random() - 0.5)) / k - 0.5
-                    sigma = math.sqrt(max(_bilinear(beta, ye, xe), 0.0)) * scale
+                    ci, cj, fy, fx = _corner(shape, ye, xe)
+                    sigma = math.sqrt(max(_bilinear(beta, ci, cj, fy, fx), 0.0)) * scale
                     amp = sigma * complex(np.random.standard_normal(),
                                           np.random.standard_normal())
                     other = sigma * complex(np.random.standard_normal(),
                                             np.random.standard_normal())
-                    g = min(max(_bilinear(gamma, ye, xe), 0.0), 1.0)
-                    phi = _bilinear(phase, ye, xe)
+                    g = min(max(_bilinear(gamma, ci, cj, fy, fx), 0.0), 1.0)
+                    phi = _bilinear(phase, ci, cj, fy, fx)
                     slave_amp = (g * amp + math.sqrt(1.0 - g * g) * other) \
                         * complex(math.cos(phi), -math.sin(phi))
                     y = ye - margin_rows
                     x = xe - margin_cols
                     _splat(master, y, x, amp, lut_a, lut_r, q, support, wa, wr)
-                    _splat(slave, y + _bilinear(row_offset, ye, xe),
-                           x + _bilinear(col_offset, ye, xe), slave_amp,
+                    _splat(slave, y + _bilinear(row_offset, ci, cj, fy, fx),
+                           x + _bilinear(col_offset, ci, cj, fy, fx), slave_amp,
                            lut_a, lut_r, q, support, wa, wr)
 
 
