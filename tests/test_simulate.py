@@ -364,3 +364,30 @@ def test_module_examples_run():
 
     result = doctest.testmod(irf)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_scatterers_between_pixels_follow_the_exact_geometry(right_scene):
+    """Scatterers take offsets and phase by bilinear interpolation of the per-pixel
+    geometry; at random sub-pixel places that agrees with exact rdr2geo + geo2rdr."""
+    from scipy.ndimage import map_coordinates
+
+    master, slave = right_scene.master, right_scene.slave
+    rng = np.random.default_rng(7)
+    rows = rng.uniform(2, master.lines - 3, 300)
+    cols = rng.uniform(2, master.samples - 3, 300)
+    t, r1 = master.azimuth_seconds(rows), master.slant_range(cols)
+    xyz, _ = rdr2geo(t, r1, master.orbit(), master.look_side, dem_sampler(right_scene),
+                     dem_max_iter=400)
+    t2, r2 = geo2rdr(xyz, slave.orbit())
+    exact = {"phase_unflattened": 4 * np.pi / master.wavelength_m * (r2 - r1),
+             "azimuth_offset": t2 / slave.line_interval_s - rows,
+             "range_offset": (r2 - slave.first_sample_m) / slave.sample_spacing_m - cols}
+    for name, value in exact.items():
+        field = read_truth(right_scene, name).astype(np.float64)
+        interpolated = map_coordinates(field, [rows, cols], order=1)
+        error = np.abs(interpolated - value)
+        if name == "phase_unflattened":
+            # measured 0.018 max, 0.0026 RMS: the bilinear DEM's kinks between pixel centres
+            assert error.max() < 0.05 and np.sqrt(np.mean(error ** 2)) < 0.01
+        else:
+            assert error.max() < 1e-3, name
