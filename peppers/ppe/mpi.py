@@ -210,7 +210,7 @@ class RankStats:
     error: str = ""
 
     def add(self, stats: RunStats) -> None:
-        self.tasks += stats.run
+        """Count the operator computations of one finished chunk (tiles count as they finish)."""
         self.chunks += 1
         for name, node in stats.nodes.items():
             self.computations[name] = self.computations.get(name, 0) + node.tiles
@@ -365,9 +365,9 @@ def agree(comm: Any, action: Callable[[], Any], what: str) -> Any:
     return result
 
 
-def _ranks_text(failed: Sequence[tuple[int, str]]) -> str:
+def _ranks_text(failed: Sequence[tuple[Any, str]]) -> str:
     """``rank 1: msg`` lines, identical messages merged (``ranks 0, 1, 2: msg``)."""
-    by_message: dict[str, list[int]] = {}
+    by_message: dict[str, list[Any]] = {}
     for rank, message in failed:
         by_message.setdefault(message, []).append(rank)
     return "; ".join(f"rank{'s' if len(r) > 1 else ''} {', '.join(map(str, r))}: {m}"
@@ -570,7 +570,7 @@ def run_mpi(spec: Any, run_root: str | os.PathLike, *, comm: Any = None,
     channel.finish()
     journal.close()
     ranks = comm.allgather(me)
-    failed = [(r.rank, f"({r.host}) {r.error}") for r in ranks if r.outcome == "failed"]
+    failed = [(f"{r.rank} on {r.host}", r.error) for r in ranks if r.outcome == "failed"]
     complete_error = None
     if rank == 0 and not failed and todo:
         try:
@@ -585,9 +585,10 @@ def run_mpi(spec: Any, run_root: str | os.PathLike, *, comm: Any = None,
     stats = MPIStats(spec.name, strategy, len(plan.tasks), len(todo),
                      time.perf_counter() - start, ranks)
     if failed:
-        done = sum(r.tasks for r in ranks)
-        raise MPIRunError(f"stream {spec.name!r} stopped: {_ranks_text(failed)}; {done} "
-                          "tile(s) finished in this run are journaled, run again to resume")
+        done = len(plan.tasks) - len(todo) + sum(r.tasks for r in ranks)
+        raise MPIRunError(f"stream {spec.name!r} stopped: {_ranks_text(failed)}; {done} of "
+                          f"{len(plan.tasks)} tiles are done and journaled, run again to "
+                          "resume")
     if complete_error:
         raise MPIRunError(f"stream {spec.name!r}: {complete_error}")
     return stats
@@ -615,6 +616,7 @@ class _RankWorker:
         self.executor = ThreadExecutor(me.threads)
 
     def _progress(self, event: TileEvent) -> None:
+        self.me.tasks += 1
         if self.user_progress is not None:
             self.user_progress(event)
         if self.channel.poll_stop():
