@@ -1,0 +1,80 @@
+"""Numba kernels of interferogram formation and the flat-earth phase.
+
+Private: :mod:`peppers.operators.interferogram` and
+:mod:`peppers.operators.flat_earth` check shapes and dtypes first. Every
+kernel is ``@njit(nogil=True, cache=True)``.
+
+:func:`flat_phase` evaluates the tensor-product 4-point Lagrange cubic
+through a grid of exact flat-earth phases. With ``t`` the fractional
+position between nodes 0 and 1, the weights of nodes -1, 0, 1, 2 are
+``-t(t-1)(t-2)/6``, ``(t+1)(t-1)(t-2)/2``, ``-(t+1)t(t-2)/2`` and
+``(t+1)t(t-1)/6`` (Abramowitz & Stegun 25.2.13). The phase is unwrapped and
+may reach thousands of radians, so it is kept in double precision until the
+phasor is formed.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+
+
+@numba.njit(nogil=True, cache=True)
+def _lagrange_weights(t, w):
+    w[0] = -t * (t - 1.0) * (t - 2.0) / 6.0
+    w[1] = (t + 1.0) * (t - 1.0) * (t - 2.0) / 2.0
+    w[2] = -(t + 1.0) * t * (t - 2.0) / 2.0
+    w[3] = (t + 1.0) * t * (t - 1.0) / 6.0
+
+
+@numba.njit(nogil=True, cache=True)
+def flat_phase(nodes, row0, col0, step_r, step_c, out):
+    """Interpolate node phases onto pixels ``(row0 + i, col0 + j)``.
+
+    Parameters
+    ----------
+    nodes : ndarray (K, L), float64
+        Node ``(k, l)`` holds the phase at pixel ``((k - 1) step_r, (l - 1) step_c)``.
+    row0, col0 : int
+        Image coordinates of ``out[0, 0]`` (>= 0).
+    step_r, step_c : int
+        Node spacing.
+    out : ndarray (H, W), float64
+    """
+    h, w = out.shape
+    wc = np.empty((w, 4))
+    kc = np.empty(w, dtype=np.int64)
+    for j in range(w):
+        c = col0 + j
+        b = c // step_c
+        kc[j] = b
+        _lagrange_weights((c - b * step_c) / step_c, wc[j])
+    wr = np.empty(4)
+    for i in range(h):
+        r = row0 + i
+        a = r // step_r
+        _lagrange_weights((r - a * step_r) / step_r, wr)
+        for j in range(w):
+            b = kc[j]
+            acc = 0.0
+            for p in range(4):
+                row_acc = 0.0
+                for q in range(4):
+                    row_acc += wc[j, q] * nodes[a + p, b + q]
+                acc += wr[p] * row_acc
+            out[i, j] = acc
+
+
+@numba.njit(nogil=True, cache=True)
+def interfere(master, slave, phase, flatten, out):
+    """``out = master * conj(slave) * exp(-1j * phase)`` (no phase unless ``flatten``)."""
+    h, w = out.shape
+    for i in range(h):
+        for j in range(w):
+            z = master[i, j] * slave[i, j].conjugate()
+            if flatten:
+                p = phase[i, j]
+                z = z * complex(math.cos(p), -math.sin(p))
+            out[i, j] = z

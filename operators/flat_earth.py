@@ -1,0 +1,183 @@
+"""Flat-earth (reference surface) phase of an interferometric pair, from the orbits.
+
+Design
+------
+For master pixel ``(row, col)`` the point on the reference surface (the
+WGS84 ellipsoid raised by ``height`` metres) seen at the master's zero-Doppler
+time ``t1 = row * line_interval`` and slant range ``r1 = first_sample +
+col * spacing`` is found by ``rdr2geo`` against the master orbit; its slant
+range ``r2`` from the slave orbit by ``geo2rdr``. The flat-earth phase is
+``phi = 4 pi (r2 - r1) / lambda`` (Bamler & Hartl 1998, eq. 13), the phase a
+flat surface would put into ``m s*``; removing it leaves the topographic
+phase.
+
+Exact geometry for every pixel costs two Newton solutions per pixel.
+``phi`` is smooth (a near-linear ramp in range with a slight curvature, a
+slow drift in azimuth), so :class:`FlatEarthModel` evaluates it exactly on a
+coarse grid of nodes anchored to the image (every ``spacing`` pixels, from
+one node spacing before the first pixel to two after the last) and
+interpolates between nodes with the 4-point Lagrange cubic along each axis
+(tensor product, 16 nodes per pixel), an interpolant exact for cubics with
+an error of order ``h^4 phi''''``. The value at a pixel depends only on its
+absolute coordinates and the fixed nodes, so tiles agree exactly.
+
+Accuracy (``tests/test_interferogram.py`` measures it against exact
+per-pixel geometry on a 700 km, 830 km-range pair with a 200 m baseline):
+below 1e-4 rad with 64 x 64 node spacing, against a flat-earth phase of
+several thousand radians across the swath. The geometry itself converges to
+1e-7 m in height and 1e-10 s in time, i.e. 1e-5 rad of phase or better.
+
+Scenes arrive as the metadata mappings ``pep init`` records under
+``inputs.master`` / ``inputs.slave`` (the contract's YAML sections);
+:func:`scene_from_mapping` validates one into a :class:`~peppers.scene.Scene`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import numpy as np
+
+from peppers.errors import GeometryError, OperatorError, SceneError
+from peppers.operators import _interferogram_kernels as kernels
+from peppers.ppe.region import Region
+from peppers.scene import Scene, parse_utc
+
+__all__ = ["FlatEarthModel", "scene_from_mapping"]
+
+
+def _field(mapping: Mapping[str, Any], where: str, dotted: str) -> Any:
+    value: Any = mapping
+    for part in dotted.split("."):
+        if not isinstance(value, Mapping) or part not in value:
+            raise SceneError(where, dotted, "is missing from the scene metadata mapping")
+        value = value[part]
+    return value
+
+
+def scene_from_mapping(mapping: Mapping[str, Any], where: str = "<scene>") -> Scene:
+    """A validated :class:`Scene` from a ``peppers-slc/1`` metadata mapping.
+
+    Parameters
+    ----------
+    mapping : mapping
+        The contract's sections (``sensor``, ``image``, ``azimuth``,
+        ``range``, ``orbit``), as in the YAML file or as ``pep init``
+        records them under ``inputs.<role>``; extra keys are ignored.
+    where : str
+        Names the mapping in errors (e.g. ``inputs.master``).
+
+    Returns
+    -------
+    Scene
+        Without an image path: only the metadata is used.
+
+    Raises
+    ------
+    SceneError
+        Naming ``where`` and the field that is missing or breaks the contract.
+    """
+    if not isinstance(mapping, Mapping):
+        raise SceneError(where, "(mapping)", f"is a {type(mapping).__name__}; expected the "
+                                             "scene metadata mapping")
+    vectors = _field(mapping, where, "orbit.state_vectors")
+    if not isinstance(vectors, list) or not all(isinstance(v, Mapping) for v in vectors):
+        raise SceneError(where, "orbit.state_vectors", "must be a list of mappings with utc, "
+                                                       "position_m and velocity_mps")
+    try:
+        times = [parse_utc(v["utc"]) for v in vectors]
+        positions = [v["position_m"] for v in vectors]
+        velocities = [v["velocity_mps"] for v in vectors]
+        first = parse_utc(_field(mapping, where, "azimuth.first_line_utc"))
+    except (KeyError, TypeError, ValueError) as error:
+        raise SceneError(where, "orbit.state_vectors", f"unreadable: {error}") from None
+    return Scene(
+        sensor_name=_field(mapping, where, "sensor.name"),
+        wavelength_m=_field(mapping, where, "sensor.wavelength_m"),
+        look_side=_field(mapping, where, "sensor.look_side"),
+        lines=_field(mapping, where, "image.lines"),
+        samples=_field(mapping, where, "image.samples"),
+        first_line_utc=first,
+        line_interval_s=_field(mapping, where, "azimuth.line_interval_s"),
+        first_sample_m=_field(mapping, where, "range.first_sample_m"),
+        sample_spacing_m=_field(mapping, where, "range.sample_spacing_m"),
+        orbit_utc=times, positions_m=positions, velocities_mps=velocities,
+        yaml_path=where, orbit_frame=mapping.get("orbit", {}).get("frame", "ECEF-WGS84"),
+    )
+
+
+class FlatEarthModel:
+    """Flat-earth phase of a pair on the master grid, from a coarse exact grid.
+
+    Parameters
+    ----------
+    master, slave : Scene
+        The two acquisitions (metadata only).
+    height : float
+        Ellipsoidal height of the reference surface, metres (default 0).
+    spacing : tuple of int
+        Node spacing ``(rows, cols)`` in master pixels (default 64 x 64).
+
+    Raises
+    ------
+    OperatorError
+        If the geometry fails at a node (a pixel outside the orbit spans,
+        a range that does not reach the surface); the message names the
+        node and the reason.
+
+    Attributes
+    ----------
+    nodes : ndarray (K, L), float64
+        The exact phase at node rows ``(k - 1) spacing[0]``, cols
+        ``(l - 1) spacing[1]``, radians (unwrapped).
+
+    References
+    ----------
+    .. [1] R. Bamler, P. Hartl, "Synthetic aperture radar interferometry",
+       Inverse Problems 14(4):R1-R54, 1998, sec. 4 (flat-earth phase).
+    .. [2] ISCE2 ``topozero`` / ``geo2rdr`` (the same rdr2geo -> geo2rdr
+       construction for the geometric coregistration).
+    """
+
+    def __init__(self, master: Scene, slave: Scene, *, height: float = 0.0,
+                 spacing: tuple[int, int] = (64, 64)) -> None:
+        from peppers.geometry.zero_doppler import geo2rdr, rdr2geo
+
+        self.shape = master.shape
+        self.spacing = (int(spacing[0]), int(spacing[1]))
+        if min(self.spacing) < 1:
+            raise ValueError(f"flat-earth node spacing must be >= 1, got {spacing!r}")
+        self.wavelength_m = master.wavelength_m
+        dr, dc = self.spacing
+        rows = dr * (np.arange(-(-(master.lines - 1) // dr) + 4) - 1)
+        cols = dc * (np.arange(-(-(master.samples - 1) // dc) + 4) - 1)
+        t1 = master.azimuth_seconds(rows.astype(np.float64))[:, None]
+        r1 = master.slant_range(cols.astype(np.float64))[None, :]
+        try:
+            xyz, _ = rdr2geo(t1, r1, master.orbit(), master.look_side, float(height))
+            _, r2 = geo2rdr(xyz, slave.orbit())
+        except GeometryError as error:
+            raise OperatorError(f"flat earth of {master.yaml_path} / {slave.yaml_path}: "
+                                f"geometry failed on the node grid (rows {rows[0]}..{rows[-1]}, "
+                                f"cols {cols[0]}..{cols[-1]}): {error}") from None
+        self.nodes = np.ascontiguousarray(4.0 * np.pi / self.wavelength_m * (r2 - r1))
+        self._master, self._slave, self._height = master, slave, float(height)
+
+    def phase(self, region: Region) -> np.ndarray:
+        """Interpolated flat-earth phase over ``region`` (master pixels), float64."""
+        out = np.empty(region.shape, dtype=np.float64)
+        if out.size:
+            kernels.flat_phase(self.nodes, region.row, region.col, self.spacing[0],
+                               self.spacing[1], out)
+        return out
+
+    def exact(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """Exact flat-earth phase at pixels ``(rows, cols)`` by per-pixel geometry."""
+        from peppers.geometry.zero_doppler import geo2rdr, rdr2geo
+
+        m = self._master
+        t1 = m.azimuth_seconds(np.asarray(rows, dtype=np.float64))
+        r1 = m.slant_range(np.asarray(cols, dtype=np.float64))
+        xyz, _ = rdr2geo(t1, r1, m.orbit(), m.look_side, self._height)
+        _, r2 = geo2rdr(xyz, self._slave.orbit())
+        return 4.0 * np.pi / self.wavelength_m * (r2 - r1)
