@@ -27,3 +27,12 @@ Every solver returns ``(unwrapped float32 with NaN where not unwrapped,
 components int32 with 0 where not unwrapped)``.
 """
 
+from peppers.operators.unwrap.branch_cut import unwrap_branch_cut
+from peppers.operators.unwrap.fill import fill_holes
+from peppers.operators.unwrap.mcf import unwrap_mcf
+from peppers.operators.unwrap.operators import UnwrapBranchCut, UnwrapMCF, UnwrapWLS
+from peppers.operators.unwrap.tiled import unwrap_tiled
+from peppers.operators.unwrap.wls import unwrap_wls
+
+__all__ = ["unwrap_mcf", "unwrap_wls", "unwrap_branch_cut", "unwrap_tiled", "fill_holes",
+           "UnwrapMCF", "UnwrapWLS", "UnwrapBranchCut"]

@@ -150,3 +150,22 @@ def invalid_regions(valid: np.ndarray) -> tuple[np.ndarray, int]:
 def component_sizes(components: np.ndarray) -> np.ndarray:
     """Pixel count of every component label (index 0 = not unwrapped)."""
     return np.bincount(components.ravel())
+
+
+def prepare(data: np.ndarray, coherence: np.ndarray | None, threshold: float,
+            min_component_size: int, nodata: complex | float | None
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The first step of every solver: wrapped phase, components, phase zeroed outside.
+
+    Returns
+    -------
+    psi : float64 ndarray
+        Wrapped phase, NaN where missing.
+    components : int32 ndarray
+        Component labels (:func:`connected_components` of :func:`valid_mask`).
+    psi0 : float64 ndarray
+        ``psi`` on component pixels, 0 elsewhere.
+    """
+    psi = wrapped_phase(data, nodata)
+    components = connected_components(valid_mask(psi, coherence, threshold), min_component_size)
+    return psi, components, np.where(components > 0, psi, 0.0)

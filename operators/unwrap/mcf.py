@@ -37,8 +37,7 @@ import numpy as np
 from scipy import ndimage
 
 from peppers.operators.unwrap import _mcf_kernels as kern
-from peppers.operators.unwrap.masks import (connected_components, invalid_regions,
-                                            valid_mask, wrapped_phase)
+from peppers.operators.unwrap.masks import invalid_regions, prepare
 from peppers.operators.unwrap.residues import TWO_PI, loop_sums, wrapped_gradients
 
 #: Costs (in units of negative log-likelihood) are multiplied by this and rounded.
@@ -232,13 +231,10 @@ def unwrap_mcf(data: np.ndarray, coherence: np.ndarray | None = None, *,
     >>> bool(np.allclose(unw - unw[0, 0], truth - truth[0, 0], atol=1e-4))
     True
     """
-    psi = wrapped_phase(data, nodata)
-    components = connected_components(valid_mask(psi, coherence, threshold), min_component_size)
+    if min(np.shape(data)) < 2:
+        raise ValueError(f"unwrapping needs at least 2 x 2 pixels, got {np.shape(data)}")
+    psi, components, psi0 = prepare(data, coherence, threshold, min_component_size, nodata)
     valid = components > 0
-    m, n = psi.shape
-    if m < 2 or n < 2:
-        raise ValueError(f"unwrapping needs at least 2 x 2 pixels, got {psi.shape}")
-    psi0 = np.where(valid, psi, 0.0)
     d_r, d_c = wrapped_gradients(psi0)
     var = pixel_variance(coherence, psi.shape, nlooks)
     ok_r = valid[1:, :] & valid[:-1, :]

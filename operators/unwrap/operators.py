@@ -1,0 +1,158 @@
+"""Phase unwrapping as global operators of the PPE.
+
+Each operator reads the whole ``interferogram`` (complex64, or a float32
+wrapped phase) and ``coherence`` (float32), unwraps (on overlapping tiles
+when ``tile_size`` > 0, see :mod:`.tiled`), fills small holes (see
+:mod:`.fill`) and writes ``unwrapped`` (float32, NaN where not unwrapped)
+and ``components`` (int32, 0 where not unwrapped) in blocks of rows.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, ClassVar, Mapping
+
+import numpy as np
+
+from peppers.errors import OperatorError
+from peppers.operators.unwrap.branch_cut import unwrap_branch_cut
+from peppers.operators.unwrap.fill import fill_holes
+from peppers.operators.unwrap.masks import wrapped_phase
+from peppers.operators.unwrap.mcf import unwrap_mcf
+from peppers.operators.unwrap.tiled import unwrap_tiled
+from peppers.operators.unwrap.wls import unwrap_wls
+from peppers.ppe.operator import GlobalOperator, ImageSink, ImageSource, ImageSpec, Param
+from peppers.ppe.region import Region
+
+_COMMON = (
+    Param("threshold", float, 0.0, "coherence below which pixels are not unwrapped",
+          "insar.unwrap.threshold"),
+    Param("min_component_size", int, 50, "smallest component unwrapped (pixels)"),
+    Param("fill_max_hole", int, 100, "largest enclosed hole interpolated (pixels; 0: none)"),
+    Param("tile_size", int, 0, "outer tile size in pixels (0: one tile)", "insar.unwrap.tile_size"),
+    Param("overlap", int, 128, "overlap of neighbouring tiles (pixels)", "insar.unwrap.overlap"),
+    Param("threads", int, 0, "worker threads for tiles (0: all cores)"),
+)
+
+
+class _Unwrap(GlobalOperator):
+    """Shared reading, tiling, filling and writing of the unwrapping operators."""
+
+    inputs: ClassVar[tuple[str, ...]] = ("interferogram", "coherence")
+    outputs: ClassVar[tuple[str, ...]] = ("unwrapped", "components")
+    #: The solver, ``f(data, coherence, **params) -> (unwrapped, components)``.
+    solver: ClassVar[Callable[..., tuple[np.ndarray, np.ndarray]]]
+    #: Names of the parameters passed on to the solver besides the common ones.
+    solver_params: ClassVar[tuple[str, ...]] = ()
+
+    def output_spec(self, input_specs: Mapping[str, ImageSpec]) -> dict[str, ImageSpec]:
+        ifg, coh = input_specs["interferogram"], input_specs["coherence"]
+        if ifg.shape != coh.shape:
+            raise OperatorError(f"{self.label}: coherence shape {coh.shape} differs from "
+                                f"interferogram shape {ifg.shape}")
+        return {"unwrapped": ImageSpec(ifg.shape, np.float32, float("nan"), ifg.geo),
+                "components": ImageSpec(ifg.shape, np.int32, 0, ifg.geo)}
+
+    def unwrap(self, data: np.ndarray, coherence: np.ndarray,
+               nodata: Any = None) -> tuple[np.ndarray, np.ndarray]:
+        """Unwrap arrays with this operator's parameters (the script-layer entry)."""
+        params = {name: getattr(self, name) for name in self.solver_params}
+        params.update(threshold=self.threshold, min_component_size=self.min_component_size,
+                      nodata=nodata)
+        solver = type(self).solver
+        if self.tile_size > 0:
+            unw, comps = unwrap_tiled(data, coherence, method=solver,
+                                      tile_shape=(self.tile_size, self.tile_size),
+                                      overlap=self.overlap, threads=self.threads or None,
+                                      **params)
+        else:
+            unw, comps = solver(data, coherence, **params)
+        if self.fill_max_hole > 0:
+            unw, comps = fill_holes(unw, comps, wrapped_phase(data, nodata), self.fill_max_hole)
+        return unw, comps
+
+    def run(self, sources: Mapping[str, ImageSource], sinks: Mapping[str, ImageSink]) -> None:
+        ifg, coh = sources["interferogram"], sources["coherence"]
+        self.output_spec({"interferogram": ifg.spec, "coherence": coh.spec})
+        full = Region.full(ifg.spec.shape)
+        unw, comps = self.unwrap(ifg.read(full), coh.read(full), ifg.spec.nodata)
+        rows = max(1, (1 << 24) // max(1, full.width * 4))
+        for r0 in range(0, full.height, rows):
+            block = Region(r0, 0, min(rows, full.height - r0), full.width)
+            sinks["unwrapped"].write(block, unw[block.slices])
+            sinks["components"].write(block, comps[block.slices])
+
+
+class UnwrapMCF(_Unwrap):
+    """Minimum-cost-flow unwrapping (Costantini 1998) with statistical arc costs.
+
+    Parameters
+    ----------
+    nlooks : float
+        Equivalent number of looks (cost model).
+    smoothness : float
+        Std (rad) of the true gradient around the local fringe rate.
+    gradient_window : int
+        Box of the local fringe-rate estimate.
+    threshold, min_component_size, fill_max_hole, tile_size, overlap, threads
+        See the module docstring and :mod:`.tiled`.
+
+    References
+    ----------
+    Costantini, M. (1998). A novel phase unwrapping method based on network
+    programming. IEEE TGRS 36(3), 813-821.
+    """
+
+    name: ClassVar[str] = "unwrap_mcf"
+    solver = staticmethod(unwrap_mcf)
+    solver_params = ("nlooks", "smoothness", "gradient_window")
+    params: ClassVar[tuple[Param, ...]] = _COMMON + (
+        Param("nlooks", float, 1.0, "equivalent number of looks", "insar.unwrap.nlooks"),
+        Param("smoothness", float, 0.3, "std of the true gradient around the local rate (rad)"),
+        Param("gradient_window", int, 7, "box of the local fringe-rate estimate (pixels)"),
+    )
+
+
+class UnwrapWLS(_Unwrap):
+    """Weighted least-squares unwrapping (Ghiglia & Romero 1994), made congruent.
+
+    Parameters
+    ----------
+    tol : float
+        PCG relative residual.
+    max_iter : int
+        PCG iteration limit.
+
+    References
+    ----------
+    Ghiglia, D. C. & Romero, L. A. (1994). JOSA A 11(1), 107-117.
+    """
+
+    name: ClassVar[str] = "unwrap_wls"
+    solver = staticmethod(unwrap_wls)
+    solver_params = ("tol", "max_iter")
+    params: ClassVar[tuple[Param, ...]] = _COMMON + (
+        Param("tol", float, 1e-4, "PCG relative residual"),
+        Param("max_iter", int, 200, "PCG iteration limit"),
+    )
+
+
+class UnwrapBranchCut(_Unwrap):
+    """Branch-cut unwrapping (Goldstein, Zebker & Werner 1988).
+
+    Parameters
+    ----------
+    max_box : int
+        Largest residue search box (odd).
+
+    References
+    ----------
+    Goldstein, R. M., Zebker, H. A. & Werner, C. L. (1988). Radio Science
+    23(4), 713-720.
+    """
+
+    name: ClassVar[str] = "unwrap_branch_cut"
+    solver = staticmethod(unwrap_branch_cut)
+    solver_params = ("max_box",)
+    params: ClassVar[tuple[Param, ...]] = _COMMON + (
+        Param("max_box", int, 41, "largest residue search box (odd pixels)"),
+    )
