@@ -32,6 +32,10 @@ COMMANDS: dict[str, str] = {
     "audit": "cmd_audit",
     "simulate": "cmd_simulate",
     "demo": "cmd_demo",
+    "monitor": "cmd_monitor",
+    "queue": "cmd_queue",
+    "run": "cmd_run",
+    "dag": "cmd_dag",
 }
 
 EPILOG = """\

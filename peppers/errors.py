@@ -126,3 +126,8 @@ class QueueError(PeppersError, OSError):
 
     def __str__(self) -> str:
         return " ".join(str(a) for a in self.args)
+
+
+class MakeError(PeppersError, RuntimeError):
+    """``pep run make`` stopped: a step failed; the message says what finished,
+    what failed and what never started (completed rules stay recorded)."""
