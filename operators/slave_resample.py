@@ -35,7 +35,7 @@ import numpy as np
 
 from peppers.operators._arrays import prepare_input
 from peppers.operators.resample import PolynomialResampler
-from peppers.operators.spectral import AzimuthCommonBand, RangeCommonBand
+from peppers.operators.spectral import AzimuthCommonBand, RangeCommonBand, pair_spec
 from peppers.ppe.operator import ImageSpec, LocalOperator, Param
 from peppers.ppe.region import Region
 
@@ -100,9 +100,7 @@ class SlaveResampleFilter(LocalOperator):
                         else None)
 
     def output_spec(self, input_specs: Mapping[str, ImageSpec]) -> dict[str, ImageSpec]:
-        spec = input_specs["master"]
-        out = ImageSpec(spec.shape, np.complex64, spec.nodata, spec.geo)
-        return {"master": out, "slave": out}
+        return pair_spec(input_specs)
 
     # -- regions ---------------------------------------------------------------------
     def _regions(self, output_region: Region) -> tuple[Region, Region, Region]:

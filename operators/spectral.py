@@ -138,6 +138,13 @@ def fringe_frequency(interferogram: np.ndarray) -> tuple[float, float]:
     return (f - 1.0 if f >= 0.5 else f), float(y0 / mean)
 
 
+def pair_spec(input_specs: Mapping[str, ImageSpec]) -> dict[str, ImageSpec]:
+    """Output specs of a filtered pair: both complex64 on the master grid."""
+    spec = input_specs["master"]
+    out = ImageSpec(spec.shape, np.complex64, spec.nodata, spec.geo)
+    return {"master": out, "slave": out}
+
+
 def block_area(region: Region, block: tuple[int, int]) -> Region:
     """The union of the image-anchored ``block`` cells that ``region`` touches."""
     br, bc = block
@@ -207,9 +214,7 @@ class RangeCommonBand(LocalOperator):
                               scene_from_record(self.slave_scene, "inputs.slave"))
 
     def output_spec(self, input_specs: Mapping[str, ImageSpec]) -> dict[str, ImageSpec]:
-        spec = input_specs["master"]
-        out = ImageSpec(spec.shape, np.complex64, spec.nodata, spec.geo)
-        return {"master": out, "slave": out}
+        return pair_spec(input_specs)
 
     def area(self, output_region: Region) -> Region:
         """The estimate blocks an output region needs, without the FIR halo."""
@@ -333,9 +338,7 @@ class AzimuthCommonBand(LocalOperator):
         self.halo = (0, 0) if self.identity else (self.fir_taps // 2, 0)
 
     def output_spec(self, input_specs: Mapping[str, ImageSpec]) -> dict[str, ImageSpec]:
-        spec = input_specs["master"]
-        out = ImageSpec(spec.shape, np.complex64, spec.nodata, spec.geo)
-        return {"master": out, "slave": out}
+        return pair_spec(input_specs)
 
     def filter_grown(self, image: np.ndarray, output_region: Region) -> np.ndarray:
         """Filter an array covering ``output_region`` grown by the halo."""
