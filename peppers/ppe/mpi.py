@@ -181,7 +181,7 @@ def launch_command(run_root: str | os.PathLike, stream: str, n: int, *,
     for flag, value in (("--strategy", strategy), ("--threads", threads), ("--mem", mem),
                         ("--chunk", chunk), ("--stats", stats)):
         if value is not None:
-            command[-3:-3] = [flag, str(value)]
+            command += [flag, str(value)]
     return command
 
 
