@@ -28,6 +28,16 @@ up to ``retries`` times; after that the driver starts no new task, lets the
 tasks in flight finish (their tiles are journaled, so a rerun resumes past
 them), and raises the first error. Nothing is marked complete.
 
+Steering: a *control* (:class:`Control`, e.g. the run monitor's
+:class:`peppers.rmi.control.RunControl`), passed to :func:`run_stream` or
+made ambient with :func:`steering` (so the scheduler and the script layer
+need not know of it), is asked before each submission whether new tasks may
+start: *run*; *hold* (paused: tasks in flight finish and are journaled, none
+start); or *stop* (abort: no new task, the tasks in flight finish, the
+journal is synced and :class:`~peppers.errors.RunAborted` is raised, so a
+rerun resumes). The control may change the thread count and the cache
+budgets between tasks through the objects :meth:`Control.begin` receives.
+
 Task states: *todo* (not submitted; skipped if the journal has it done),
 *in flight*, *finished* (written, not yet durable), *done* (flushed and in
 the journal), *failed* (retried or fatal).
@@ -35,15 +45,17 @@ the journal), *failed* (retried or fatal).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections import deque
+from contextvars import ContextVar
 from concurrent.futures import FIRST_COMPLETED, Future, wait
-from typing import Any, Callable, Iterable, Mapping, Protocol, Sequence
+from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol, Sequence
 
 import numpy as np
 
-from peppers.errors import OperatorError, PeppersError
+from peppers.errors import OperatorError, PeppersError, RunAborted
 from peppers.ppe.cache import MemoryMeter, TileCache
 from peppers.ppe.edges import fill, fill_value
 from peppers.ppe.executor import Executor, ThreadExecutor
@@ -85,6 +97,34 @@ class Observer(Protocol):
     def start(self, plan: Plan) -> None: ...
 
     def computed(self, node: int, tile: int) -> None: ...
+
+
+class Control(Protocol):
+    """Steers a stream between tasks (see "Steering" above); called from the driver thread."""
+
+    def begin(self, plan: Plan, executor: Executor, caches: Mapping[int, TileCache],
+              stats: RunStats, todo: Sequence[int]) -> None: ...
+
+    def gate(self) -> str: ...
+
+    def wait(self, timeout: float) -> None: ...
+
+    def finished(self, event: TileEvent) -> None: ...
+
+    def end(self, stats: RunStats | None) -> None: ...
+
+
+_CONTROL: ContextVar["Control | None"] = ContextVar("peppers_ppe_control", default=None)
+
+
+@contextlib.contextmanager
+def steering(control: Control | None) -> Iterator[None]:
+    """Make ``control`` steer every stream :func:`run_stream` runs in this context."""
+    token = _CONTROL.set(control)
+    try:
+        yield
+    finally:
+        _CONTROL.reset(token)
 
 
 def assemble(region: Region, grid: TileGrid, tiles: Sequence[tuple[int, np.ndarray]],
@@ -225,7 +265,8 @@ def run_stream(plan: Plan, sinks: Mapping[Ref, Sink], *, executor: Executor | No
                progress: Callable[[TileEvent], None] | None = None,
                observers: Sequence[Observer] = (), tasks: Iterable[int] | None = None,
                sync_every: float = 1.0,
-               echo: Callable[[str], None] | None = None) -> RunStats:
+               echo: Callable[[str], None] | None = None,
+               control: Control | None = None) -> RunStats:
     """Run the tasks of ``plan``, writing every target into its sink.
 
     Parameters
@@ -260,6 +301,9 @@ def run_stream(plan: Plan, sinks: Mapping[Ref, Sink], *, executor: Executor | No
     echo : callable, optional
         Receives the estimate line before the stream starts (default: the
         ``peppers.ppe`` logger at INFO level).
+    control : Control, optional
+        Pauses, resumes, aborts and retunes the stream between tasks
+        (default: the one made ambient by :func:`steering`, if any).
 
     Returns
     -------
@@ -270,6 +314,8 @@ def run_stream(plan: Plan, sinks: Mapping[Ref, Sink], *, executor: Executor | No
     OperatorError
         An operator failed on a tile (after ``retries``), or a task failed
         otherwise; the message names the operator or node and the tile.
+    RunAborted
+        The control aborted the stream (finished tiles are journaled).
     ValueError
         If a target has no sink or ``retries`` is negative.
     """
@@ -279,6 +325,7 @@ def run_stream(plan: Plan, sinks: Mapping[Ref, Sink], *, executor: Executor | No
     if not isinstance(retries, int) or retries < 0:
         raise ValueError(f"retries must be an integer >= 0, got {retries!r}")
     own = executor is None
+    control = _CONTROL.get() if control is None else control
     executor = ThreadExecutor(threads) if executor is None else executor
     stats = RunStats(total=len(plan.tasks), threads=executor.n_workers)
     start = time.perf_counter()
@@ -293,10 +340,16 @@ def run_stream(plan: Plan, sinks: Mapping[Ref, Sink], *, executor: Executor | No
         for observer in observers:
             observer.start(plan)
         puller = _Puller(plan, sinks, estimate.budgets, todo, stats, observers)
+        if control is not None:
+            control.begin(plan, executor, puller.caches, stats, todo)
         _drive(executor, puller, todo, stats, journal, list(sinks.values()), retries,
-               progress, sync_every, start)
+               progress, sync_every, start, control)
         if journal is not None and tasks is None and not complete:
             journal.mark_complete()
+    except BaseException:
+        if control is not None:
+            control.end(None)
+        raise
     finally:
         if own:
             executor.shutdown()
@@ -304,30 +357,42 @@ def run_stream(plan: Plan, sinks: Mapping[Ref, Sink], *, executor: Executor | No
     stats.caches = {c.name: CacheStats.of(c) for c in puller.caches.values()
                     if c.budget or c.misses or c.shared}
     stats.peak_cache_bytes = puller.meter.peak
+    if control is not None:
+        control.end(stats)
     return stats
 
 
 def _drive(executor: Executor, puller: _Puller, todo: Sequence[int], stats: RunStats,
            journal: Journal | None, sinks: Sequence[Sink], retries: int,
            progress: Callable[[TileEvent], None] | None, sync_every: float,
-           start: float) -> None:
-    """The driver loop: bounded submission, retries, progress, durable journaling."""
+           start: float, control: Control | None = None) -> None:
+    """The driver loop: bounded submission, retries, progress, durable journaling, steering."""
     plan = puller.plan
     queue = deque(todo)
     pending: dict[Future, int] = {}
     attempts: dict[int, int] = {}
     finished: list[int] = []
     error: PeppersError | None = None
-    limit = 2 * executor.n_workers
+    aborted = 0
     last_sync = time.monotonic()
     try:
         while queue or pending:
-            while error is None and queue and len(pending) < limit:
+            mode = "run" if control is None else control.gate()
+            if mode == "stop" and queue:
+                aborted = len(queue)
+                queue.clear()
+            while (mode == "run" and error is None and queue
+                   and len(pending) < 2 * executor.n_workers):
                 k = queue.popleft()
                 pending[executor.submit(puller.task, k)] = k
             if not pending:
+                if mode == "hold" and queue and error is None:
+                    _sync(sinks, journal, finished)
+                    control.wait(0.25)
+                    continue
                 break
-            ready, _ = wait(pending, return_when=FIRST_COMPLETED)
+            ready, _ = wait(pending, timeout=None if control is None else 0.25,
+                            return_when=FIRST_COMPLETED)
             for future in ready:
                 k = pending.pop(future)
                 failure = future.exception()
@@ -344,11 +409,15 @@ def _drive(executor: Executor, puller: _Puller, todo: Sequence[int], stats: RunS
                 _, seconds, timings = future.result()
                 stats.run += 1
                 finished.append(k)
-                if progress is not None:
+                if progress is not None or control is not None:
                     node, tile = plan.tasks[k]
-                    progress(TileEvent(k, plan.node_name(node), tile, plan.tile(node, tile),
-                                       seconds, timings, stats.run + stats.skipped,
-                                       stats.total, time.perf_counter() - start))
+                    event = TileEvent(k, plan.node_name(node), tile, plan.tile(node, tile),
+                                      seconds, timings, stats.run + stats.skipped,
+                                      stats.total, time.perf_counter() - start)
+                    if progress is not None:
+                        progress(event)
+                    if control is not None:
+                        control.finished(event)
             if journal is not None and finished and time.monotonic() - last_sync >= sync_every:
                 _sync(sinks, journal, finished)
                 last_sync = time.monotonic()
@@ -361,6 +430,9 @@ def _drive(executor: Executor, puller: _Puller, todo: Sequence[int], stats: RunS
         _sync(sinks, journal, finished)
     if error is not None:
         raise error
+    if aborted:
+        raise RunAborted(f"stream aborted by its controller with {aborted} of {stats.total} "
+                         "tasks not started; finished tiles are journaled and a rerun resumes")
 
 
 def _sync(sinks: Sequence[Sink], journal: Journal | None, finished: list[int]) -> None:

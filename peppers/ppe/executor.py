@@ -11,7 +11,9 @@ the tile cache's futures.
 
 ``ThreadExecutor``
     A thread pool; numba (``nogil=True``) and pyFFTW kernels release the GIL,
-    so tiles really run in parallel. Default: all cores.
+    so tiles really run in parallel. Default: all cores. ``resize(n)``
+    changes the thread count while a stream runs (the run monitor's "set
+    threads").
 ``SerialExecutor``
     Runs each task at once in the calling thread (debugging, profiling, and
     an MPI rank that wants no threads).
@@ -70,12 +72,34 @@ class ThreadExecutor(Executor):
             raise ValueError(f"threads must be a positive integer, got {n_threads!r}")
         self.n_workers = n
         self._pool = ThreadPoolExecutor(max_workers=n, thread_name_prefix="ppe")
+        self._retired: list[ThreadPoolExecutor] = []
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> Future:
         return self._pool.submit(fn, *args)
 
+    def resize(self, n_threads: int) -> None:
+        """Run new tasks on ``n_threads`` threads; tasks already submitted finish where they are.
+
+        Raises
+        ------
+        ValueError
+            If ``n_threads`` is not a positive integer.
+        """
+        if not isinstance(n_threads, int) or isinstance(n_threads, bool) or n_threads < 1:
+            raise ValueError(f"threads must be a positive integer, got {n_threads!r}")
+        if n_threads == self.n_workers:
+            return
+        old, self._pool = self._pool, ThreadPoolExecutor(max_workers=n_threads,
+                                                         thread_name_prefix="ppe")
+        self.n_workers = n_threads
+        old.shutdown(wait=False)
+        self._retired.append(old)
+
     def shutdown(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
+        for pool in self._retired:
+            pool.shutdown(wait=True)
+        self._retired.clear()
 
     def __repr__(self) -> str:
         return f"ThreadExecutor({self.n_workers})"

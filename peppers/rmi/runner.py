@@ -1,0 +1,218 @@
+"""A monitored run: the event log, the monitor socket, control and the queue, together.
+
+The scheduler wraps a whole run in :class:`MonitoredRun`::
+
+    with MonitoredRun(run_root, argv, resource=None) as run:
+        with run.stream("stream-1", rules=["flatten", "filter"]):
+            run_spec(spec, run_root)        # any engine call in here is steered
+        with run.rule("unwrap", "global"):
+            ...
+
+On entry it refuses a second live run of the same directory, writes
+``process.json`` and the ``run_start`` event, starts the
+:class:`~peppers.rmi.server.MonitorServer`, makes its
+:class:`~peppers.rmi.control.RunControl` *ambient* for the engine
+(:func:`peppers.ppe.engine.steering`), copies the ``peppers`` log records
+into the event log and into ``.peppers/logs/run-STAMP.log``, turns SIGTERM
+into a clean abort, and -- when a shared resource is named -- waits for its
+turn in the resource's queue (abortable from the monitor while it waits).
+On exit it writes ``run_end`` (``ok``, ``aborted`` or ``failed`` with the
+error), gives the resource up and closes the socket. A run killed outright
+writes no ``run_end``: ``pep monitor status`` sees the dead process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import threading
+import time
+from typing import Any, Iterator, Sequence
+
+from peppers.errors import MonitorError, QueueError, RunAborted
+from peppers.ppe.engine import steering
+from peppers.rmi.control import RunControl
+from peppers.rmi.events import EventLog
+from peppers.rmi.paths import RunPaths
+from peppers.rmi.process import ProcessId
+from peppers.rmi.queue import ResourceQueue, Ticket
+from peppers.rmi.server import MonitorServer
+
+
+class _EventHandler(logging.Handler):
+    """Copies log records into the event log as ``log`` events."""
+
+    def __init__(self, log: EventLog) -> None:
+        super().__init__(logging.INFO)
+        self.log = log
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.log.emit("log", level=record.levelname, logger=record.name,
+                          message=record.getMessage())
+        except Exception:  # noqa: BLE001 - logging must never break the run
+            self.handleError(record)
+
+
+class MonitoredRun:
+    """Context manager that makes a run observable and steerable (see the module notes).
+
+    Parameters
+    ----------
+    run_root : path-like
+        The run directory.
+    argv : sequence of str
+        The command line (recorded in ``run_start``).
+    threads : int, optional
+        Thread count for the streams (the controller may change it).
+    resource : str, optional
+        Shared resource to queue for (HKV ``rmi.resource`` or ``--queue``).
+    group : str, optional
+        Group allowed to attach besides the owner (HKV ``rmi.group``).
+    spool : path-like, optional
+        Spool directory of the queues (default ``$PEPPERS_SPOOL``).
+    tile_interval : float
+        Least seconds between two ``tile`` events of a stream.
+    """
+
+    def __init__(self, run_root: str | os.PathLike, argv: Sequence[str], *,
+                 threads: int | None = None, resource: str | None = None,
+                 group: str | None = None, spool: str | os.PathLike | None = None,
+                 tile_interval: float = 0.5) -> None:
+        self.paths = RunPaths(run_root)
+        self.argv = list(argv)
+        self.threads = threads
+        self.resource = resource
+        self.group = group
+        self.spool = spool
+        self.tile_interval = tile_interval
+        self.identity = ProcessId.of()
+        self._stack = contextlib.ExitStack()
+        self._ticket: Ticket | None = None
+
+    def __enter__(self) -> "MonitoredRun":
+        self.paths.ensure()
+        previous = self.paths.read_process()
+        if previous and previous.get("pid") != self.identity.pid:
+            holder = ProcessId.from_dict(previous)
+            if holder.state() != "dead" and _running(self.paths):
+                raise MonitorError(f"{self.paths.root}: a run is already in progress there "
+                                   f"({holder}); attach with 'pep monitor attach'")
+        stamp = time.strftime("%Y%m%dT%H%M%S")
+        self.log = self._stack.enter_context(EventLog(self.paths.events, self.tile_interval))
+        self.control = RunControl(self.log, self.threads)
+        self.server = MonitorServer(self.paths, self.control, self.group).start()
+        self._stack.callback(self.server.stop)
+        self.log.listeners.append(self.server.publish)
+        self.paths.write_process(self.identity.to_dict())
+        self.log.emit("run_start", process=self.identity.to_dict(), argv=self.argv,
+                      root=str(self.paths.root), socket=str(self.server.address),
+                      settings={"threads": self.threads, "resource": self.resource})
+        self._stack.enter_context(self._logging(self.paths.new_log("run", stamp)))
+        self._stack.enter_context(self._sigterm())
+        self._stack.enter_context(steering(self.control))
+        try:
+            if self.resource:
+                self._queue()
+        except BaseException as error:
+            self.__exit__(type(error), error, error.__traceback__)
+            raise
+        return self
+
+    def __exit__(self, kind: Any, error: BaseException | None, tb: Any) -> None:
+        try:
+            if error is None:
+                self.log.emit("run_end", status="ok")
+            elif isinstance(error, (RunAborted, KeyboardInterrupt)) or (
+                    isinstance(error, QueueError) and self.control.mode == "stop"):
+                self.log.emit("run_end", status="aborted", error=str(error) or "interrupted")
+            else:
+                self.log.emit("error", message=f"{type(error).__name__}: {error}")
+                self.log.emit("run_end", status="failed", error=str(error))
+        finally:
+            if self._ticket is not None:
+                ResourceQueue(self.resource, self.spool).release(self._ticket)
+                self._ticket = None
+            self._stack.close()
+
+    # -- steps ------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def stream(self, name: str, rules: Sequence[str] = ()) -> Iterator[RunControl]:
+        """Name the engine stream run inside (its events carry ``name`` and ``rules``).
+
+        Waits first while the run is paused; raises :class:`RunAborted` if it
+        was aborted.
+        """
+        self.control.checkpoint()
+        self.control.stream_name, self.control.stream_rules = name, list(rules)
+        try:
+            yield self.control
+        finally:
+            self.control.stream_name, self.control.stream_rules = None, []
+
+    @contextlib.contextmanager
+    def rule(self, name: str, kind: str = "command") -> Iterator[None]:
+        """A step outside the engine (global, reduction, command rule): start/end events."""
+        self.control.checkpoint()
+        self.log.emit("rule_start", rule=name, rule_kind=kind)
+        try:
+            yield
+        except BaseException as error:
+            self.log.emit("rule_end", rule=name, status="failed", error=str(error))
+            raise
+        self.log.emit("rule_end", rule=name, status="ok")
+
+    # -- pieces ---------------------------------------------------------------------
+    def _queue(self) -> None:
+        def waiting(position: int, head: Ticket | None) -> None:
+            self.log.emit("queue", resource=self.resource, position=position,
+                          holder=None if head is None else str(head.holder))
+
+        self._ticket = ResourceQueue(self.resource, self.spool).acquire(
+            self.identity, str(self.paths.root), on_wait=waiting,
+            cancelled=lambda: self.control.mode == "stop")
+
+    @contextlib.contextmanager
+    def _logging(self, path: os.PathLike) -> Iterator[None]:
+        logger = logging.getLogger("peppers")
+        level = logger.level
+        handlers = [_EventHandler(self.log), logging.FileHandler(path, encoding="utf-8")]
+        handlers[1].setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: "
+                                                   "%(message)s"))
+        handlers[1].setLevel(logging.INFO)
+        if level == logging.NOTSET or level > logging.INFO:
+            logger.setLevel(logging.INFO)
+        for handler in handlers:
+            logger.addHandler(handler)
+        try:
+            yield
+        finally:
+            for handler in handlers:
+                logger.removeHandler(handler)
+                handler.close()
+            logger.setLevel(level)
+
+    @contextlib.contextmanager
+    def _sigterm(self) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+
+        def abort(signum: int, frame: Any) -> None:
+            self.control.abort(f"signal {signal.Signals(signum).name}")
+
+        previous = signal.signal(signal.SIGTERM, abort)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _running(paths: RunPaths) -> bool:
+    """Whether the event log's latest run has no end (a live process may be running it)."""
+    from peppers.rmi.events import last_run
+
+    events = last_run(paths.events)
+    return bool(events) and not any(e["kind"] == "run_end" for e in events)
