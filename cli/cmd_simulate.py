@@ -86,6 +86,7 @@ def run(args: argparse.Namespace) -> int:
     relief = f"relief {dem['relief_m']:.0f} m"
     if dem["relief_m"] < dem["relief_requested_m"]:
         relief += f" (reduced from {dem['relief_requested_m']:.0f} m to avoid layover/shadow)"
-    print(f"{relief}; {result.truth['run']['timings_s']['total']:.1f} s with "
-          f"{result.truth['run']['threads']} threads")
+    run_info = result.truth["run"]
+    print(f"{relief}; {run_info['wall_s']['total']:.1f} s "
+          f"(cpu {run_info['cpu_s']['total']:.1f} s) with {run_info['threads']} threads")
     return 0

@@ -279,7 +279,8 @@ def _diff(xyz, i, j, axis, out):
 
 
 @njit(nogil=True, cache=True)
-def surface_fields(xyz, sat_pos, orientation, range_spacing, cos_inc, area_ratio):
+def surface_fields(xyz, sat_pos, orientation, range_spacing, cos_inc, area_ratio,
+                   count_lo, count_hi):
     """Local incidence and pixel ground area on the radar grid.
 
     Parameters
@@ -299,6 +300,9 @@ def surface_fields(xyz, sat_pos, orientation, range_spacing, cos_inc, area_ratio
     area_ratio : (R, C) float32
         Out: ground area of the pixel over its slant-plane area
         ``|d/drow| * range_spacing`` (1/sin(local incidence) for range tilts).
+
+    count_lo, count_hi : int
+        Rows whose pixels are counted in the result (the others are halo).
 
     Returns
     -------
@@ -320,14 +324,15 @@ def surface_fields(xyz, sat_pos, orientation, range_spacing, cos_inc, area_ratio
             nz = orientation * (dr[0] * dc[1] - dr[1] * dc[0])
             area = math.sqrt(nx * nx + ny * ny + nz * nz)
             up = nx * xyz[i, j, 0] + ny * xyz[i, j, 1] + nz * xyz[i, j, 2]
-            if up <= 0.0:
+            counted = count_lo <= i < count_hi
+            if up <= 0.0 and counted:
                 folded += 1
             lx = sat_pos[i, 0] - xyz[i, j, 0]
             ly = sat_pos[i, 1] - xyz[i, j, 1]
             lz = sat_pos[i, 2] - xyz[i, j, 2]
             ln = math.sqrt(lx * lx + ly * ly + lz * lz)
             c = (nx * lx + ny * ly + nz * lz) / (area * ln)
-            if c <= 0.0:
+            if c <= 0.0 and counted:
                 shadowed += 1
             cos_inc[i, j] = c
             az = math.sqrt(dr[0] ** 2 + dr[1] ** 2 + dr[2] ** 2)

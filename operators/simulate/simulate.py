@@ -47,7 +47,8 @@ from peppers.geometry.zero_doppler import geo2rdr, rdr2geo
 from peppers.operators.simulate import orbits, scatterers, truth
 from peppers.operators.simulate.config import SimulationConfig
 from peppers.operators.simulate.irf import ImpulseResponse
-from peppers.operators.simulate.radar_grid import GridSpec, ellipsoid_phase, ground_geometry
+from peppers.operators.simulate.radar_grid import (GridSpec, ellipsoid_phase, ground_geometry,
+                                                    parallel_map)
 from peppers.operators.simulate.terrain import make_terrain
 from peppers.scene import Scene, load_scene, write_scene
 
@@ -84,18 +85,25 @@ class _Clock:
     def __init__(self, progress: Callable[[str], None] | None):
         self.progress = progress
         self.timings: dict[str, float] = {}
-        self._start = time.perf_counter()
-        self._last = self._start
+        self.cpu: dict[str, float] = {}
+        self._start = self._last = time.perf_counter()
+        self._cpu_start = self._cpu_last = time.process_time()
 
     def done(self, stage: str) -> None:
-        now = time.perf_counter()
+        now, cpu = time.perf_counter(), time.process_time()
         self.timings[stage] = round(now - self._last, 3)
-        self._last = now
+        self.cpu[stage] = round(cpu - self._cpu_last, 3)
+        self._last, self._cpu_last = now, cpu
         if self.progress is not None:
-            self.progress(f"{stage}: {self.timings[stage]:.1f} s")
+            self.progress(f"{stage}: {self.timings[stage]:.1f} s "
+                          f"(cpu {self.cpu[stage]:.1f} s)")
 
-    def total(self) -> float:
-        return round(time.perf_counter() - self._start, 3)
+    def summary(self) -> dict[str, dict[str, float]]:
+        """Wall and process-CPU seconds per stage and in total."""
+        return {"wall_s": {**self.timings,
+                           "total": round(time.perf_counter() - self._start, 3)},
+                "cpu_s": {**self.cpu,
+                          "total": round(time.process_time() - self._cpu_start, 3)}}
 
 
 def _round_us(when: datetime) -> datetime:
@@ -276,10 +284,15 @@ def _simulate_into(folder: Path, cfg: SimulationConfig,
     ma, mr = margin
     mean_beta = float(np.mean(beta[ma:-ma, mr:-mr], dtype=np.float64))
     noise_power = mean_beta / 10.0 ** (cfg.snr_db / 10.0)
-    master_img += scatterers.thermal_noise(grid_shape, noise_power, irf, irf, rng_noise_m)
-    slave_img += scatterers.thermal_noise(grid_shape, noise_power, irf, irf, rng_noise_s)
-    coherence, geometric, intensity = scatterers.expected_coherence(
-        beta, gamma, geometry.phase, margin, noise_power, irf, irf)
+    tasks = [lambda: scatterers.thermal_noise(grid_shape, noise_power, irf, irf, rng_noise_m),
+             lambda: scatterers.thermal_noise(grid_shape, noise_power, irf, irf, rng_noise_s),
+             lambda: scatterers.expected_coherence(beta, gamma, geometry.phase, margin,
+                                                   noise_power, irf, irf)]
+    noise_m, noise_s, (coherence, geometric, intensity) = parallel_map(
+        lambda task: task(), tasks, threads)
+    master_img += noise_m
+    slave_img += noise_s
+    del noise_m, noise_s
     clock.done("noise")
 
     # 6: files
@@ -358,5 +371,5 @@ def _describe(cfg, terrain, rasters, gcps, patches, centre_baseline, irf, noise_
                   "mean_intensity": mean_beta},
         "coherence": {"background": cfg.coherence, "low": cfg.low_coherence,
                       "patches": patches},
-        "run": {"threads": threads, "timings_s": {**clock.timings, "total": clock.total()}},
+        "run": {"threads": threads, **clock.summary()},
     }
