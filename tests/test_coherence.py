@@ -24,10 +24,16 @@ def _series(gamma: float, n: int) -> float:
     total, k = 0.0, 0
     log_prefix = math.lgamma(n) + math.lgamma(1.5) - math.lgamma(n + 0.5) + n * math.log1p(-z)
     while True:
-        log_term = (math.lgamma(1.5 + k) - math.lgamma(1.5) + 2 * (math.lgamma(n + k) - math.lgamma(n))
-                    - (math.lgamma(n + 0.5 + k) - math.lgamma(n + 0.5)) - 2 * math.lgamma(k + 1))
-        term = math.exp(log_prefix + log_term + (k * math.log(z) if k else 0.0)) if z > 0 or k == 0 \
-            else 0.0
+        log_term = (math.lgamma(1.5 + k) - math.lgamma(1.5)
+                    + 2 * (math.lgamma(n + k) - math.lgamma(n))
+                    - (math.lgamma(n + 0.5 + k) - math.lgamma(n + 0.5))
+                    - 2 * math.lgamma(k + 1))
+        if k == 0:
+            term = math.exp(log_prefix)
+        elif z == 0:
+            term = 0.0
+        else:
+            term = math.exp(log_prefix + log_term + k * math.log(z))
         total += term
         if k > 10 and term < 1e-15 * total:
             return total
