@@ -1,0 +1,176 @@
+"""Stream cutting: local chains become streams, boundaries break them, intermediates stay in memory."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from drs_support import finished, make_run, read_image, source_array
+from peppers.drs import Maker, make, plan_make
+from peppers.errors import MakeError
+
+# L1 -> L2 -> G -> L3
+CHAIN = """\
+rules:
+  l1:
+    kind: local
+    operator: drs_support:AddConst
+    inputs: {input: src}
+    outputs: {output: a}
+    params: {offset: t.offset}
+  l2:
+    kind: local
+    operator: peppers.ppe.testing:Scale
+    inputs: {input: a}
+    outputs: {output: b}
+    params: {factor: t.factor}
+  g:
+    kind: global
+    operator: peppers.drs.examples:RemoveMean
+    inputs: {input: b}
+    outputs: {output: c}
+  l3:
+    kind: local
+    operator: drs_support:AddConst
+    inputs: {input: c}
+    outputs: {output: d}
+    params: {offset: t.offset}
+"""
+
+
+def images(db) -> set[str]:
+    return {p.stem for p in (Path(db.root) / "images").glob("*.vrt")}
+
+
+def test_l1_l2_g_l3_gives_two_streams_and_l1_output_stays_in_memory(tmp_path):
+    db = make_run(tmp_path, CHAIN)
+    plan = plan_make(db, ["d"])
+    assert [(s.name, s.kind, s.rules) for s in plan.steps] == [
+        ("stream-1", "stream", ["l1", "l2"]), ("g", "global", ["g"]),
+        ("stream-2", "stream", ["l3"])]
+    first, _, last = plan.steps
+    assert first.targets == {"b": "images/b.vrt"} and first.memory == ["a"]
+    assert first.sources == {"src": "data/src.vrt"}
+    assert last.after == {"g"} and plan.steps[1].after == {"stream-1"}
+    make(db, ["d"])
+    assert images(db) == {"b", "c", "d"}
+    b = (source_array() + 1.0) * 2.0
+    np.testing.assert_allclose(read_image(Path(db.root) / "images" / "d.vrt"),
+                               b - b.mean() + 1.0, atol=2e-5)
+
+
+def test_keep_writes_the_intermediate(tmp_path):
+    db = make_run(tmp_path, CHAIN.replace("    params: {offset: t.offset}\n  l2:",
+                                          "    params: {offset: t.offset}\n    keep: true\n  l2:"))
+    plan = plan_make(db, ["d"])
+    assert plan.steps[0].targets == {"a": "images/a.vrt", "b": "images/b.vrt"}
+    make(db, ["d"])
+    assert images(db) == {"a", "b", "c", "d"}
+
+
+def test_requested_intermediate_is_written_even_later(tmp_path):
+    db = make_run(tmp_path, CHAIN)
+    make(db, ["d"])
+    before = finished(db)
+    plan = plan_make(db, ["a", "d"])
+    assert [r.trigger for r in plan.analysis.reasons["l1"]] == ["needed"]
+    assert plan.steps[0].targets == {"a": "images/a.vrt"}
+    make(db, ["a", "d"])
+    assert "a" in images(db) and set(finished(db)) == set(before)
+    np.testing.assert_allclose(read_image(Path(db.root) / "images" / "a.vrt"),
+                               source_array() + 1.0, atol=1e-6)
+
+
+def test_a_stream_never_both_feeds_and_waits_for_a_boundary(tmp_path):
+    # l1 -> mix directly and through g: joining l1 and mix would make a cycle of steps
+    rules = """\
+rules:
+  l1:
+    kind: local
+    operator: drs_support:AddConst
+    inputs: {input: src}
+    outputs: {output: a}
+    params: {offset: t.offset}
+  g:
+    kind: global
+    operator: peppers.drs.examples:RemoveMean
+    inputs: {input: a}
+    outputs: {output: c}
+  mix:
+    kind: local
+    operator: peppers.operators.pixelwise:Multiply
+    inputs: {a: a, b: c}
+    outputs: {output: m}
+"""
+    db = make_run(tmp_path, rules)
+    db.set("t.offset", 0.0)
+    plan = plan_make(db, ["m"])
+    assert [s.rules for s in plan.steps] == [["l1"], ["g"], ["mix"]]
+    assert plan.steps[0].targets == {"a": "images/a.vrt"}
+    make(db, ["m"])
+    a = source_array().astype(np.float64)
+    expect = a * (a - a.mean())
+    np.testing.assert_allclose(read_image(Path(db.root) / "images" / "m.vrt"), expect,
+                               atol=1e-4)
+
+
+class Timeline:
+    """A Display that records when each step starts and finishes."""
+
+    def __init__(self):
+        self.times, self.lock = {}, threading.Lock()
+
+    def start(self, step, total):
+        with self.lock:
+            self.times[step.name] = [time.monotonic(), None]
+
+    def advance(self, step, done, total):
+        pass
+
+    def finish(self, step, ok, text):
+        with self.lock:
+            self.times[step.name][1] = time.monotonic()
+
+
+def test_independent_streams_run_side_by_side(tmp_path):
+    rules = """\
+rules:
+  p:
+    kind: local
+    operator: drs_support:SlowCopy
+    inputs: {input: src}
+    outputs: {output: p_out}
+    params: {delay: t.delay}
+  q:
+    kind: local
+    operator: drs_support:SlowCopy
+    inputs: {input: src2}
+    outputs: {output: q_out}
+    params: {delay: t.delay}
+"""
+    db = make_run(tmp_path, rules)
+    db.set("t.delay", 0.1)
+    plan = plan_make(db, ["p_out", "q_out"])
+    assert [s.name for s in plan.steps] == ["stream-1", "stream-2"]
+    timeline = Timeline()
+    Maker(plan, parallel=2, display=timeline).run()
+    (s1, e1), (s2, e2) = timeline.times["stream-1"], timeline.times["stream-2"]
+    assert max(s1, s2) < min(e1, e2), "the two streams did not overlap"
+
+
+def test_failure_stops_reports_and_keeps_completed_work(tmp_path):
+    db = make_run(tmp_path, CHAIN.replace("operator: drs_support:AddConst\n    inputs: {input: c}",
+                                          "operator: drs_support:Explode\n    inputs: {input: c}")
+                  .replace("outputs: {output: d}\n    params: {offset: t.offset}",
+                           "outputs: {output: d}"))
+    with pytest.raises(MakeError) as info:
+        make(db, ["d"])
+    message = str(info.value)
+    assert "2 step(s) done" in message and "failed: stream-2" in message
+    assert "'l3'" in message and "boom" in message and "tile" in message
+    assert set(finished(db)) == {"l1", "l2", "g"}
+    assert plan_make(db, ["d"]).analysis.stale == ["l3"]
