@@ -11,6 +11,12 @@ with one audit entry.
 memory estimate, what it reads and writes; the breaks between streams;
 with ``--why`` the reason for every stale rule. TARGET is an image, a rule
 or a key a reduction makes. See docs/scheduler.md.
+
+Every run writes its events to ``RUN/.peppers/events.jsonl`` and serves a
+monitor socket (``pep monitor attach|status|pause|resume|abort``).
+``--detach`` runs make in the background, in its own session, logging to
+``RUN/.peppers/logs/``. ``--queue NAME`` (or HKV ``rmi.resource``) waits for
+a shared resource first, one run at a time. See docs/monitor.md.
 """
 
 from __future__ import annotations
@@ -63,6 +69,12 @@ def add_parser(sub) -> argparse.ArgumentParser:
     make.add_argument("--mpi", type=int, default=None, metavar="N",
                       help="run streams on N MPI ranks (mpiexec -n N pep-ppe RUN --stream S; "
                            "launcher from HKV ppe.mpi.launcher)")
+    make.add_argument("--detach", action="store_true",
+                      help="run in the background (own session, logs in RUN/.peppers/logs); "
+                           "watch with 'pep monitor attach'")
+    make.add_argument("--queue", default=None, metavar="NAME",
+                      help="wait for the shared resource NAME first, one run at a time "
+                           "(default HKV rmi.resource; see 'pep queue')")
     return parser
 
 
@@ -86,17 +98,36 @@ def run(args: argparse.Namespace) -> int:
         if not args.why:
             print(f"make {' '.join(args.targets)}: up to date")
         return 0
-    with ProgressView() as view:
-        maker = Maker(plan, parallel=args.streams, mpi=args.mpi, display=view)
+    if args.detach:
+        return _detach(db.root, args.argv)
+    from peppers.errors import RunAborted
+    from peppers.rmi import MonitoredRun
+
+    monitor = MonitoredRun(db.root, args.argv, threads=args.threads,
+                           resource=args.queue or db.get("rmi.resource", None),
+                           group=db.get("rmi.group", None))
+    with monitor, ProgressView() as view:
+        maker = Maker(plan, parallel=args.streams, mpi=args.mpi, display=monitor.display(view))
         try:
             report = maker.run()
         except MakeError as error:
             print(f"pep: error: {error}", file=sys.stderr)
             cause = error.__cause__
+            monitor.outcome("aborted" if isinstance(cause, RunAborted) else "failed", str(error))
             if cause is not None and args.debug:
                 raise cause
             return 1
     for name, stats in report.stats.items():
         print(f"{name}: {stats.summary().splitlines()[0]}")
     print(f"make {' '.join(args.targets)}: {report.summary()}")
+    return 0
+
+
+def _detach(root, argv: list[str]) -> int:
+    """Start this make again in the background, without ``--detach``; say how to attach."""
+    from peppers.rmi import attach_hint, detach, wait_started
+
+    pid = detach(root, [a for a in argv if a != "--detach"])
+    wait_started(root, pid)
+    print(attach_hint(root, pid))
     return 0

@@ -30,13 +30,15 @@ them), and raises the first error. Nothing is marked complete.
 
 Steering: a *control* (:class:`Control`, e.g. the run monitor's
 :class:`peppers.rmi.control.RunControl`), passed to :func:`run_stream` or
-made ambient with :func:`steering` (so the scheduler and the script layer
-need not know of it), is asked before each submission whether new tasks may
-start: *run*; *hold* (paused: tasks in flight finish and are journaled, none
-start); or *stop* (abort: no new task, the tasks in flight finish, the
-journal is synced and :class:`~peppers.errors.RunAborted` is raised, so a
-rerun resumes). The control may change the thread count and the cache
-budgets between tasks through the objects :meth:`Control.begin` receives.
+installed for the whole process with :func:`steering` (so the scheduler and
+the script layer, in whatever thread they run a stream, need not know of
+it), gives each stream a :class:`Steer` that the driver asks before each
+submission whether new tasks may start: *run*; *hold* (paused: tasks in
+flight finish and are journaled, none start); or *stop* (abort: no new
+task, the tasks in flight finish, the journal is synced and
+:class:`~peppers.errors.RunAborted` is raised, so a rerun resumes). The
+steer may change the thread count and the cache budgets between tasks
+through the objects :meth:`Control.begin` receives.
 
 Task states: *todo* (not submitted; skipped if the journal has it done),
 *in flight*, *finished* (written, not yet durable), *done* (flushed and in
@@ -49,7 +51,6 @@ import contextlib
 import logging
 import time
 from collections import deque
-from contextvars import ContextVar
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol, Sequence
 
@@ -99,11 +100,8 @@ class Observer(Protocol):
     def computed(self, node: int, tile: int) -> None: ...
 
 
-class Control(Protocol):
-    """Steers a stream between tasks (see "Steering" above); called from the driver thread."""
-
-    def begin(self, plan: Plan, executor: Executor, caches: Mapping[int, TileCache],
-              stats: RunStats, todo: Sequence[int]) -> None: ...
+class Steer(Protocol):
+    """Steers one stream between tasks (see "Steering" above); called from its driver thread."""
 
     def gate(self) -> str: ...
 
@@ -114,17 +112,25 @@ class Control(Protocol):
     def end(self, stats: RunStats | None) -> None: ...
 
 
-_CONTROL: ContextVar["Control | None"] = ContextVar("peppers_ppe_control", default=None)
+class Control(Protocol):
+    """Hands each stream that starts its :class:`Steer`."""
+
+    def begin(self, plan: Plan, executor: Executor, caches: Mapping[int, TileCache],
+              stats: RunStats, todo: Sequence[int]) -> Steer: ...
+
+
+_STEERING: list[Control] = []
 
 
 @contextlib.contextmanager
-def steering(control: Control | None) -> Iterator[None]:
-    """Make ``control`` steer every stream :func:`run_stream` runs in this context."""
-    token = _CONTROL.set(control)
+def steering(control: Control) -> Iterator[None]:
+    """Make ``control`` steer every stream :func:`run_stream` runs in this process
+    (in any thread) while the block runs; the innermost such block wins."""
+    _STEERING.append(control)
     try:
         yield
     finally:
-        _CONTROL.reset(token)
+        _STEERING.remove(control)
 
 
 def assemble(region: Region, grid: TileGrid, tiles: Sequence[tuple[int, np.ndarray]],
@@ -303,7 +309,7 @@ def run_stream(plan: Plan, sinks: Mapping[Ref, Sink], *, executor: Executor | No
         ``peppers.ppe`` logger at INFO level).
     control : Control, optional
         Pauses, resumes, aborts and retunes the stream between tasks
-        (default: the one made ambient by :func:`steering`, if any).
+        (default: the one installed by :func:`steering`, if any).
 
     Returns
     -------
@@ -325,7 +331,9 @@ def run_stream(plan: Plan, sinks: Mapping[Ref, Sink], *, executor: Executor | No
     if not isinstance(retries, int) or retries < 0:
         raise ValueError(f"retries must be an integer >= 0, got {retries!r}")
     own = executor is None
-    control = _CONTROL.get() if control is None else control
+    if control is None and _STEERING:
+        control = _STEERING[-1]
+    steer: Steer | None = None
     executor = ThreadExecutor(threads) if executor is None else executor
     stats = RunStats(total=len(plan.tasks), threads=executor.n_workers)
     start = time.perf_counter()
@@ -341,14 +349,14 @@ def run_stream(plan: Plan, sinks: Mapping[Ref, Sink], *, executor: Executor | No
             observer.start(plan)
         puller = _Puller(plan, sinks, estimate.budgets, todo, stats, observers)
         if control is not None:
-            control.begin(plan, executor, puller.caches, stats, todo)
+            steer = control.begin(plan, executor, puller.caches, stats, todo)
         _drive(executor, puller, todo, stats, journal, list(sinks.values()), retries,
-               progress, sync_every, start, control)
+               progress, sync_every, start, steer)
         if journal is not None and tasks is None and not complete:
             journal.mark_complete()
     except BaseException:
-        if control is not None:
-            control.end(None)
+        if steer is not None:
+            steer.end(None)
         raise
     finally:
         if own:
@@ -357,15 +365,15 @@ def run_stream(plan: Plan, sinks: Mapping[Ref, Sink], *, executor: Executor | No
     stats.caches = {c.name: CacheStats.of(c) for c in puller.caches.values()
                     if c.budget or c.misses or c.shared}
     stats.peak_cache_bytes = puller.meter.peak
-    if control is not None:
-        control.end(stats)
+    if steer is not None:
+        steer.end(stats)
     return stats
 
 
 def _drive(executor: Executor, puller: _Puller, todo: Sequence[int], stats: RunStats,
            journal: Journal | None, sinks: Sequence[Sink], retries: int,
            progress: Callable[[TileEvent], None] | None, sync_every: float,
-           start: float, control: Control | None = None) -> None:
+           start: float, control: Steer | None = None) -> None:
     """The driver loop: bounded submission, retries, progress, durable journaling, steering."""
     plan = puller.plan
     queue = deque(todo)

@@ -91,6 +91,7 @@ class MonitoredRun:
         self.identity = ProcessId.of()
         self._stack = contextlib.ExitStack()
         self._ticket: Ticket | None = None
+        self._outcome: tuple[str, str] | None = None
 
     def __enter__(self) -> "MonitoredRun":
         self.paths.ensure()
@@ -102,7 +103,7 @@ class MonitoredRun:
                                    f"({holder}); attach with 'pep monitor attach'")
         stamp = time.strftime("%Y%m%dT%H%M%S")
         self.log = self._stack.enter_context(EventLog(self.paths.events, self.tile_interval))
-        self.control = RunControl(self.log, self.threads)
+        self.control = RunControl(self.log)
         self.server = MonitorServer(self.paths, self.control, self.group).start()
         self._stack.callback(self.server.stop)
         self.log.listeners.append(self.server.publish)
@@ -123,7 +124,12 @@ class MonitoredRun:
 
     def __exit__(self, kind: Any, error: BaseException | None, tb: Any) -> None:
         try:
-            if error is None:
+            if error is None and self._outcome is not None:
+                status, text = self._outcome
+                if status == "failed":
+                    self.log.emit("error", message=text)
+                self.log.emit("run_end", status=status, error=text)
+            elif error is None:
                 self.log.emit("run_end", status="ok")
             elif isinstance(error, (RunAborted, KeyboardInterrupt)) or (
                     isinstance(error, QueueError) and self.control.mode == "stop"):
@@ -137,6 +143,19 @@ class MonitoredRun:
                 self._ticket = None
             self._stack.close()
 
+    def outcome(self, status: str, error: str = "") -> None:
+        """Set how the run ended when the caller reports it by a return code, not by raising.
+
+        ``status`` is ``ok``, ``failed`` or ``aborted``.
+        """
+        if status not in ("ok", "failed", "aborted"):
+            raise ValueError(f"run outcome must be ok, failed or aborted, got {status!r}")
+        self._outcome = (status, error)
+
+    def display(self, inner: Any = None) -> "MonitorDisplay":
+        """A scheduler display (``peppers.drs.make.Display``) that also reports to the monitor."""
+        return MonitorDisplay(self, inner)
+
     # -- steps ------------------------------------------------------------------------
     @contextlib.contextmanager
     def stream(self, name: str, rules: Sequence[str] = ()) -> Iterator[RunControl]:
@@ -146,11 +165,11 @@ class MonitoredRun:
         was aborted.
         """
         self.control.checkpoint()
-        self.control.stream_name, self.control.stream_rules = name, list(rules)
+        self.control.name_stream(name, rules)
         try:
             yield self.control
         finally:
-            self.control.stream_name, self.control.stream_rules = None, []
+            self.control.name_stream(None)
 
     @contextlib.contextmanager
     def rule(self, name: str, kind: str = "command") -> Iterator[None]:
@@ -208,6 +227,46 @@ class MonitoredRun:
             yield
         finally:
             signal.signal(signal.SIGTERM, previous)
+
+
+class MonitorDisplay:
+    """Wraps the scheduler's progress display: names streams, reports boundary rules.
+
+    ``start(step)`` of a stream names the engine stream about to run in this
+    thread (its events then carry the step's name and rules); a boundary
+    step (global, reduction, command rule) gets ``rule_start``/``rule_end``
+    events. Each step start is also a pause point: it waits while the run is
+    paused and raises :class:`RunAborted` once aborted. Calls are forwarded
+    to ``inner``.
+    """
+
+    def __init__(self, run: MonitoredRun, inner: Any = None) -> None:
+        self.run = run
+        self.inner = inner
+
+    def start(self, step: Any, total: int | None) -> None:
+        self.run.control.checkpoint()
+        if step.kind == "stream":
+            self.run.control.name_stream(step.name, step.rules)
+        else:
+            for rule in step.rules:
+                self.run.log.emit("rule_start", rule=rule, rule_kind=step.kind)
+        if self.inner is not None:
+            self.inner.start(step, total)
+
+    def advance(self, step: Any, done: int, total: int) -> None:
+        if self.inner is not None:
+            self.inner.advance(step, done, total)
+
+    def finish(self, step: Any, ok: bool, text: str) -> None:
+        if step.kind == "stream":
+            self.run.control.name_stream(None)
+        else:
+            for rule in step.rules:
+                self.run.log.emit("rule_end", rule=rule, status="ok" if ok else "failed",
+                                  error="" if ok else text)
+        if self.inner is not None:
+            self.inner.finish(step, ok, text)
 
 
 def _running(paths: RunPaths) -> bool:
