@@ -61,30 +61,32 @@ def _weights(lut, q, half, pos, first, out):
 
 
 @njit(nogil=True, cache=True)
-def _splat(image, y, x, amp, lut_a, lut_r, q, support, wa, wr):
-    """Add ``amp`` times the impulse response centred at (y, x) into ``image``."""
+def _splat(image, pad, y, x, amp, lut_a, lut_r, q, support, wa, wr):
+    """Add ``amp`` times the impulse response centred at image (y, x) into ``image``.
+
+    ``image`` is padded by ``pad >= support`` pixels on every side (image
+    pixel (0, 0) is ``image[pad, pad]``), so a response either fits whole, or
+    lies entirely outside the unpadded image and is skipped: the inner loops
+    have fixed bounds.
+    """
     half = support // 2
-    rows, cols = image.shape
     r0 = int(math.floor(y)) - half + 1
     c0 = int(math.floor(x)) - half + 1
-    if r0 >= rows or c0 >= cols or r0 + support <= 0 or c0 + support <= 0:
+    if (r0 < -pad or c0 < -pad or r0 + support > image.shape[0] - pad
+            or c0 + support > image.shape[1] - pad):
         return
     _weights(lut_a, q, half, y, r0, wa)
     _weights(lut_r, q, half, x, c0, wr)
-    t_lo = max(0, -r0)
-    t_hi = min(support, rows - r0)
-    u_lo = max(0, -c0)
-    u_hi = min(support, cols - c0)
-    for t in range(t_lo, t_hi):
+    for t in range(support):
         row_amp = np.complex64(amp * wa[t])
-        line = image[r0 + t]
-        for u in range(u_lo, u_hi):
-            line[c0 + u] += row_amp * wr[u]
+        for u in range(support):
+            image[pad + r0 + t, pad + c0 + u] += row_amp * wr[u]
 
 
 @njit(nogil=True, cache=True)
 def synthesize_block(seed, row_lo, row_hi, k, jitter, beta, gamma, row_offset, col_offset,
-                     phase, margin_rows, margin_cols, lut_a, lut_r, q, support, master, slave):
+                     phase, margin_rows, margin_cols, lut_a, lut_r, q, support, pad, master,
+                     slave):
     """Scatterers of extended-grid rows ``row_lo .. row_hi-1`` into both images.
 
     Parameters
@@ -109,8 +111,10 @@ def synthesize_block(seed, row_lo, row_hi, k, jitter, beta, gamma, row_offset, c
         Table samples per pixel.
     support : int
         Pixels per axis touched by one scatterer.
-    master, slave : (lines, samples) complex64
-        Images accumulated in place.
+    pad : int
+        Padding of the images on every side, at least ``support``.
+    master, slave : (lines + 2 pad, samples + 2 pad) complex64
+        Padded images accumulated in place.
     """
     np.random.seed(seed)
     shape = beta.shape
@@ -136,8 +140,8 @@ def synthesize_block(seed, row_lo, row_hi, k, jitter, beta, gamma, row_offset, c
                         * complex(math.cos(phi), -math.sin(phi))
                     y = ye - margin_rows
                     x = xe - margin_cols
-                    _splat(master, y, x, amp, lut_a, lut_r, q, support, wa, wr)
-                    _splat(slave, y + _bilinear(row_offset, ci, cj, fy, fx),
+                    _splat(master, pad, y, x, amp, lut_a, lut_r, q, support, wa, wr)
+                    _splat(slave, pad, y + _bilinear(row_offset, ci, cj, fy, fx),
                            x + _bilinear(col_offset, ci, cj, fy, fx), slave_amp,
                            lut_a, lut_r, q, support, wa, wr)
 

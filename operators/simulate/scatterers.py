@@ -151,8 +151,9 @@ def synthesize(shape: tuple[int, int], margin: tuple[int, int], *, beta: np.ndar
     master, slave : ndarray of ``shape``, complex64
     """
     support = irf_range.support
-    master = np.zeros(shape, dtype=np.complex64)
-    slave = np.zeros(shape, dtype=np.complex64)
+    padded = (shape[0] + 2 * support, shape[1] + 2 * support)
+    master = np.zeros(padded, dtype=np.complex64)
+    slave = np.zeros(padded, dtype=np.complex64)
     spread = float(np.ptp(row_offset)) if row_offset.size else 0.0
     block = max(64, 2 * (support + 4 + int(math.ceil(spread))))
     n_rows = beta.shape[0]
@@ -165,12 +166,13 @@ def synthesize(shape: tuple[int, int], margin: tuple[int, int], *, beta: np.ndar
         _k.synthesize_block(int(seeds[index]), lo, min(lo + block, n_rows), per_axis,
                             float(jitter), *fields, margin[0], margin[1],
                             irf_azimuth.table, irf_range.table, TABLE_RATE, support,
-                            master, slave)
+                            support, master, slave)
 
     # even blocks never touch the same rows, nor do odd ones: two phases
     for parity in (0, 1):
         parallel_map(work, range(parity, len(starts), 2), threads)
-    return master, slave
+    inner = (slice(support, support + shape[0]), slice(support, support + shape[1]))
+    return np.ascontiguousarray(master[inner]), np.ascontiguousarray(slave[inner])
 
 
 def filter_separable(image: np.ndarray, taps_rows: np.ndarray, taps_cols: np.ndarray,
