@@ -667,6 +667,9 @@ def _run_dynamic(worker: _RankWorker, channel: _Channel, todo: Sequence[int], si
                 channel.send("bye", 0, TAG_REQUEST)
                 return
     queue = ChunkQueue(todo, size, chunk)
+    # The dispatcher thread must get the GIL quickly while rank 0 computes.
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(min(switch, 5e-4))
     dispatcher = threading.Thread(target=_dispatch, args=(channel, queue, size),
                                   name="ppe-dispatcher", daemon=True)
     dispatcher.start()
@@ -678,6 +681,7 @@ def _run_dynamic(worker: _RankWorker, channel: _Channel, todo: Sequence[int], si
     finally:
         queue.stop()
         dispatcher.join()
+        sys.setswitchinterval(switch)
 
 
 def _dispatch(channel: _Channel, queue: ChunkQueue, size: int) -> None:
