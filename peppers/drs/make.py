@@ -8,9 +8,10 @@ Policy
 a plan printed. :class:`Maker` runs a plan: a step starts when every step
 it waits for is done; up to ``parallel`` independent steps run side by
 side (each with its share of the threads and of the memory budget).
-Streams run through :func:`peppers.ppe.streamspec.run_spec` (threads) or
-``mpiexec -n N pep-ppe RUN --stream NAME``; boundaries through
-:mod:`~peppers.drs.boundary`.
+Streams are saved as :class:`~peppers.ppe.streamspec.StreamSpec` files and
+run from them: in this process (``spec.build`` and the thread executor, with
+the journal of :func:`stream_journal`) or by ``mpiexec -n N pep-ppe RUN
+--stream NAME``; boundaries run through :mod:`~peppers.drs.boundary`.
 
 Resume: a stream's spec is saved with an *attempt key* (the spec text and
 the size and mtime of its sources). If the previous attempt of that stream
