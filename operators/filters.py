@@ -31,6 +31,7 @@ No-data pixels (NaN) spread over the window, as in any linear filter.
 from __future__ import annotations
 
 import threading
+from abc import abstractmethod
 from typing import Any, ClassVar, Mapping
 
 import numpy as np
@@ -128,8 +129,9 @@ class _SpectralFilter(LocalOperator):
         self._spectra: dict[tuple, np.ndarray] = {}
         self._spectra_lock = threading.Lock()
 
-    def kernel_array(self) -> np.ndarray:  # pragma: no cover - abstract
-        raise TypeError(f"{type(self).__name__} must define kernel_array()")
+    @abstractmethod
+    def kernel_array(self) -> np.ndarray:
+        """The validated real convolution kernel (odd shape, centred)."""
 
     def output_spec(self, input_specs: Mapping[str, ImageSpec]) -> dict[str, ImageSpec]:
         return {"output": _filtered_spec(self.label, input_specs["input"])}
