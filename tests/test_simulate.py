@@ -405,3 +405,15 @@ def test_flat_earth_phase_spline_equals_exact(right_scene):
     exact = ellipsoid_phase(grid, master.orbit(), grid, slave.orbit(), step=1, **kw)
     coarse = ellipsoid_phase(grid, master.orbit(), grid, slave.orbit(), step=8, **kw)
     assert np.abs(coarse - exact).max() < 1e-5
+
+
+def test_truth_readers(right_scene):
+    from peppers.operators.simulate.truth import load_truth, read_truth_raster
+
+    assert load_truth(right_scene.folder)["rasters"].keys() == right_scene.truth["rasters"].keys()
+    np.testing.assert_array_equal(read_truth_raster(right_scene.folder, "height"),
+                                  read_truth(right_scene, "height"))
+    with pytest.raises(SimulationError, match="unknown raster"):
+        read_truth_raster(right_scene.folder, "nope")
+    with pytest.raises(SimulationError, match="truth.yaml"):
+        load_truth(right_scene.folder / "truth")

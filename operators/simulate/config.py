@@ -21,8 +21,9 @@ contract. Sign conventions of the baseline are those of
     Component along the master line of sight, positive towards the target
     (the slave is closer: ``r2 - r1 ~ -bpar_m``).
 ``along_track_m``
-    Component along the master velocity (the slave passes later for a
-    positive value, so its azimuth offsets are negative).
+    Component along the master velocity: for a positive value the slave is
+    ahead of the master, sees every target earlier, and its azimuth offsets
+    (slave row minus master row) are negative.
 """
 
 from __future__ import annotations
@@ -169,13 +170,6 @@ class SimulationConfig:
             raise SimulationError(
                 f"simulate: latitude {self.lat_deg} is not overflown by an orbit of inclination "
                 f"{self.inclination_deg} deg (with a 2 deg margin for the look angle)")
-
-    @property
-    def incidence_hint_deg(self) -> float:
-        """Incidence angle on a sphere of the mean radius, for messages only."""
-        earth = 6371e3
-        return math.degrees(math.asin(
-            (earth + self.altitude_m) / earth * math.sin(math.radians(self.look_angle_deg))))
 
     def replace(self, **changes) -> "SimulationConfig":
         """A copy with some options changed (validated again)."""

@@ -27,13 +27,14 @@ from typing import Any
 import numpy as np
 import yaml
 
+from peppers.errors import SimulationError
 from peppers.io.atomic import atomic_write_bytes
 from peppers.io.raw import RawImage
 from peppers.ppe.operator import ImageSpec
 from peppers.ppe.region import Region
 
 __all__ = ["RASTERS", "write_rasters", "pick_gcps", "write_gcps", "write_truth_yaml",
-           "TRUTH_FORMAT"]
+           "TRUTH_FORMAT", "load_truth", "read_truth_raster"]
 
 TRUTH_FORMAT = "peppers-sim-truth/1"
 
@@ -167,3 +168,43 @@ def write_truth_yaml(path: Path, content: dict[str, Any]) -> None:
     """Write ``truth.yaml`` (``format`` first), atomically."""
     body = {"format": TRUTH_FORMAT, **_plain(content)}
     atomic_write_bytes(path, yaml.safe_dump(body, sort_keys=False, width=100).encode("utf-8"))
+
+
+def load_truth(folder: str | Path) -> dict[str, Any]:
+    """The content of ``folder/truth.yaml``.
+
+    Raises
+    ------
+    SimulationError
+        If the file is missing or is not a simulator truth file.
+    """
+    path = Path(folder) / "truth.yaml"
+    try:
+        content = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as error:
+        raise SimulationError(f"{path}: cannot read the simulation truth ({error})") from None
+    if not isinstance(content, dict) or content.get("format") != TRUTH_FORMAT:
+        raise SimulationError(f"{path}: format: not a {TRUTH_FORMAT} file")
+    return content
+
+
+def read_truth_raster(folder: str | Path, name: str) -> np.ndarray:
+    """One truth raster of a simulation folder as an array (master grid).
+
+    Parameters
+    ----------
+    folder : path
+        The simulation folder.
+    name : str
+        A key of :data:`RASTERS`, e.g. ``"phase_unflattened"``.
+
+    Raises
+    ------
+    SimulationError
+        For an unknown name.
+    """
+    if name not in RASTERS:
+        raise SimulationError(f"read_truth_raster: unknown raster {name!r}; "
+                              f"known: {sorted(RASTERS)}")
+    with RawImage.open(Path(folder) / "truth" / f"{name}.vrt") as image:
+        return image.read(Region.full(image.spec.shape))
