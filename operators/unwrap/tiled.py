@@ -46,11 +46,11 @@ class TilePlan:
 
 
 def _starts(size: int, tile: int, overlap: int) -> list[int]:
+    """Fewest evenly spaced tile starts with at least ``overlap`` shared pixels."""
     if tile >= size:
         return [0]
-    step = tile - overlap
-    starts = list(range(0, size - tile, step)) + [size - tile]
-    return sorted(set(starts))
+    count = -(-(size - overlap) // (tile - overlap))
+    return sorted({round(k * (size - tile) / (count - 1)) for k in range(count)})
 
 
 def plan_tiles(shape: tuple[int, int], tile_shape: tuple[int, int],
