@@ -1,0 +1,81 @@
+"""Resource queues: first come, one at a time, crashed holders recovered."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import replace
+
+import numpy as np
+
+from peppers.rmi import ProcessId, ResourceQueue, detach, last_run, wait_started
+from peppers.rmi.paths import RunPaths
+
+from test_rmi_support import expected, output, wait_for, write_script
+
+
+def _sleeper() -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+
+
+def test_two_runs_on_one_resource_run_one_after_the_other(tmp_path, monkeypatch):
+    monkeypatch.setenv("PEPPERS_SPOOL", str(tmp_path / "spool"))
+    script = write_script(tmp_path)
+    roots, pids = [tmp_path / "a", tmp_path / "b"], []
+    for root in roots:
+        root.mkdir()
+        pids.append(detach(root, [sys.executable, str(script), str(root), "0.03", "cluster"]))
+        wait_started(root, pids[-1])
+    for root, pid in zip(roots, pids):
+        wait_for(lambda: any(e["kind"] == "run_end" for e in last_run(RunPaths(root).events)),
+                 timeout=40, what=f"the end of {root.name}")
+        os.waitpid(pid, 0)
+    runs = {root.name: last_run(RunPaths(root).events) for root in roots}
+    for events in runs.values():
+        assert events[-1]["kind"] == "run_end" and events[-1]["status"] == "ok"
+    first, second = sorted(runs.values(), key=lambda ev: next(
+        e["t"] for e in ev if e["kind"] == "stream_start"))
+    # The second waited in position 1 and started only after the first ended.
+    assert any(e["kind"] == "queue" and e["position"] == 1 for e in second)
+    start = next(e["t"] for e in second if e["kind"] == "stream_start")
+    assert start >= first[-1]["t"]
+    for root in roots:
+        np.testing.assert_array_equal(output(root), expected())
+    assert ResourceQueue("cluster").tickets() == []   # both gave the resource up
+
+
+def test_stale_ticket_of_a_killed_holder_is_recovered(tmp_path):
+    queue = ResourceQueue("cluster", tmp_path)
+    holder = _sleeper()
+    try:
+        stale = queue.enqueue(ProcessId.of(holder.pid), "/runs/dead")
+    finally:
+        holder.kill()
+        holder.wait()
+    listing = subprocess.run([sys.executable, "-m", "peppers.cli.main", "queue", "--json"],
+                             env=dict(os.environ, PEPPERS_SPOOL=str(tmp_path)),
+                             capture_output=True, text=True)
+    rows = json.loads(listing.stdout)
+    assert [(r["resource"], r["position"], r["state"]) for r in rows] == [("cluster", 0, "stale")]
+
+    mine = queue.acquire(ProcessId.of(), "/runs/mine", poll=0.01)   # does not wait forever
+    assert not stale.path.exists() and queue.position(mine) == 0
+    queue.release(mine)
+    assert queue.tickets() == []
+
+
+def test_order_positions_and_what_counts_as_dead(tmp_path):
+    queue = ResourceQueue("gpu.0", tmp_path)
+    me = ProcessId.of()
+    first = queue.enqueue(me, "/runs/1")
+    second = queue.enqueue(me, "/runs/2")
+    remote = queue.enqueue(replace(me, host="elsewhere.invalid"), "/runs/3")
+    recycled = queue.enqueue(replace(me, start=me.start + "0"), "/runs/4")  # pid reused
+    assert [queue.position(t) for t in (first, second, remote, recycled)] == [0, 1, 2, 3]
+    assert remote.state() == "unknown" and recycled.state() == "dead"
+    assert [t.number for t in queue.reap()] == [recycled.number]
+    queue.release(first)
+    assert queue.position(second) == 0 and queue.position(remote) == 1
+    assert queue.enqueue(me, "/runs/5").number == recycled.number + 1  # never reused
