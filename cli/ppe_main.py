@@ -4,7 +4,7 @@ Started as ``mpiexec -n N pep-ppe RUN --stream NAME`` (``pep run make
 --mpi N`` builds that command with :func:`peppers.ppe.mpi.launch_command`),
 or alone as one rank. Each rank loads ``RUN/.peppers/streams/NAME.yaml``,
 rebuilds the same tile plan and computes the tiles the request strategy
-gives it; the completion journal ``RUN/.peppers/journal/NAME`` is shared
+gives it; the completion journal ``RUN/.peppers/streams/NAME.journal`` is shared
 with the thread executor, so an interrupted stream resumes under either.
 
 Rank 0 prints the announcement, a per-rank table at the end and the error,

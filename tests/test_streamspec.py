@@ -159,7 +159,7 @@ def test_run_spec_equals_whole_arrays_and_resumes_from_a_moved_run(run, tmp_path
     assert np.array_equal(RawImage.open(root / "images/ifg.vrt").read(full), ifg)
     np.testing.assert_allclose(RawImage.open(root / "images/flat.vrt").read(full), flat,
                                rtol=0, atol=1e-5)
-    assert journal_path(root, "s1").with_name("s1.complete").exists()
+    assert journal_path(root, "s1").with_name("s1.journal.complete").exists()
     moved = tmp_path / "moved"
     shutil.copytree(root, moved)
     again = run_spec(spec, moved, threads=1)

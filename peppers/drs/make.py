@@ -363,13 +363,10 @@ class Maker:
 
 
 def stream_journal(root: Path, name: str) -> Path:
-    """The tile journal of a stream run in this process: ``.peppers/streams/NAME.journal``.
+    """The tile journal of a stream: the same file for threads and MPI ranks."""
+    from peppers.ppe.streamspec import journal_path
 
-    Not ``peppers.ppe.streamspec.journal_path`` (``.peppers/journal/NAME``):
-    that folder is HKV's commit journal, whose recovery reads every file in
-    it, so a tile journal there breaks the run database.
-    """
-    return Path(root) / ".peppers" / "streams" / f"{name}.journal"
+    return journal_path(root, name)
 
 
 def _files(path: Path) -> list[Path]:

@@ -15,7 +15,7 @@ Phases (every rank)
 1. **Setup.** Build the stream and its plan; the ranks agree that every
    one built it and that the plan signatures match (a collective check, so
    a bad spec is one error, never a hang).
-2. **Open.** Rank 0 opens the journal (``RUN/.peppers/journal/NAME``,
+2. **Open.** Rank 0 opens the journal (``RUN/.peppers/streams/NAME.journal``,
    writer ``"0"``), decides resume or fresh start (as the thread executor
    does), creates or reopens the target images and broadcasts the tasks
    still to do. Then every other rank opens the images for writing and its

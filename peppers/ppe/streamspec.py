@@ -6,7 +6,7 @@ file is run in-process by the thread executor (:func:`run_spec`, used by
 ``pep run make``) and across MPI ranks by ``mpiexec -n N pep-ppe RUN
 --stream NAME`` (:mod:`peppers.ppe.mpi`); both rebuild the same
 :class:`~peppers.ppe.plan.Plan` from it and share one completion journal,
-``RUN/.peppers/journal/<name>``, so a stream killed under threads resumes
+``RUN/.peppers/streams/<name>.journal``, so a stream killed under threads resumes
 under MPI and the other way round.
 
 Format (``peppers-stream/1``)::
@@ -63,8 +63,13 @@ def stream_path(run_root: str | os.PathLike, name: str) -> Path:
 
 
 def journal_path(run_root: str | os.PathLike, name: str) -> Path:
-    """The completion journal of stream ``name``: ``RUN/.peppers/journal/<name>``."""
-    return Path(run_root) / ".peppers" / "journal" / name
+    """The completion journal of stream ``name``: ``RUN/.peppers/streams/<name>.journal``.
+
+    Beside the stream spec, not in ``RUN/.peppers/journal/``: that folder is
+    the run database's own commit journal, whose recovery reads every file
+    in it.
+    """
+    return Path(run_root) / ".peppers" / "streams" / f"{name}.journal"
 
 
 @dataclass
