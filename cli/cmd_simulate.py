@@ -55,7 +55,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
     )
     parser.add_argument("outdir", help="folder to create for the pair and its truth")
     for flag, dest, kind, text in OPTIONS:
-        parser.add_argument(flag, dest=dest, type=kind, default=None, help=text)
+        parser.add_argument(flag, dest=dest, type=kind, default=None, help=text,
+                            metavar=flag[2:].upper().replace("-", "_"))
     parser.add_argument("--look-side", dest="look_side", choices=("right", "left"),
                         default=None, help="side of the flight direction (default right)")
     parser.add_argument("--ascending", dest="ascending", action="store_true", default=None,
