@@ -40,6 +40,10 @@ OPTIONS = (
     ("--lon", "lon_deg", float, "scene centre longitude, deg (default -117.0)"),
     ("--scatterers", "scatterers_per_axis", int,
      "point scatterers per pixel along each axis (default 2)"),
+    ("--spectral-exponent", "spectral_exponent", float,
+     "terrain power spectrum ~ k^-exponent; larger is smoother (default 4.0)"),
+    ("--slope-margin", "slope_margin", float,
+     "largest range slope as a fraction of the layover/shadow limit (default 0.8)"),
     ("--gcps", "gcps", int, "ground control points to write (default 36)"),
     ("--threads", "threads", int, "worker threads, 0 = all cores (default 0)"),
 )
