@@ -8,6 +8,6 @@ heights on the radar grid) described by ``truth.yaml``. See
 """
 
 from peppers.operators.simulate.config import SimulationConfig
-from peppers.operators.simulate.simulate import SimulationResult, simulate
+from peppers.operators.simulate.pair import SimulationResult, simulate
 
 __all__ = ["SimulationConfig", "SimulationResult", "simulate"]
