@@ -57,6 +57,7 @@ def test_stale_ticket_of_a_killed_holder_is_recovered(tmp_path):
     listing = subprocess.run([sys.executable, "-m", "peppers.cli.main", "queue", "--json"],
                              env=dict(os.environ, PEPPERS_SPOOL=str(tmp_path)),
                              capture_output=True, text=True)
+    assert listing.returncode == 0, listing.stderr
     rows = json.loads(listing.stdout)
     assert [(r["resource"], r["position"], r["state"]) for r in rows] == [("cluster", 0, "stale")]
 

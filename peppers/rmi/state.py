@@ -147,7 +147,7 @@ class RunState:
         if "hit_rate" in e:
             stream.hit_rate = float(e["hit_rate"])
         for rule in stream.rules:
-            if self.rules.get(rule) == "running":
+            if self.rules.get(rule) in ("running", "paused"):
                 self.rules[rule] = stream.state
 
     def _on_rule_start(self, e: dict[str, Any]) -> None:
@@ -169,9 +169,7 @@ class RunState:
         action = e["action"]
         if action in ("pause", "resume") and self.state in ("running", "paused"):
             self.state = "paused" if action == "pause" else "running"
-            for stream in self.streams.values():
-                if stream.state in ("running", "paused"):
-                    stream.state = self.state
+            self._moving_to(self.state)
         elif action in ("threads", "mem"):
             self.settings[action] = e.get("value")
         self.logs.append(f"control: {action}"
@@ -202,9 +200,16 @@ class RunState:
         """The run's process is gone without a ``run_end``."""
         self.state = "dead"
         self.note = why
+        self._moving_to("dead")
+
+    def _moving_to(self, state: str) -> None:
+        """Streams and rules still under way take the run's new state."""
         for stream in self.streams.values():
             if stream.state in ("running", "paused"):
-                stream.state = "dead"
+                stream.state = state
+        for rule, now in self.rules.items():
+            if now in ("running", "paused"):
+                self.rules[rule] = state
 
     # -- (de)serialisation ----------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
