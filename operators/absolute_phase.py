@@ -1,0 +1,417 @@
+"""Absolute phase: fix the unknown 2 pi k of each unwrapped component.
+
+Design
+------
+An unwrapped phase is known only up to one multiple of 2 pi per connected
+component (the unwrapper integrates gradients from an arbitrary seed).
+Phase-to-height needs the absolute flattened phase ``phi = 4 pi (r2 - r2_ref)
+/ lambda`` (``operators/height.py``), so the constant is fixed from points of
+known position:
+
+``gcps``
+    Ground control points (``inputs.gcps.points``). For each the exact
+    flattened phase is *predicted* from the orbits (``geo2rdr`` on both
+    orbits gives ``4 pi (r2 - r1) / lambda``; the flat earth of its pixel is
+    subtracted, exactly as the interferogram did) and compared with the
+    unwrapped phase sampled there (bilinear, the four neighbours in one
+    component). The differences of one component scatter around ``2 pi k``:
+    a robust estimate (median, then the mean of the points within
+    ``max(3 x 1.4826 MAD, 1 rad)``, iterated) rounded to whole cycles --
+    the phase is known modulo 2 pi exactly, the points only pick the cycle.
+    With ``refine_baseline`` a plane ``a row + b col`` (the first-order
+    phase of a baseline error) is fitted jointly with the per-component
+    constants by the same rejection loop, and the constants are not rounded.
+``dem``
+    Components without GCPs, when the run has a reference DEM: pixels of the
+    component (an even subset) are intersected with the DEM (``rdr2geo`` on a
+    :class:`~peppers.geometry.dem.GridDem`), and those points serve as GCPs.
+``relative``
+    Without either, every constant is zero, and the run says plainly that
+    heights are relative to the reference surface: HKV
+    ``insar.absolute_phase.relative: true`` and ``method: relative``, a
+    warning in the log, and the tag ``HEIGHTS=relative`` on the products.
+    With references, components none of them reaches are dropped (NaN).
+
+:class:`AbsolutePhaseEstimate` (a reduction) stores the result under
+``insar.absolute_phase``; :class:`AbsolutePhase` (local) applies it.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from pathlib import Path
+from typing import Any, ClassVar, Mapping
+
+import numpy as np
+
+from peppers.errors import OperatorError
+from peppers.operators.height import multilook_centres, radar_looks
+from peppers.ppe.operator import ImageSource, ImageSpec, LocalOperator, Param, ReductionOperator
+from peppers.ppe.region import Region
+
+__all__ = ["AbsolutePhaseEstimate", "AbsolutePhase", "predicted_phase", "sample_component",
+           "robust_mean", "read_dem"]
+
+log = logging.getLogger("peppers.absolute_phase")
+TWO_PI = 2.0 * math.pi
+
+
+def predicted_phase(llh: np.ndarray, master: Any, slave: Any, looks: tuple[int, int],
+                    reference_height_m: float = 0.0) -> tuple[np.ndarray, ...]:
+    """Multilooked pixel and exact flattened phase of ground points.
+
+    Parameters
+    ----------
+    llh : ndarray (n, 3)
+        Latitude, longitude (degrees), ellipsoidal height (m).
+    master, slave : Scene
+    looks : tuple of int
+        Looks of the multilooked grid.
+    reference_height_m : float
+        Flat-earth reference height of the interferogram.
+
+    Returns
+    -------
+    rows, cols : ndarray
+        Fractional multilooked pixel coordinates (NaN where geometry failed).
+    phase : ndarray
+        ``4 pi (r2 - r1) / lambda`` minus the flat-earth phase of that pixel.
+
+    References
+    ----------
+    R. Bamler, P. Hartl (1998), Inverse Problems 14:R1-R54, eq. 13.
+    """
+    from peppers.geometry.ellipsoid import llh_to_ecef
+    from peppers.geometry.zero_doppler import geo2rdr, rdr2geo
+
+    llh = np.asarray(llh, dtype=np.float64).reshape(-1, 3)
+    xyz = llh_to_ecef(llh[:, 0], llh[:, 1], llh[:, 2])
+    t1, r1 = geo2rdr(xyz, master.orbit(), on_failure="nan")
+    _, r2 = geo2rdr(xyz, slave.orbit(), on_failure="nan")
+    ok = np.isfinite(t1) & np.isfinite(r2)
+    flat = np.full(len(llh), np.nan)
+    if ok.any():
+        ref, _ = rdr2geo(t1[ok], r1[ok], master.orbit(), master.look_side,
+                         reference_height_m, on_failure="nan")
+        _, r2_ref = geo2rdr(ref, slave.orbit(), on_failure="nan")
+        flat[ok] = r2_ref - r1[ok]
+    phase = 4.0 * math.pi / master.wavelength_m * ((r2 - r1) - flat)
+    row = t1 / master.line_interval_s
+    col = (r1 - master.first_sample_m) / master.sample_spacing_m
+    la, lr = looks
+    return (row - (la - 1) / 2.0) / la, (col - (lr - 1) / 2.0) / lr, phase
+
+
+def sample_component(phase: np.ndarray, components: np.ndarray, rows: np.ndarray,
+                     cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Bilinear phase at fractional pixels whose four neighbours share a component.
+
+    Returns
+    -------
+    values : ndarray
+        NaN where a neighbour is outside, NaN, or in another component.
+    component : ndarray of int
+        The component, 0 where ``values`` is NaN.
+    """
+    rows = np.asarray(rows, dtype=np.float64)
+    cols = np.asarray(cols, dtype=np.float64)
+    values = np.full(rows.shape, np.nan)
+    comp = np.zeros(rows.shape, dtype=np.int64)
+    h, w = phase.shape
+    ok = np.isfinite(rows) & np.isfinite(cols)
+    ok &= (rows >= 0) & (rows <= h - 1) & (cols >= 0) & (cols <= w - 1)
+    for k in np.flatnonzero(ok):
+        r0 = min(int(rows[k]), h - 2) if h > 1 else 0
+        c0 = min(int(cols[k]), w - 2) if w > 1 else 0
+        block = phase[r0:r0 + 2, c0:c0 + 2]
+        labels = components[r0:r0 + 2, c0:c0 + 2]
+        if not np.all(np.isfinite(block)) or labels.min() <= 0 or labels.min() != labels.max():
+            continue
+        fr, fc = rows[k] - r0, cols[k] - c0
+        weights = np.array([[(1 - fr) * (1 - fc), (1 - fr) * fc], [fr * (1 - fc), fr * fc]])
+        weights = weights[:block.shape[0], :block.shape[1]]
+        values[k] = float((weights * block).sum() / weights.sum())
+        comp[k] = int(labels[0, 0])
+    return values, comp
+
+
+def robust_mean(values: np.ndarray, k: float = 3.0, floor: float = 1.0,
+                max_rounds: int = 10) -> tuple[float, np.ndarray]:
+    """Mean of the inliers: within ``max(k 1.4826 MAD, floor)`` of the centre, iterated.
+
+    Returns
+    -------
+    mean : float
+    inliers : ndarray of bool
+
+    References
+    ----------
+    P. J. Huber, E. M. Ronchetti, *Robust Statistics*, 2nd ed., Wiley 2009,
+    sec. 5.1 (MAD scale, 1.4826 for Gaussian consistency).
+    """
+    values = np.asarray(values, dtype=np.float64)
+    centre = float(np.median(values))
+    inliers = np.ones(values.shape, dtype=bool)
+    for _ in range(max_rounds):
+        mad = 1.4826 * float(np.median(np.abs(values[inliers] - centre)))
+        new = np.abs(values - centre) <= max(k * mad, floor)
+        if not new.any():
+            break
+        centre = float(values[new].mean())
+        if np.array_equal(new, inliers):
+            break
+        inliers = new
+    return centre, inliers
+
+
+def read_dem(path: Path) -> Any:
+    """The reference DEM as a :class:`~peppers.geometry.dem.GridDem` (any CRS in).
+
+    A DEM in another CRS is warped (bilinear) onto a geographic WGS84 grid
+    of about its own posting.
+    """
+    import rasterio
+    from rasterio.crs import CRS
+    from rasterio.warp import Resampling, calculate_default_transform, reproject
+
+    from peppers.geometry.dem import GridDem
+
+    with rasterio.open(path) as ds:
+        heights = ds.read(1, masked=True).astype(np.float64).filled(np.nan)
+        crs, transform = ds.crs, ds.transform
+    wgs84 = CRS.from_epsg(4326)
+    if crs is not None and crs != wgs84:
+        dst_transform, width, height = calculate_default_transform(
+            crs, wgs84, heights.shape[1], heights.shape[0],
+            *rasterio.transform.array_bounds(heights.shape[0], heights.shape[1], transform))
+        warped = np.full((height, width), np.nan)
+        reproject(heights, warped, src_transform=transform, src_crs=crs,
+                  dst_transform=dst_transform, dst_crs=wgs84, src_nodata=np.nan,
+                  dst_nodata=np.nan, resampling=Resampling.bilinear)
+        heights, transform = warped, dst_transform
+    return GridDem.from_gdal_geotransform(heights, transform.to_gdal())
+
+
+class AbsolutePhaseEstimate(ReductionOperator):
+    """Per-component 2 pi k of the unwrapped phase from GCPs, else the DEM.
+
+    Parameters
+    ----------
+    run_inputs : dict
+        The run's ``inputs`` subtree (scenes, optional ``gcps`` and
+        ``reference_dem``).
+    looks, reference_height_m
+        As in :class:`~peppers.operators.height.PhaseToHeight`.
+    use_gcps : bool
+        Use the GCPs when the run has them (``insar.height.use_gcps``).
+    refine_baseline : bool
+        Also fit a phase plane (``insar.height.refine_baseline``).
+    dem_points : int
+        Pixels per component intersected with the DEM.
+
+    Returns (``reduce``)
+    --------------------
+    dict
+        ``method`` (gcps, dem, gcps+dem, relative), ``relative``,
+        ``component_ids``, ``offsets_rad``, ``sources``, ``ramp_rad_per_pixel``
+        ``[a_row, a_col]``, ``fill_height_m``, and per-method statistics
+        (``gcps: {given, inside, used, rejected, rms_rad}``,
+        ``misclosure_rad``: largest distance of a component's estimate from
+        whole cycles).
+    """
+
+    name: ClassVar[str] = "absolute_phase_estimate"
+    inputs: ClassVar[tuple[str, ...]] = ("unwrapped", "components")
+    outputs: ClassVar[tuple[str, ...]] = ("result",)
+    params = (Param("run_inputs", dict, {}, "the run's inputs subtree (HKV inputs)"),
+              Param("looks", tuple, (5, 5), "multilook looks", key="insar.multilook.looks"),
+              Param("reference_height_m", float, 0.0, "flat-earth reference height, m",
+                    key="insar.interferogram.reference_height_m"),
+              Param("use_gcps", bool, True, "use the run's GCPs", key="insar.height.use_gcps"),
+              Param("refine_baseline", bool, False, "also fit a phase plane to the GCPs",
+                    key="insar.height.refine_baseline"),
+              Param("dem_points", int, 300, "DEM points per component without GCPs"))
+
+    def __init__(self, **values: Any) -> None:
+        super().__init__(**values)
+        from peppers.operators.flat_earth import scene_from_mapping
+
+        inputs = self.run_inputs
+        if "master" not in inputs or "slave" not in inputs:
+            raise OperatorError(f"{self.label}: run_inputs must hold the master and slave "
+                                "scenes (map the parameter to HKV 'inputs')")
+        self._master = scene_from_mapping(inputs["master"], "inputs.master")
+        self._slave = scene_from_mapping(inputs["slave"], "inputs.slave")
+        self.looks = radar_looks(inputs["master"], self.looks)
+
+    def _points(self, llh: np.ndarray, unw: np.ndarray, comps: np.ndarray):
+        rows, cols, predicted = predicted_phase(llh, self._master, self._slave, self.looks,
+                                                self.reference_height_m)
+        measured, comp = sample_component(unw, comps, rows, cols)
+        ok = np.isfinite(measured) & np.isfinite(predicted)
+        return rows[ok], cols[ok], predicted[ok] - measured[ok], comp[ok], llh[ok, 2]
+
+    def _dem_points(self, dem: Any, comps: np.ndarray, wanted: list[int]) -> np.ndarray:
+        from peppers.geometry.zero_doppler import rdr2geo
+
+        picks = []
+        for c in wanted:
+            index = np.flatnonzero(comps.ravel() == c)
+            step = max(1, len(index) // self.dem_points)
+            picks.append(index[step // 2::step][: self.dem_points])
+        if not picks:
+            return np.empty((0, 3))
+        flat = np.concatenate(picks)
+        rows, cols = multilook_centres(*np.unravel_index(flat, comps.shape), self.looks)
+        _, llh = rdr2geo(self._master.azimuth_seconds(rows), self._master.slant_range(cols),
+                         self._master.orbit(), self._master.look_side, dem, on_failure="nan")
+        return llh[np.all(np.isfinite(llh), axis=1)]
+
+    def reduce(self, sources: Mapping[str, ImageSource]) -> dict[str, Any]:
+        full = Region.full(sources["unwrapped"].spec.shape)
+        unw = np.asarray(sources["unwrapped"].read(full), dtype=np.float64)
+        comps = np.asarray(sources["components"].read(full), dtype=np.int64)
+        present = [int(c) for c in np.unique(comps) if c > 0]
+        inputs = self.run_inputs
+        result: dict[str, Any] = {"ramp_rad_per_pixel": [0.0, 0.0]}
+        chunks, origin = [], []
+        gcps = (inputs.get("gcps") or {}).get("points") or []
+        if gcps and self.use_gcps:
+            llh = np.array([[p["lat"], p["lon"], p["height_m"]] for p in gcps], dtype=np.float64)
+            pts = self._points(llh, unw, comps)
+            chunks.append(pts)
+            origin.append("gcps")
+            result["gcps"] = {"given": len(gcps), "inside": int(len(pts[2]))}
+        have = set(np.unique(chunks[0][3]).tolist()) if chunks else set()
+        missing = [c for c in present if c not in have]
+        dem_info = inputs.get("reference_dem") or {}
+        if missing and dem_info.get("path"):
+            dem = read_dem(_resolve(dem_info["path"], sources["unwrapped"]))
+            pts = self._points(self._dem_points(dem, comps, missing), unw, comps)
+            keep = np.isin(pts[3], missing)
+            chunks.append(tuple(a[keep] for a in pts))
+            origin.append("dem")
+        ids, offsets, kinds, misclosure, heights = [], [], [], 0.0, []
+        if chunks:
+            rows, cols, diff, comp, hgt = (np.concatenate(a) for a in zip(*chunks))
+            source = np.concatenate([np.full(len(c[2]), o) for c, o in zip(chunks, origin)])
+            constants, inliers, ramp = self._fit(rows, cols, diff, comp)
+            for c, value in constants.items():
+                cycles = value / TWO_PI
+                misclosure = max(misclosure, abs(cycles - round(cycles)) * TWO_PI)
+                ids.append(c)
+                offsets.append(value if self.refine_baseline else TWO_PI * round(cycles))
+                kinds.append(str(source[comp == c][0]))
+            heights = hgt[inliers]
+            result["ramp_rad_per_pixel"] = ramp
+            if "gcps" in result:
+                g = source == "gcps"
+                res = diff - np.array([constants.get(int(c), np.nan) for c in comp]) \
+                    - ramp[0] * rows - ramp[1] * cols
+                used = inliers & g
+                result["gcps"].update(used=int(used.sum()), rejected=int((g & ~inliers).sum()),
+                                      rms_rad=float(np.sqrt(np.mean(res[used] ** 2)))
+                                      if used.any() else float("nan"))
+        if ids:
+            used = sorted(set(kinds))
+            result.update(method="+".join(used), relative=False)
+            if misclosure > 0.5 and not self.refine_baseline:
+                log.warning("absolute phase: references disagree with whole cycles by up to "
+                            "%.2f rad; consider insar.height.refine_baseline", misclosure)
+        else:
+            ids, offsets, kinds = present, [0.0] * len(present), ["relative"] * len(present)
+            result.update(method="relative", relative=True)
+            log.warning("absolute phase: no ground control points or reference DEM reach the "
+                        "unwrapped phase: heights are RELATIVE to the reference surface "
+                        "(insar.absolute_phase.relative = true)")
+        dropped = sorted(set(present) - set(ids))
+        result.update(component_ids=[int(c) for c in ids], offsets_rad=[float(v) for v in offsets],
+                      sources=kinds, dropped_components=dropped,
+                      misclosure_rad=float(misclosure),
+                      fill_height_m=float(np.median(heights)) if len(heights)
+                      else float(self.reference_height_m))
+        return result
+
+    def _fit(self, rows, cols, diff, comp):
+        """Per-component constants (and the plane), with outlier rejection."""
+        constants: dict[int, float] = {}
+        inliers = np.zeros(diff.shape, dtype=bool)
+        if not self.refine_baseline or len(diff) < 3 + len(np.unique(comp)):
+            for c in np.unique(comp):
+                sel = comp == c
+                constants[int(c)], ok = robust_mean(diff[sel])
+                inliers[np.flatnonzero(sel)[ok]] = True
+            return constants, inliers, [0.0, 0.0]
+        labels = np.unique(comp)
+        design = np.column_stack([rows, cols] + [(comp == c).astype(float) for c in labels])
+        inliers = np.ones(diff.shape, dtype=bool)
+        for _ in range(10):
+            coef, *_ = np.linalg.lstsq(design[inliers], diff[inliers], rcond=None)
+            res = diff - design @ coef
+            mad = 1.4826 * float(np.median(np.abs(res[inliers])))
+            new = np.abs(res) <= max(3.0 * mad, 1.0)
+            if np.array_equal(new, inliers):
+                break
+            inliers = new
+        constants = {int(c): float(v) for c, v in zip(labels, coef[2:])}
+        return constants, inliers, [float(coef[0]), float(coef[1])]
+
+
+def _resolve(recorded: str, source: Any) -> Path:
+    """A run-recorded path: absolute, or relative to the run (``images/``'s parent)."""
+    path = Path(recorded)
+    if path.is_absolute():
+        return path
+    image = getattr(source, "path", None)
+    root = Path(image).resolve().parent.parent if image is not None else Path.cwd()
+    return root / path
+
+
+class AbsolutePhase(LocalOperator):
+    """Unwrapped phase plus its component's constant (and the plane), NaN if unreferenced.
+
+    Parameters
+    ----------
+    absolute : dict
+        The result of :class:`AbsolutePhaseEstimate` (``insar.absolute_phase``):
+        ``component_ids``, ``offsets_rad`` and ``ramp_rad_per_pixel``.
+
+    Raises
+    ------
+    OperatorError
+        If ``absolute`` lacks those entries.
+    """
+
+    name: ClassVar[str] = "absolute_phase"
+    inputs: ClassVar[tuple[str, ...]] = ("unwrapped", "components")
+    outputs: ClassVar[tuple[str, ...]] = ("output",)
+    edge_mode: ClassVar[str] = "nodata"
+    params = (Param("absolute", dict, {}, "result of the estimate (insar.absolute_phase)"),)
+
+    def __init__(self, **values: Any) -> None:
+        super().__init__(**values)
+        try:
+            ids = [int(c) for c in self.absolute["component_ids"]]
+            offsets = [float(v) for v in self.absolute["offsets_rad"]]
+            self._ramp = [float(v) for v in self.absolute.get("ramp_rad_per_pixel", [0, 0])]
+        except (KeyError, TypeError, ValueError) as error:
+            raise OperatorError(f"{self.label}: parameter absolute is not an absolute-phase "
+                                f"estimate (insar.absolute_phase): {error}") from None
+        self._table = np.full(max(ids, default=0) + 1, np.nan)
+        self._table[ids] = offsets
+
+    def output_spec(self, input_specs: Mapping[str, ImageSpec]) -> dict[str, ImageSpec]:
+        return {"output": ImageSpec(input_specs["unwrapped"].shape, np.float32, float("nan"))}
+
+    def compute(self, inputs: Mapping[str, np.ndarray],
+                output_region: Region) -> dict[str, np.ndarray]:
+        comps = np.asarray(inputs["components"], dtype=np.int64)
+        known = (comps > 0) & (comps < len(self._table))
+        offset = np.full(comps.shape, np.nan)
+        offset[known] = self._table[comps[known]]
+        rows = np.arange(output_region.row, output_region.row + output_region.height)[:, None]
+        cols = np.arange(output_region.col, output_region.col + output_region.width)[None, :]
+        ramp = self._ramp[0] * rows + self._ramp[1] * cols
+        out = inputs["unwrapped"].astype(np.float64) + offset + ramp
+        return {"output": out.astype(np.float32)}
