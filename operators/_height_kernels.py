@@ -25,6 +25,10 @@ antenna: ``t2`` enters only to second order because ``P - S2`` is orthogonal
 to ``V2`` at zero Doppler (the envelope theorem), so the iteration converges
 quadratically, typically in three or four steps.
 
+Every pixel starts from the same deterministic guesses (spherical look
+angle, slave time = master time), never from its neighbour's solution, so a
+pixel's result does not depend on where its tile begins.
+
 Status codes per pixel: 0 converged, 1 no phase (filled at ``h_fill``),
 2 reference point not found, 3 no convergence.
 """
@@ -152,8 +156,6 @@ def phase_to_height(t1, r1, phase, side, wavelength, h_ref, h_fill,
     for i in range(t1.shape[0]):
         state_at(m_times, m_coef, m_znodes, m_origin, m_scale, t1[i], st1)
         plane_basis(st1, side, e1, e2)
-        th_ref = np.nan
-        t2 = t1[i]
         for j in range(r1.shape[0]):
             rng = r1[j]
             phi = phase[i, j]
@@ -161,20 +163,19 @@ def phase_to_height(t1, r1, phase, side, wavelength, h_ref, h_fill,
             out_lat[i, j] = np.nan
             out_lon[i, j] = np.nan
             if not math.isfinite(phi):
-                th = look_at_height(st1, e1, e2, rng, h_fill, th_ref, 1e-6, max_iter, p)
+                th = look_at_height(st1, e1, e2, rng, h_fill, np.nan, 1e-6, max_iter, p)
                 status[i, j] = NO_PHASE
                 if math.isfinite(th):
                     lat, lon, h = xyz_to_llh_1(p[0], p[1], p[2])
                     out_lat[i, j] = lat * deg
                     out_lon[i, j] = lon * deg
                 continue
-            th0 = look_at_height(st1, e1, e2, rng, h_ref, th_ref, 1e-6, max_iter, p)
+            th0 = look_at_height(st1, e1, e2, rng, h_ref, np.nan, 1e-6, max_iter, p)
             if not math.isfinite(th0):
                 status[i, j] = NO_REFERENCE
                 continue
-            th_ref = th0
             t2 = zero_doppler(p, s_times, s_coef, s_znodes, s_origin, s_scale,
-                              t2 if math.isfinite(t2) else t1[i], 1e-10, 30, st2)
+                              t1[i], 1e-10, 30, st2)
             if not math.isfinite(t2):
                 status[i, j] = NO_REFERENCE
                 continue
