@@ -36,6 +36,8 @@ COMMANDS: dict[str, str] = {
     "queue": "cmd_queue",
     "run": "cmd_run",
     "dag": "cmd_dag",
+    "show": "cmd_show",
+    "op": "cmd_op",
 }
 
 EPILOG = """\
