@@ -33,32 +33,11 @@ import math
 import numpy as np
 from numba import njit
 
+from peppers.geometry._dem_kernels import height_at as dem_height
 from peppers.geometry._ellipsoid_kernels import A, E2, xyz_to_llh_1
 
 #: Status codes of ``intersect_rows``.
 OK, OFF_DEM, NO_CONVERGENCE = 0, 1, 2
-
-
-@njit(nogil=True, cache=True)
-def dem_height(dem, lat0, lon0, dlat, dlon, lat_deg, lon_deg):
-    """Bilinear height at a geodetic position; NaN beyond half a pixel off the grid.
-
-    Same convention as :class:`peppers.geometry.dem.GridDem` (pixel-is-area,
-    ``(lat0, lon0)`` the outer corner of pixel (0, 0)).
-    """
-    m, n = dem.shape
-    r = (lat_deg - lat0) / dlat - 0.5
-    c = (lon_deg - lon0) / dlon - 0.5
-    if not (r >= -0.5 and r <= m - 0.5 and c >= -0.5 and c <= n - 0.5):
-        return np.nan
-    r = min(max(r, 0.0), m - 1.0)
-    c = min(max(c, 0.0), n - 1.0)
-    i = min(int(math.floor(r)), m - 2)
-    j = min(int(math.floor(c)), n - 2)
-    fr = r - i
-    fc = c - j
-    return ((1.0 - fr) * ((1.0 - fc) * dem[i, j] + fc * dem[i, j + 1])
-            + fr * ((1.0 - fc) * dem[i + 1, j] + fc * dem[i + 1, j + 1]))
 
 
 @njit(nogil=True, cache=True)
