@@ -37,6 +37,7 @@ COMMANDS: dict[str, str] = {
     "run": "cmd_run",
     "dag": "cmd_dag",
     "show": "cmd_show",
+    "report": "cmd_report",
     "op": "cmd_op",
 }
 
