@@ -5,7 +5,9 @@ phase-to-height solution). Four neighbouring radar pixels span a quad in the
 map; the map pixels whose centres fall inside it take the value at their
 radar coordinates ``(i + t, j + s)``, found by inverting the bilinear map of
 the quad with Newton's method (a 2 x 2 system, three or four steps), and
-interpolated bilinearly (or from the nearest corner) in radar coordinates.
+interpolated bilinearly (or from the nearest corner) in radar coordinates;
+corners without a value drop out of the bilinear weights while the others
+hold at least half of them.
 This is the inverse of the radar lat/lon field followed by bilinear
 interpolation in radar geometry (ISCE3 geocode's BILINEAR), done by a scan
 over quads so every map pixel is touched only by the quads that cover it.
@@ -47,6 +49,26 @@ def _inverse_bilinear(a0, a1, a2, a3, b0, b1, b2, b3, ta, tb):
         if abs(ds) < 1e-12 and abs(dt) < 1e-12:
             return s, t
     return np.nan, np.nan
+
+
+@njit(nogil=True, cache=True)
+def _bilinear(values, i, j, s, t):
+    """Bilinear value at ``(i + t, j + s)`` over the finite corners.
+
+    Unknown corners are left out and the weights of the others renormalised,
+    as long as those carry at least half the weight; otherwise NaN. (GDAL's
+    bilinear warping treats no-data corners the same way.)
+    """
+    total = 0.0
+    weight = 0.0
+    for di in range(2):
+        for dj in range(2):
+            w = (t if di else 1.0 - t) * (s if dj else 1.0 - s)
+            val = values[i + di, j + dj]
+            if math.isfinite(val) and w > 0.0:
+                total += w * val
+                weight += w
+    return total / weight if weight >= 0.5 else np.nan
 
 
 @njit(nogil=True, cache=True)
@@ -98,8 +120,7 @@ def rasterize_quads(v, u, values, row0, col0, nearest, out, state):
                     if nearest:
                         val = values[i + (1 if t >= 0.5 else 0), j + (1 if s >= 0.5 else 0)]
                     else:
-                        val = (values[i, j] * (1 - s) * (1 - t) + values[i, j + 1] * s * (1 - t)
-                               + values[i + 1, j] * (1 - s) * t + values[i + 1, j + 1] * s * t)
+                        val = _bilinear(values, i, j, s, t)
                     if math.isfinite(val):
                         out[r, c] = val
                         state[r, c] = VALUE

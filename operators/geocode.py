@@ -23,8 +23,9 @@ ISCE3 geocode), in three steps:
 3. :meth:`Geocode.compute` maps the radar pixels of that region to map
    coordinates and scans their quads (``_geocode_kernels.rasterize_quads``):
    Newton inverse of the quad's bilinear map, then bilinear (or nearest)
-   interpolation in radar coordinates. Map pixels no quad covers, or whose
-   quad has an unmeasured corner, are NaN.
+   interpolation in radar coordinates (unmeasured corners drop out while
+   the measured ones carry at least half the weight). Map pixels no quad
+   covers, or too close to unmeasured radar pixels, are NaN.
 
 Every map pixel is computed from the same quads in the same order whatever
 the tiling, so tiles and threads give identical products.

@@ -142,6 +142,9 @@ if __name__ == "__main__":
 #: True coherence at or above which a pixel counts as coherent ground in
 #: :func:`assess_dem` (the simulator's background is ~0.84, its patches ~0.3).
 COHERENT = 0.6
+#: Slave pixels (the resampling kernel's half width) besides a multilook
+#: block by which a footprint point must lie inside the slave image.
+SLAVE_MARGIN = 4
 
 
 def assess_dem(product: str, simulation: str, looks: tuple[int, int], *,
@@ -151,7 +154,8 @@ def assess_dem(product: str, simulation: str, looks: tuple[int, int], *,
     Every product pixel centre is placed on the true terrain (``dem.tif`` of
     the simulation, bilinear) and mapped into the master image by
     ``geo2rdr``; it belongs to the *footprint* when it falls between the
-    outermost multilooked pixel centres. *Coherent* pixels are those of the footprint
+    outermost multilooked pixel centres and inside the slave image (by a
+    multilook block plus :data:`SLAVE_MARGIN` pixels: the pair images it). *Coherent* pixels are those of the footprint
     whose true coherence (``truth/coherence.vrt``, nearest master pixel) is
     at least ``coherent``.
 
@@ -202,7 +206,9 @@ def assess_dem(product: str, simulation: str, looks: tuple[int, int], *,
         heights = ds.read(1).astype(np.float64)
         crs, transform = ds.crs.to_string(), ds.transform
     rr, cc = np.mgrid[0:heights.shape[0], 0:heights.shape[1]]
-    x, y = transform * (cc + 0.5, rr + 0.5)
+    x0, px, rx, y0, ry, py = transform.to_gdal()
+    x = x0 + (cc + 0.5) * px + (rr + 0.5) * rx
+    y = y0 + (cc + 0.5) * ry + (rr + 0.5) * py
     lat, lon = from_map(crs, x, y)
     true_h = read_dem(sim / truth["dem"]["path"])(lat, lon)
     ok = np.isfinite(true_h)
@@ -213,9 +219,20 @@ def assess_dem(product: str, simulation: str, looks: tuple[int, int], *,
                                     first_sample_m=master.first_sample_m,
                                     sample_spacing_m=master.sample_spacing_m, on_failure="nan")
     la, lr = looks
-    # the footprint spanned by the multilooked pixel centres
+    # the footprint spanned by the multilooked pixel centres ...
     inside = ok & (row >= (la - 1) / 2.0) & (row <= (master.lines // la) * la - (la + 1) / 2.0) \
         & (col >= (lr - 1) / 2.0) & (col <= (master.samples // lr) * lr - (lr + 1) / 2.0)
+    # ... that the slave images too, a multilook block plus the resampling kernel inside
+    srow = np.full(heights.shape, np.nan)
+    scol = np.full(heights.shape, np.nan)
+    srow[inside], scol[inside] = geo_to_pixel(
+        lat[inside], lon[inside], true_h[inside], slave.orbit(), first_line=0.0,
+        line_interval_s=slave.line_interval_s, first_sample_m=slave.first_sample_m,
+        sample_spacing_m=slave.sample_spacing_m, on_failure="nan")
+    pad_r, pad_c = la + SLAVE_MARGIN, lr + SLAVE_MARGIN
+    with np.errstate(invalid="ignore"):
+        inside &= (srow >= pad_r) & (srow <= slave.lines - 1 - pad_r) \
+            & (scol >= pad_c) & (scol <= slave.samples - 1 - pad_c)
     gamma = np.zeros(heights.shape)
     with RawImage.open(sim / truth["rasters"]["coherence"]["path"]) as coh:
         full = coh.read(Region.full(coh.spec.shape))

@@ -102,7 +102,12 @@ def test_nan_where_no_measurement_and_outside(radar):
     lost = np.isfinite(full) & ~np.isfinite(out)
     # the hole, about 20 x 30 radar pixels of ~ (4 m)^2 on a (15 m)^2 map grid, and no more
     assert 0 < lost.sum() < 20 * 30
-    np.testing.assert_array_equal(out[np.isfinite(out)], full[np.isfinite(out)])
+    # elsewhere the same values, except on the hole's rim, where the measured
+    # corners of a quad carry the bilinear weights alone
+    both = np.isfinite(out)
+    changed = both & (out != full)
+    assert changed.sum() < 60
+    assert np.max(np.abs(out[changed] - full[changed]), initial=0.0) < 5.0
     assert np.isnan(out[0, 0]) and np.isnan(out[-1, -1])   # corners: outside the footprint
 
 

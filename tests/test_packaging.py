@@ -37,9 +37,21 @@ def test_pep_help_is_quick_and_lists_commands(tmp_path):
         assert command in result.stdout
 
 
-def test_demo_does_not_pretend(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "peppers.cli.main", "demo"],
+def test_demo_runs_and_prints_accuracy(tmp_path):
+    """``pep demo`` on a small scene: the chain, the accuracy and the bound, in time."""
+    import re
+    import time
+
+    start = time.perf_counter()
+    result = subprocess.run([sys.executable, "-m", "peppers.cli.main", "demo", "d",
+                             "--lines", "400", "--samples", "320"],
                             capture_output=True, text=True, cwd=tmp_path)
-    assert result.returncode != 0
-    assert "not available yet" in result.stderr
+    seconds = time.perf_counter() - start
+    assert result.returncode == 0, result.stderr[-2000:]
     assert "Traceback" not in result.stderr
+    rms = re.search(r"RMS height error\s+([0-9.]+) m", result.stdout)
+    bound = re.search(r"Cramer-Rao bound\s+([0-9.]+) m", result.stdout)
+    assert rms and bound and float(bound.group(1)) > 0
+    assert float(rms.group(1)) < 3 * float(bound.group(1))
+    assert (tmp_path / "d" / "run" / "products" / "geocoded_dem.tif").is_file()
+    assert seconds < 180
