@@ -141,7 +141,8 @@ class MapGrid(ReductionOperator):
                 bounds = [min(bounds[0], np.nanmin(x)), min(bounds[1], np.nanmin(y)),
                           max(bounds[2], np.nanmax(x)), max(bounds[3], np.nanmax(y))]
             if np.isfinite(h).any():
-                heights = [min(heights[0], float(np.nanmin(h))), max(heights[1], float(np.nanmax(h)))]
+                heights = [min(heights[0], float(np.nanmin(h))),
+                           max(heights[1], float(np.nanmax(h)))]
         if not np.isfinite(bounds[0]):
             raise OperatorError(f"{self.label}: no radar pixel has a position (lat/lon all NaN)")
         if not np.isfinite(heights[0]):

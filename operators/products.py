@@ -155,9 +155,9 @@ def assess_dem(product: str, simulation: str, looks: tuple[int, int], *,
     the simulation, bilinear) and mapped into the master image by
     ``geo2rdr``; it belongs to the *footprint* when it falls between the
     outermost multilooked pixel centres and inside the slave image (by a
-    multilook block plus :data:`SLAVE_MARGIN` pixels: the pair images it). *Coherent* pixels are those of the footprint
-    whose true coherence (``truth/coherence.vrt``, nearest master pixel) is
-    at least ``coherent``.
+    multilook block plus :data:`SLAVE_MARGIN` pixels: the pair images it).
+    *Coherent* pixels are those of the footprint whose true coherence
+    (``truth/coherence.vrt``, nearest master pixel) is at least ``coherent``.
 
     Parameters
     ----------
