@@ -4,6 +4,7 @@ Simulates an interferometric pair with its truth (``DIR/sim``, ``pep
 simulate``), creates a run from it with the ground control points and the
 reference DEM (``DIR/run``, ``pep init``), makes the geocoded DEM and the
 other products (``pep run make geocoded_dem ...``, with progress), and
+writes quicklooks of the products (``DIR/pictures``, ``pep show``), and
 prints the accuracy of ``products/geocoded_dem.tif`` against the truth:
 RMS height error over coherent ground beside the Cramer-Rao bound for the
 coherence and looks used, the blunder fraction (errors above half the height
@@ -141,6 +142,26 @@ def _report(folder, db, seconds: float) -> None:
     print(f"\nproducts in {run_dir / 'products'}:")
     for name in TARGETS:
         print(f"  {name}.tif")
-    print(f"pictures: pep --run {run_dir} show geocoded_dem; "
-          f"report: pep --run {run_dir} report")
+    _pictures(run_dir, folder / "pictures")
+    print(f"report: pep --run {run_dir} report")
     print(f"demo done in {seconds:.0f} s")
+
+
+def _pictures(run_dir, out) -> None:
+    """Quicklooks of the products with ``pep show``, when that command is installed."""
+    import contextlib
+    import io
+
+    from peppers.cli.main import COMMANDS, main
+
+    if "show" not in COMMANDS:
+        return
+    out.mkdir(exist_ok=True)
+    made = []
+    for name in TARGETS:
+        with contextlib.redirect_stdout(io.StringIO()):
+            status = main(["--run", str(run_dir), "show", name, "-o", str(out / f"{name}.png")])
+        if status == 0:
+            made.append(f"{name}.png")
+    if made:
+        print(f"pictures in {out}: {', '.join(made)}")
