@@ -49,9 +49,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    import os
     import shutil
-    import sys
     import time
     from pathlib import Path
 
@@ -64,8 +62,6 @@ def run(args: argparse.Namespace) -> int:
                                "pass --overwrite")
         shutil.rmtree(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    # the product rules run 'python3 -m peppers.operators.products': this interpreter
-    os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
     start = time.perf_counter()
     sim = _simulate(args, folder / "sim")
     db = _init(folder / "run", sim)

@@ -32,6 +32,7 @@ import shlex
 import shutil
 import string
 import subprocess
+import sys
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -160,6 +161,7 @@ def command_line(rule: Rule, rules: RuleSet, state: RunState,
         "params": SimpleNamespace(**{p: q(_text(v))
                                      for p, v in param_values(rule, state).items()}),
         "run": q(str(state.root)),
+        "python": q(sys.executable),
     }
     return string.Formatter().vformat(rule.command, (), fields)
 

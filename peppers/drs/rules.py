@@ -63,7 +63,8 @@ class Rule:
         ``module:Class`` (not for command rules).
     command : str or None
         The command line with ``{inputs.X}``, ``{outputs.X}``, ``{params.X}``
-        and ``{run}`` placeholders (command rules only).
+        ``{run}`` (the run directory) and ``{python}`` (the interpreter
+        running peppers) placeholders (command rules only).
     inputs : dict
         Port -> image name.
     outputs : dict
@@ -319,9 +320,9 @@ def _check_command(rule: Rule) -> Rule:
     known = {"inputs": rule.inputs, "outputs": rule.outputs, "params": rule.params}
     for name in fields:
         group, _, item = name.partition(".")
-        if name == "run" or (group in known and item in known[group]):
+        if name in ("run", "python") or (group in known and item in known[group]):
             continue
-        raise rule.error(f"command placeholder {{{name}}} names nothing; use {{run}}, "
+        raise rule.error(f"command placeholder {{{name}}} names nothing; use {{run}}, {{python}}, "
                          + ", ".join(f"{{{g}.{k}}}" for g, m in known.items() for k in m),
                          "command")
     return rule
