@@ -8,7 +8,6 @@ in double precision, so a pixel's value does not depend on the tiling.
 from __future__ import annotations
 
 import numba
-import numpy as np
 
 
 @numba.njit(nogil=True, cache=True)

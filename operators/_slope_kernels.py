@@ -21,7 +21,6 @@ from __future__ import annotations
 import math
 
 import numba
-import numpy as np
 
 
 @numba.njit(nogil=True, cache=True)

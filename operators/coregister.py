@@ -60,7 +60,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, ClassVar, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar, Mapping
 
 import numpy as np
 
@@ -71,6 +71,9 @@ from peppers.operators.fft import get_plan, next_fast_length
 from peppers.operators.resample import polynomial_powers
 from peppers.ppe.operator import ImageSource, Param, ReductionOperator
 from peppers.ppe.region import Region
+
+if TYPE_CHECKING:
+    from peppers.scene import Scene
 
 #: Gross-outlier distances in pixels, applied in turn (ISCE2 Offoutliers).
 GROSS_DISTANCES = (10.0, 5.0, 3.0, 1.0)

@@ -271,7 +271,7 @@ def test_rdr2geo_on_a_fore_slope_steeper_than_the_incidence(orbit):
     centre = pixel_to_geo(LINES / 2, SAMPLES / 2, orbit, look_side="right", **grid(orbit))
     lat0, lon0 = centre[0] + 0.05, centre[1] - 0.05
     rows, cols = np.mgrid[0:100, 0:100]
-    lat, lon = lat0 - (rows + 0.5) * 0.001, lon0 + (cols + 0.5) * 0.001
+    lon = lon0 + (cols + 0.5) * 0.001
     metres_east = (lon - centre[1]) * 111e3 * np.cos(np.radians(centre[0]))
     ridge = np.clip(800.0 - np.tan(np.radians(60)) * metres_east, 0.0, 1500.0)  # rises westwards
     dem = GridDem(ridge, lat0=lat0, lon0=lon0, dlat=-0.001, dlon=0.001)

@@ -196,7 +196,7 @@ class StreamSpec:
         from peppers.io.atomic import atomic_write_bytes
 
         self.validate(f"stream {self.name!r}")
-        text = f"# peppers stream spec, written by the scheduler; run with pep-ppe\n" + \
+        text = "# peppers stream spec, written by the scheduler; run with pep-ppe\n" + \
             yaml.safe_dump(self.to_plain(), sort_keys=False, default_flow_style=None)
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
