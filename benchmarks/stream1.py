@@ -55,7 +55,7 @@ STREAM = "stream-1"
 def pep(*args: str, cwd: Path) -> str:
     """Run ``pep ARGS`` in ``cwd`` with this interpreter; raise with its output on failure."""
     proc = subprocess.run([sys.executable, "-m", "peppers.cli.main", *args], cwd=cwd,
-                          capture_output=True, text=True)
+                          capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         raise RuntimeError(f"pep {' '.join(args)} failed:\n{proc.stderr}{proc.stdout}")
     return proc.stdout
