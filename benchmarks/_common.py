@@ -28,6 +28,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -40,6 +41,7 @@ from peppers.operators.filters import BoxFilter, GaussianFilter
 from peppers.operators.pixelwise import PhaseRamp
 from peppers.operators.resample import PolynomialResampler
 from peppers.ppe import Pipeline
+from peppers.ppe.executor import ThreadExecutor
 from peppers.ppe.operator import ImageSpec
 from peppers.ppe.region import Region
 from peppers.ppe.testing import whole_image
@@ -80,8 +82,12 @@ def make_input(path: Path, shape: tuple[int, int], seed: int = 0,
 
 def ppe_chain(source: Path, target: Path, shape: tuple[int, int], *, threads: int,
               mem: str | int | None = None, tile: tuple[int, int] | None = None,
-              echo: Callable[[str], None] | None = None):
-    """Run the chain on the PPE from one raw image to another; return the stats."""
+              echo: Callable[[str], None] | None = None, executor: Any = None):
+    """Run the chain on the PPE from one raw image to another; return the stats.
+
+    ``executor`` (e.g. a :class:`MeasuredThreads`) replaces the default
+    thread pool of ``threads``.
+    """
     kwargs: dict[str, Any] = {"threads": threads}
     if mem is not None:
         kwargs["mem"] = mem
@@ -92,7 +98,7 @@ def ppe_chain(source: Path, target: Path, shape: tuple[int, int], *, threads: in
     for op in chain_operators(shape):
         x = p.add(op, x)
     p.output(x, path=str(target))
-    result = p.run(echo=echo or (lambda line: None))
+    result = p.run(echo=echo or (lambda line: None), executor=executor)
     result[next(iter(result))].close()
     return result.stats
 
@@ -249,6 +255,64 @@ def run_child(argv: Sequence[str]) -> dict[str, Any]:
         raise RuntimeError(f"child {' '.join(argv)} failed with exit code {code}:\n{tail}")
     lines = [line for line in out.strip().splitlines() if line.strip()]
     return {"wall_s": wall, "max_rss_bytes": rss, "last_line": lines[-1] if lines else ""}
+
+
+def _schedstat(tid: int) -> tuple[float, float] | None:
+    """Seconds thread ``tid`` of this process ran and waited to run (Linux), or None."""
+    try:
+        with open(f"/proc/self/task/{tid}/schedstat") as f:
+            ran, waited, _ = f.read().split()
+    except (OSError, ValueError):
+        return None
+    return int(ran) / 1e9, int(waited) / 1e9
+
+
+class MeasuredThreads(ThreadExecutor):
+    """A PPE thread pool that measures where its workers' time went.
+
+    From each worker's first task to :meth:`times`, the kernel's scheduler
+    statistics (``/proc/self/task/TID/schedstat``) split the wall time into
+    *running* (on a CPU), *runnable* (ready, waiting for a CPU that other
+    processes hold: the machine's load) and the rest, *blocked* (waiting for
+    the GIL, a lock, another worker's tile, I/O, or for work). Running and
+    blocked time do not depend on the load of the machine the way wall time
+    does, so ``running / (running + blocked)`` -- the workers' efficiency
+    -- says how well the threads would use the cores of a quiet machine.
+    """
+
+    def __init__(self, n_threads: int) -> None:
+        super().__init__(n_threads)
+        self._start: dict[int, tuple[float, float, float]] = {}
+        self._lock = threading.Lock()
+
+    def submit(self, fn: Callable[..., Any], *args: Any):
+        return super().submit(self._first, fn, *args)
+
+    def _first(self, fn: Callable[..., Any], *args: Any) -> Any:
+        tid = threading.get_native_id()
+        if tid not in self._start:
+            stat = _schedstat(tid) or (time.thread_time(), 0.0)
+            with self._lock:
+                self._start.setdefault(tid, (time.perf_counter(), *stat))
+        return fn(*args)
+
+    def times(self) -> dict[str, float]:
+        """Summed over workers: ``running``, ``runnable``, ``blocked`` seconds (call before
+        :meth:`shutdown`); ``runnable`` is 0 where the kernel does not tell."""
+        now = time.perf_counter()
+        total = {"running": 0.0, "runnable": 0.0, "blocked": 0.0}
+        for tid, (start, ran0, waited0) in self._start.items():
+            ran, waited = _schedstat(tid) or (ran0, waited0)
+            total["running"] += ran - ran0
+            total["runnable"] += waited - waited0
+            total["blocked"] += (now - start) - (ran - ran0) - (waited - waited0)
+        return total
+
+
+def cpu_seconds() -> float:
+    """User plus system CPU seconds of this process so far."""
+    t = os.times()
+    return t.user + t.system
 
 
 def timed(func: Callable[[], Any], repeats: int) -> list[float]:

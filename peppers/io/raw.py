@@ -27,6 +27,11 @@ image holding it was flushed.
 Memory: :meth:`RawImage.read` and :meth:`RawImage.write` touch only the
 requested region: one positional read straight into the result array for a
 full-width region, one per row otherwise.
+
+Threads: every transfer releases the GIL. The rows of a region narrower
+than the image are read or written by one compiled loop of ``pread``/
+``pwrite`` calls (:mod:`peppers.io._raw_kernels`), not a Python loop, so
+the tile engine's worker threads never wait for each other's I/O.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ from typing import Any
 import numpy as np
 
 from peppers.errors import ImageError, ImageMismatchError
+from peppers.io import _raw_kernels as _kernels
 from peppers.io.atomic import atomic_write_bytes, fsync_dir
 from peppers.io.vrt import RawLayout, dense_layout, layout_to_xml, parse_vrt
 from peppers.ppe.operator import ImageSpec
@@ -239,7 +245,11 @@ class RawImage:
         if layout.contiguous and region.width == layout.shape[1]:
             self._pread(fd, _view_bytes(out), layout.offset(region.row, 0))
         elif layout.dense_rows:
-            for i in range(region.height):
+            failed = _kernels.transfer_rows(fd, out.view(np.uint8),
+                                            layout.offset(region.row, region.col),
+                                            layout.line_offset, False)
+            # a failed row (the kernel cannot see errno) is read again here: that raises
+            for i in range(region.height if failed < 0 else failed, region.height):
                 self._pread(fd, _view_bytes(out[i]), layout.offset(region.row + i, region.col))
         else:
             span = (region.width - 1) * layout.pixel_offset + layout.dtype.itemsize
@@ -289,7 +299,11 @@ class RawImage:
         if layout.contiguous and region.width == layout.shape[1]:
             self._pwrite(fd, _view_bytes(data), layout.offset(region.row, 0))
         else:
-            for i in range(region.height):
+            failed = _kernels.transfer_rows(fd, data.view(np.uint8),
+                                            layout.offset(region.row, region.col),
+                                            layout.line_offset, True)
+            # a failed row (the kernel cannot see errno) is written again here: that raises
+            for i in range(region.height if failed < 0 else failed, region.height):
                 self._pwrite(fd, _view_bytes(data[i]), layout.offset(region.row + i, region.col))
 
     def flush(self) -> None:

@@ -145,6 +145,14 @@ class TileCache:
     def __contains__(self, tile: int) -> bool:
         return tile in self._data
 
+    def busy(self, tile: int) -> bool:
+        """Whether another thread is computing ``tile`` now (a snapshot, no lock).
+
+        The engine asks it to take such tiles last: a worker first computes
+        what nobody else is computing, then waits for the rest.
+        """
+        return tile in self._computing
+
     def get(self, tile: int, compute: Callable[[], Any]) -> Any:
         """The value of ``tile``: cached, awaited from another thread, or computed.
 

@@ -23,10 +23,11 @@ run equals an operator applied once to the whole image padded by
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Sequence
 
 import numpy as np
 
+from peppers.ppe import _edge_kernels as _kernels
 from peppers.ppe.operator import EDGE_MODES, ImageSpec
 from peppers.ppe.region import Region
 
@@ -113,6 +114,29 @@ def fill_value(mode: str, spec: ImageSpec):
     return 0
 
 
+def axis_map(start: int, stop: int, n: int, mode: str) -> np.ndarray:
+    """Image coordinate of each request coordinate in ``[start, stop)`` along an axis.
+
+    Mirrored into ``[0, n)`` for ``reflect``; ``-1`` outside the image for
+    the fill modes.
+
+    Examples
+    --------
+    >>> axis_map(-2, 3, 3, "reflect").tolist(), axis_map(-2, 3, 3, "constant").tolist()
+    ([2, 1, 0, 1, 2], [-1, -1, 0, 1, 2])
+    """
+    index = np.arange(start, stop, dtype=np.int64)
+    if mode == "reflect":
+        return reflect_index(index, n).astype(np.int64, copy=False)
+    index[(index < 0) | (index >= n)] = -1
+    return index
+
+
+def _compiled(dtype: np.dtype) -> bool:
+    """Whether the numba kernel handles ``dtype`` (native numbers and booleans)."""
+    return dtype.isnative and dtype.kind in "biufc"
+
+
 def fill(data: np.ndarray, data_region: Region, region: Region,
          shape: tuple[int, int], mode: str, value=0) -> np.ndarray:
     """The array for ``region`` from ``data`` holding ``data_region`` of the image.
@@ -136,20 +160,81 @@ def fill(data: np.ndarray, data_region: Region, region: Region,
     -------
     ndarray of shape ``region.shape``
         ``data`` itself (no copy) when the request lies inside the image and
-        equals ``data_region``; a view when it lies inside ``data_region``.
+        equals ``data_region``; a view when it lies inside ``data_region``;
+        otherwise a new array (see :func:`fill_from`).
+
+    Raises
+    ------
+    ValueError
+        If the request needs image pixels that ``data_region`` does not hold.
     """
     inside = region.clip(shape)
     if inside == region and data_region.contains(region):
         if data_region == region:
             return data
         return data[region.relative_to(data_region)]
-    if mode == "reflect":
-        rows = reflect_index(np.arange(region.row, region.row_stop), shape[0]) - data_region.row
-        cols = reflect_index(np.arange(region.col, region.col_stop), shape[1]) - data_region.col
-        return data[np.ix_(rows, cols)]
-    out = np.full(region.shape, value, dtype=data.dtype)
-    if not inside.is_empty:
-        out[inside.relative_to(region)] = data[inside.relative_to(data_region)]
+    return fill_from([(data_region, data)], region, shape, mode, value, data.dtype)
+
+
+def fill_from(pieces: Sequence[tuple[Region, np.ndarray]], region: Region,
+              shape: tuple[int, int], mode: str, value, dtype) -> np.ndarray:
+    """A new array for ``region`` built from pieces of the image, filling outside by ``mode``.
+
+    Each output pixel takes the image pixel it maps to (mirrored for
+    ``reflect``) from the piece holding it, or ``value`` outside the image
+    (``constant``/``nodata``): one pass straight from the pieces (the
+    upstream tiles covering a request), in a compiled kernel that releases
+    the GIL (:mod:`peppers.ppe._edge_kernels`).
+
+    Parameters
+    ----------
+    pieces : sequence of (Region, ndarray)
+        Disjoint regions of the image and their pixels, together holding
+        every image pixel the request maps to.
+    region, shape, mode, value
+        As for :func:`fill`.
+    dtype : numpy dtype
+        Dtype of the result.
+
+    Raises
+    ------
+    ValueError
+        If the pieces' bounding box misses pixels the request maps to.
+    """
+    dtype = np.dtype(dtype)
+    rows = axis_map(region.row, region.row_stop, shape[0], mode)
+    cols = axis_map(region.col, region.col_stop, shape[1], mode)
+    fill_with = np.empty(1, dtype)
+    np.copyto(fill_with, value, casting="unsafe")
+    out = np.empty(region.shape, dtype)
+    image_rows, image_cols = rows[rows >= 0], cols[cols >= 0]
+    if image_rows.size == 0 or image_cols.size == 0:  # nothing inside the image
+        out[...] = fill_with[0]
+        return out
+    needed = Region.from_bounds(int(image_rows.min()), int(image_rows.max()) + 1,
+                                int(image_cols.min()), int(image_cols.max()) + 1)
+    held = Region(0, 0, 0, 0)
+    for where, _ in pieces:
+        held = held.union(where)
+    if not held.contains(needed):
+        raise ValueError(f"{region} maps to image pixels {needed}; the data holds {held}")
+    if not (_compiled(dtype) and all(p.dtype == dtype for _, p in pieces)):
+        return _fill_numpy(out, pieces, rows, cols, fill_with[0])
+    for k, (where, piece) in enumerate(pieces):
+        _kernels.remap(out, piece, rows, cols, where.row, where.col, fill_with, k == 0)
+    return out
+
+
+def _fill_numpy(out: np.ndarray, pieces: Sequence[tuple[Region, np.ndarray]],
+                rows: np.ndarray, cols: np.ndarray, value) -> np.ndarray:
+    """:func:`fill_from` for dtypes the kernel does not take (numpy indexing)."""
+    out[...] = value
+    for where, piece in pieces:
+        r = rows - where.row
+        c = cols - where.col
+        keep_r = (rows >= 0) & (r >= 0) & (r < where.height)
+        keep_c = (cols >= 0) & (c >= 0) & (c < where.width)
+        out[np.ix_(keep_r, keep_c)] = piece[np.ix_(r[keep_r], c[keep_c])]
     return out
 
 

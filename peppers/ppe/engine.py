@@ -18,8 +18,17 @@ modify their inputs.
 The driver collects finished tasks, calls the progress hook, and every
 ``sync_every`` seconds makes them durable: flush every sink (fdatasync),
 *then* append the tasks to the journal, so a tile is never marked done
-before its data is on disk. A journal is marked complete only after every
+before its data is on disk. It also does so once when the last task has
+been submitted, while the workers finish: the flush after the last task,
+which nothing overlaps, then writes only the last tiles. A journal is marked complete only after every
 task succeeded and the sinks were flushed.
+
+Threads: a worker holds the GIL only for bookkeeping. Operator kernels,
+file I/O (:mod:`peppers.io.raw`) and edge filling
+(:mod:`peppers.ppe._edge_kernels`) release it; an input covered by one tile
+is a view of it. Two workers needing the same upstream tile do not queue
+behind each other: the second computes the other tiles it needs first and
+waits for the shared one last.
 
 Failure: an exception inside an operator becomes an
 :class:`~peppers.errors.OperatorError` naming the operator, its tile and
@@ -58,7 +67,7 @@ import numpy as np
 
 from peppers.errors import OperatorError, PeppersError, RunAborted
 from peppers.ppe.cache import MemoryMeter, TileCache
-from peppers.ppe.edges import fill, fill_value
+from peppers.ppe.edges import fill, fill_from, fill_value
 from peppers.ppe.executor import Executor, ThreadExecutor
 from peppers.ppe.graph import Ref
 from peppers.ppe.plan import Plan, Request
@@ -195,18 +204,29 @@ class _Puller:
     def tile(self, node: int, index: int, timings: dict[str, float]) -> dict[str, np.ndarray]:
         return self.caches[node].get(index, lambda: self._compute(node, index, timings))
 
-    def _gather(self, req: Request, timings: dict[str, float]) -> np.ndarray:
+    def _input(self, req: Request, mode: str, timings: dict[str, float]) -> np.ndarray:
+        """The array of one input request: read or assembled, outside pixels filled."""
         spec = self.plan.graph.spec(req.ref)
         up = req.ref.node
+        value = fill_value(mode, spec)
         if req.source.is_empty:
-            data = np.empty((0, 0), spec.dtype)
-        elif up not in self.caches:
-            data = self.nodes[up].source.read(req.source)
-        else:
-            parts = [(j, self.tile(up, j, timings)[req.ref.port]) for j in req.tiles]
-            data = assemble(req.source, self.plan.grids[up], parts, spec.dtype)
-            for j in req.tiles:
-                self.caches[up].release(j)
+            return fill(np.empty((0, 0), spec.dtype), req.source, req.region, spec.shape,
+                        mode, value)
+        if up not in self.caches:
+            return fill(self.nodes[up].source.read(req.source), req.source, req.region,
+                        spec.shape, mode, value)
+        # tiles another worker is computing come last: compute the others meanwhile
+        cache = self.caches[up]
+        order = sorted(req.tiles, key=cache.busy) if len(req.tiles) > 1 else req.tiles
+        grid = self.plan.grids[up]
+        parts = [(j, self.tile(up, j, timings)[req.ref.port]) for j in order]
+        if req.region == req.source:  # inside the image: a view, or one copy
+            data = assemble(req.source, grid, parts, spec.dtype)
+        else:  # at an edge: one pass from the tiles, filling
+            data = fill_from([(grid.tile(j), a) for j, a in parts], req.region, spec.shape,
+                             mode, value, spec.dtype)
+        for j in req.tiles:
+            cache.release(j)
         return data
 
     def _compute(self, node: int, index: int, timings: dict[str, float]) -> dict[str, np.ndarray]:
@@ -215,11 +235,7 @@ class _Puller:
         mode = type(op).edge_mode
         region = self.plan.tile(node, index)
         requests = self.plan.requests(node, index)
-        inputs = {}
-        for req in requests:
-            spec = self.plan.graph.spec(req.ref)
-            inputs[req.port] = fill(self._gather(req, timings), req.source, req.region,
-                                    spec.shape, mode, fill_value(mode, spec))
+        inputs = {req.port: self._input(req, mode, timings) for req in requests}
         start = time.perf_counter()
         try:
             out = op.compute(inputs, region)
@@ -382,6 +398,7 @@ def _drive(executor: Executor, puller: _Puller, todo: Sequence[int], stats: RunS
     finished: list[int] = []
     error: PeppersError | None = None
     aborted = 0
+    tail_synced = False
     last_sync = time.monotonic()
     try:
         while queue or pending:
@@ -393,6 +410,11 @@ def _drive(executor: Executor, puller: _Puller, todo: Sequence[int], stats: RunS
                    and len(pending) < 2 * executor.n_workers):
                 k = queue.popleft()
                 pending[executor.submit(puller.task, k)] = k
+            if not queue and pending and not tail_synced and error is None:
+                # all submitted: flush what is written while the last tasks run,
+                # so the final flush (workers idle) has only their tiles to write
+                _sync(sinks, journal, finished)
+                tail_synced = True
             if not pending:
                 if mode == "hold" and queue and error is None:
                     _sync(sinks, journal, finished)
