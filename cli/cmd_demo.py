@@ -85,7 +85,6 @@ def _init(run_dir, sim) -> object:
     from peppers.cli.main import main
     from peppers.errors import PeppersError
     from peppers.hkv import RunDatabase
-    from peppers.operators.height import radar_looks
 
     folder = sim.folder
     status = main(["init", str(run_dir), "--master", str(folder / "master.yaml"),
@@ -93,15 +92,8 @@ def _init(run_dir, sim) -> object:
                    "--reference-dem", str(folder / "dem.tif")])
     if status != 0:
         raise PeppersError(f"{run_dir}: pep init failed (status {status})")
-    db = RunDatabase.open(run_dir)
-    la, lr = radar_looks(db.get("inputs.master"), db.get("insar.multilook.looks"))
-    bandwidth = float(sim.truth["config"].get("bandwidth", 1.0))
-    # one unwrapping tile (a demo scene is small); equivalent looks of the cost model
-    for key, value in (("insar.unwrap.tile_size", 0),
-                       ("insar.unwrap.nlooks", round(la * lr * bandwidth ** 2, 2))):
-        if db.get(key, None) is None:
-            db.set(key, value)
-    return db
+    # the unwrapping defaults fit (one tile; looks derived for 0.85 bandwidth)
+    return RunDatabase.open(run_dir)
 
 
 def _make(db, threads) -> None:

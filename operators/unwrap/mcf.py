@@ -29,16 +29,20 @@ scaled to integers (``COST_SCALE``) so the optimum is exact.
 Invalid pixels (no data, coherence below the threshold, small components)
 are collapsed: each 8-connected invalid region becomes one node, part of
 the earth if it touches the image edge (see :mod:`.masks`).
+
+All per-pixel work (variances, gradients, fringe rates, costs, residues,
+integration) runs in numba kernels that release the GIL
+(:mod:`._mcf_setup_kernels`), so tiles in threads scale.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from scipy import ndimage
 
 from peppers.operators.unwrap import _mcf_kernels as kern
+from peppers.operators.unwrap import _mcf_setup_kernels as setup
 from peppers.operators.unwrap.masks import invalid_regions, prepare
-from peppers.operators.unwrap.residues import TWO_PI, loop_sums, wrapped_gradients
+from peppers.operators.unwrap.residues import TWO_PI
 
 #: Costs (in units of negative log-likelihood) are multiplied by this and rounded.
 COST_SCALE = 100.0
@@ -50,39 +54,44 @@ def pixel_variance(coherence: np.ndarray | None, shape: tuple[int, int],
                    nlooks: float) -> np.ndarray:
     """Phase variance ``(1 - g^2) / (2 L g^2)`` per pixel (g clipped to [0.05, 0.995]).
 
+    Parameters
+    ----------
+    coherence : ndarray or None
+        Coherence (NaN counts as 0.05); None: 0.995 everywhere.
+    shape : (int, int)
+        Image shape.
+    nlooks : float
+        Equivalent number of looks ``L``.
+
+    Returns
+    -------
+    float64 ndarray of ``shape``
+
     References
     ----------
     Rodriguez, E. & Martin, J. M. (1992). Theory and design of interferometric
     synthetic aperture radars. IEE Proc. F 139(2), 147-159, eq. 25.
     """
     if coherence is None:
-        return np.full(shape, (1 - 0.995 ** 2) / (2 * nlooks * 0.995 ** 2))
-    g = np.clip(np.nan_to_num(np.asarray(coherence, np.float64), nan=0.05), 0.05, 0.995)
-    return (1.0 - g * g) / (2.0 * nlooks * g * g)
+        coherence = np.full(shape, 0.995)
+    return setup.pixel_variance(np.ascontiguousarray(coherence, np.float64), float(nlooks))
 
 
-def _fringe_rate(d: np.ndarray, ok: np.ndarray, window: int) -> np.ndarray:
-    """Local mean of wrapped gradients ``d`` (complex average over valid arcs)."""
-    if window <= 1:
-        return np.zeros_like(d)
-    z = np.where(ok, np.exp(1j * d), 0)
-    re = ndimage.uniform_filter(z.real, window, mode="nearest")
-    im = ndimage.uniform_filter(z.imag, window, mode="nearest")
-    return np.arctan2(im, re)
-
-
-def arc_costs(d: np.ndarray, var_a: np.ndarray, var_b: np.ndarray, ok: np.ndarray,
-              smoothness: float, window: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Initial corrections and the two integer costs of every arc of one direction.
+def arc_costs(psi0: np.ndarray, valid: np.ndarray, var: np.ndarray, axis: int,
+              smoothness: float, window: int
+              ) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    """Shifted gradients, initial corrections and the two integer costs of one direction.
 
     Parameters
     ----------
-    d : ndarray
-        Wrapped gradients of one direction.
-    var_a, var_b : ndarray
-        Phase variances of the two pixels of each gradient.
-    ok : ndarray of bool
-        Arcs between two valid pixels.
+    psi0 : float64 ndarray (M, N)
+        Wrapped phase, 0 outside components.
+    valid : bool ndarray (M, N)
+        Component pixels; arcs between two of them are corrected.
+    var : float64 ndarray (M, N)
+        Pixel phase variances (:func:`pixel_variance`).
+    axis : int
+        0: row gradients ``(M-1, N)``; 1: column gradients ``(M, N-1)``.
     smoothness : float
         Standard deviation (rad) of the true gradient around the local rate.
     window : int
@@ -90,20 +99,16 @@ def arc_costs(d: np.ndarray, var_a: np.ndarray, var_b: np.ndarray, ok: np.ndarra
 
     Returns
     -------
+    d : float64 ndarray
+        Wrapped gradient plus ``2 pi k0``, ``k0 = round((mu - d) / 2 pi)``
+        on valid arcs (module docstring).
     k0 : int32 ndarray
-        Initial corrections ``round((mu - d) / 2 pi)``.
-    cp, cm : int64 ndarray
+    (cp, cm) : int64 ndarrays
         Costs of one cycle added / removed.
     """
-    mu = _fringe_rate(d, ok, window)
-    k0 = np.rint((mu - d) / TWO_PI).astype(np.int32)
-    e = d + TWO_PI * k0 - mu
-    s2 = 2.0 * (var_a + var_b + smoothness ** 2)
-    base = 4 * np.pi ** 2 / s2
-    lean = 4 * np.pi * e / s2
-    cp = np.clip(np.rint(COST_SCALE * (base + lean)), COST_MIN, COST_MAX).astype(np.int64)
-    cm = np.clip(np.rint(COST_SCALE * (base - lean)), COST_MIN, COST_MAX).astype(np.int64)
-    return np.where(ok, k0, 0).astype(np.int32), cp, cm
+    d, k0, cp, cm = setup.arc_costs(psi0, valid, var, axis, float(smoothness), int(window),
+                                    COST_SCALE, COST_MIN, COST_MAX)
+    return d, k0, (cp, cm)
 
 
 def solve_corrections(d_r: np.ndarray, d_c: np.ndarray, valid: np.ndarray,
@@ -129,20 +134,17 @@ def solve_corrections(d_r: np.ndarray, d_c: np.ndarray, valid: np.ndarray,
         ``residues`` (charged loops), ``searches`` and ``settled`` (solver work).
     """
     m, n = valid.shape
-    q = np.rint(loop_sums(d_r, d_c) / TWO_PI).astype(np.int64)
     regions, holes = invalid_regions(valid)
     nodes = kern.loop_nodes(regions)
-    n_loops = (m - 1) * (n - 1)
-    excess = np.bincount(nodes, weights=q.ravel(), minlength=n_loops + 1 + holes)
-    excess = np.rint(excess).astype(np.int64)
-    excess[n_loops] = 0
+    excess, charged = setup.loop_excess(np.ascontiguousarray(d_r, np.float64),
+                                        np.ascontiguousarray(d_c, np.float64), nodes,
+                                        (m - 1) * (n - 1) + 1 + holes)
     ptr, nbr, edge, sign = kern.hole_arcs(nodes, m, n, holes)
     cp = np.concatenate([cost_r[0].ravel(), cost_c[0].ravel()])
     cm = np.concatenate([cost_r[1].ravel(), cost_c[1].ravel()])
     k, work = kern.solve_flow(nodes, m, n, excess, cp, cm, ptr, nbr, edge, sign)
     split = (m - 1) * n
-    stats = {"residues": int(np.count_nonzero(q)), "searches": int(work[0]),
-             "settled": int(work[1])}
+    stats = {"residues": int(charged), "searches": int(work[0]), "settled": int(work[1])}
     return k[:split].reshape(m - 1, n), k[split:].reshape(m, n - 1), stats
 
 
@@ -165,17 +167,10 @@ def integrate_gradients(psi: np.ndarray, g_r: np.ndarray, g_c: np.ndarray,
         ``psi + 2 pi n`` on component pixels, NaN elsewhere; each component
         starts at its first pixel (raster order) with ``psi`` there.
     """
-    comps = np.ascontiguousarray(components, np.int32)
-    phi = kern.integrate(np.ascontiguousarray(g_r, np.float64),
-                         np.ascontiguousarray(g_c, np.float64), comps, int(comps.max(initial=0)))
-    seeds = np.zeros(int(comps.max(initial=0)) + 1)
-    flat = comps.ravel()
-    first = np.unique(flat, return_index=True)
-    seeds[first[0]] = psi.ravel()[first[1]]
-    seeds[0] = 0.0
-    phi = phi + seeds[comps]
-    with np.errstate(invalid="ignore"):
-        return psi + TWO_PI * np.rint((phi - psi) / TWO_PI)
+    return setup.integrate_snapped(np.ascontiguousarray(g_r, np.float64),
+                                   np.ascontiguousarray(g_c, np.float64),
+                                   np.ascontiguousarray(psi, np.float64),
+                                   np.ascontiguousarray(components, np.int32))
 
 
 def unwrap_mcf(data: np.ndarray, coherence: np.ndarray | None = None, *,
@@ -235,14 +230,9 @@ def unwrap_mcf(data: np.ndarray, coherence: np.ndarray | None = None, *,
         raise ValueError(f"unwrapping needs at least 2 x 2 pixels, got {np.shape(data)}")
     psi, components, psi0 = prepare(data, coherence, threshold, min_component_size, nodata)
     valid = components > 0
-    d_r, d_c = wrapped_gradients(psi0)
     var = pixel_variance(coherence, psi.shape, nlooks)
-    ok_r = valid[1:, :] & valid[:-1, :]
-    ok_c = valid[:, 1:] & valid[:, :-1]
-    k0_r, *cost_r = arc_costs(d_r, var[1:, :], var[:-1, :], ok_r, smoothness, gradient_window)
-    k0_c, *cost_c = arc_costs(d_c, var[:, 1:], var[:, :-1], ok_c, smoothness, gradient_window)
-    d_r += TWO_PI * k0_r
-    d_c += TWO_PI * k0_c
+    d_r, _, cost_r = arc_costs(psi0, valid, var, 0, smoothness, gradient_window)
+    d_c, _, cost_c = arc_costs(psi0, valid, var, 1, smoothness, gradient_window)
     k_r, k_c, stats = solve_corrections(d_r, d_c, valid, cost_r, cost_c)
     unw = integrate_gradients(psi0, d_r + TWO_PI * k_r, d_c + TWO_PI * k_c, components)
     unw = unw.astype(np.float32)

@@ -5,6 +5,11 @@ wrapped phase) and ``coherence`` (float32), unwraps (on overlapping tiles
 when ``tile_size`` > 0, see :mod:`.tiled`), fills small holes (see
 :mod:`.fill`) and writes ``unwrapped`` (float32, NaN where not unwrapped)
 and ``components`` (int32, 0 where not unwrapped) in blocks of rows.
+
+:class:`Unwrap` is the one the ``unwrap`` rule runs: its ``method``
+(``insar.unwrap.method``) selects the solver, and an ``nlooks`` of 0
+(the declared default) is derived from the multilook looks of the run's
+master scene (see :func:`equivalent_looks`).
 """
 
 from __future__ import annotations
@@ -156,3 +161,92 @@ class UnwrapBranchCut(_Unwrap):
     params: ClassVar[tuple[Param, ...]] = _COMMON + (
         Param("max_box", int, 41, "largest residue search box (odd pixels)"),
     )
+
+
+#: Equivalent looks per averaged pixel: the square of the usual SAR
+#: bandwidth / sampling-rate ratio (0.85 per axis; the simulator's default),
+#: since oversampled neighbours are correlated.
+LOOK_EFFICIENCY = 0.85 ** 2
+
+_METHODS: dict[str, type[_Unwrap]] = {"mcf": UnwrapMCF, "wls": UnwrapWLS,
+                                      "branch_cut": UnwrapBranchCut}
+
+
+def equivalent_looks(master: Mapping[str, Any], looks: Any) -> float:
+    """Equivalent number of looks of the default chain's multilooked interferogram.
+
+    Parameters
+    ----------
+    master : mapping
+        Master scene metadata (``inputs.master``); empty: ``looks`` as given.
+    looks : pair of int
+        ``insar.multilook.looks`` (with a scene only the range looks count,
+        the azimuth looks make square ground pixels, as in :class:`Multilook`).
+
+    Returns
+    -------
+    float
+        ``la * lr * LOOK_EFFICIENCY``, at least 1.
+    """
+    from peppers.operators.height import radar_looks
+
+    la, lr = radar_looks(master, looks)
+    return max(1.0, la * lr * LOOK_EFFICIENCY)
+
+
+class Unwrap(_Unwrap):
+    """Unwrapping with the solver chosen by ``method`` (the ``unwrap`` rule's operator).
+
+    Parameters
+    ----------
+    method : str
+        ``mcf``, ``wls`` or ``branch_cut``.
+    nlooks : float
+        Equivalent looks for the MCF costs; 0: :func:`equivalent_looks` of
+        ``master`` and ``looks``.
+    master : dict
+        Master scene metadata (``inputs.master``), for the derived looks.
+    looks : tuple
+        ``insar.multilook.looks``, for the derived looks.
+    smoothness, gradient_window, tol, max_iter, max_box
+        Passed to the chosen solver (see :class:`UnwrapMCF`, :class:`UnwrapWLS`,
+        :class:`UnwrapBranchCut`).
+
+    Raises
+    ------
+    OperatorError
+        If ``method`` is not one of the three.
+    """
+
+    name: ClassVar[str] = "unwrap"
+    params: ClassVar[tuple[Param, ...]] = _COMMON + (
+        Param("method", str, "mcf", "solver: mcf, wls or branch_cut", "insar.unwrap.method"),
+        Param("nlooks", float, 0.0, "equivalent looks (0: from the multilook looks)",
+              "insar.unwrap.nlooks"),
+        Param("master", dict, {}, "master scene metadata (inputs.master)"),
+        Param("looks", tuple, (5, 5), "multilook looks", "insar.multilook.looks"),
+        Param("smoothness", float, 0.3, "MCF: std of the true gradient around the local rate"),
+        Param("gradient_window", int, 7, "MCF: box of the local fringe-rate estimate"),
+        Param("tol", float, 1e-4, "WLS: PCG relative residual"),
+        Param("max_iter", int, 200, "WLS: PCG iteration limit"),
+        Param("max_box", int, 41, "branch cut: largest residue search box (odd pixels)"),
+    )
+
+    def __init__(self, **values: Any) -> None:
+        super().__init__(**values)
+        if self.method not in _METHODS:
+            raise OperatorError(f"{self.label}: insar.unwrap.method must be one of "
+                                f"{sorted(_METHODS)}, got {self.method!r}")
+
+    def solver_instance(self) -> _Unwrap:
+        """The single-method operator with this instance's parameters."""
+        cls = _METHODS[self.method]
+        values = {p.name: getattr(self, p.name) for p in cls.params}
+        if cls is UnwrapMCF and self.nlooks <= 0:
+            values["nlooks"] = equivalent_looks(self.master, self.looks)
+        return cls(**values)
+
+    def unwrap(self, data: np.ndarray, coherence: np.ndarray,
+               nodata: Any = None) -> tuple[np.ndarray, np.ndarray]:
+        """Unwrap arrays with the chosen solver (the script-layer entry)."""
+        return self.solver_instance().unwrap(data, coherence, nodata)
