@@ -1,4 +1,4 @@
-"""``pep-ppe RUN --stream NAME``: run one stream of a run on every rank of an MPI job.
+"""``pep-ppe RUN --stream NAME | --rule NAME``: a stream or a tiled global rule on MPI ranks.
 
 Started as ``mpiexec -n N pep-ppe RUN --stream NAME`` (``pep run make
 --mpi N`` builds that command with :func:`peppers.ppe.mpi.launch_command`),
@@ -6,6 +6,9 @@ or alone as one rank. Each rank loads ``RUN/.peppers/streams/NAME.yaml``,
 rebuilds the same tile plan and computes the tiles the request strategy
 gives it; the completion journal ``RUN/.peppers/streams/NAME.journal`` is shared
 with the thread executor, so an interrupted stream resumes under either.
+``--rule NAME`` runs a tiled global rule instead (tiled unwrapping,
+:mod:`peppers.ppe.mpi_global`): its tiles are spread over the ranks and
+rank 0 reconciles them and commits the outputs.
 
 Rank 0 prints the announcement, a per-rank table at the end and the error,
 if any; every rank exits with the same status (0 success, 1 a peppers
@@ -23,6 +26,7 @@ EPILOG = """\
 examples:
   mpiexec -n 4 pep-ppe myrun --stream stream-1
   mpiexec -n 8 pep-ppe myrun --stream stream-1 --strategy static --threads 2 --mem 1G
+  mpiexec -n 4 pep-ppe myrun --rule unwrap        # tiled unwrapping across ranks
 
 The strategy defaults to the run's HKV key ppe.request_strategy (dynamic).
 """
@@ -31,24 +35,29 @@ The strategy defaults to the run's HKV key ppe.request_strategy (dynamic).
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pep-ppe",
-        description="Run one stream of a peppers run across the ranks of an MPI job.",
+        description="Run one stream, or one tiled global rule, of a peppers run across "
+                    "the ranks of an MPI job.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("run_dir", metavar="RUN", help="run directory (shared by all ranks)")
-    parser.add_argument("--stream", required=True, metavar="NAME",
-                        help="stream to run: RUN/.peppers/streams/NAME.yaml")
+    what = parser.add_mutually_exclusive_group(required=True)
+    what.add_argument("--stream", metavar="NAME",
+                      help="stream to run: RUN/.peppers/streams/NAME.yaml")
+    what.add_argument("--rule", metavar="NAME",
+                      help="tiled global rule to run (tiled unwrapping); rank 0 commits")
     parser.add_argument("--strategy", choices=["static", "round-robin", "dynamic"],
                         default=None, help="how ranks get tiles (default: HKV "
                         "ppe.request_strategy, else dynamic)")
     parser.add_argument("--threads", type=int, default=None, metavar="T",
                         help="threads per rank (default: the node's cores / its ranks)")
     parser.add_argument("--mem", default=None, metavar="SIZE",
-                        help="tile-cache budget per rank, e.g. 512M (default: the spec's)")
+                        help="tile-cache budget per rank, e.g. 512M (default: the spec's; "
+                        "streams only)")
     parser.add_argument("--chunk", type=int, default=None, metavar="K",
                         help="tasks per round-robin chunk / smallest dynamic chunk")
     parser.add_argument("--retries", type=int, default=0, metavar="R",
                         help="tries a failed tile again R times before stopping")
     parser.add_argument("--force", action="store_true",
-                        help="forget the journal and recompute every tile")
+                        help="forget the journal and recompute every tile (streams only)")
     parser.add_argument("--stats", default=None, metavar="FILE",
                         help="write the per-rank statistics as JSON (rank 0)")
     parser.add_argument("--quiet", action="store_true", help="print nothing on success")
@@ -65,18 +74,25 @@ def _run(args: argparse.Namespace, comm) -> int:
     from peppers.ppe.streamspec import StreamSpec, stream_path
 
     rank = comm.Get_rank()
-    spec = agree(comm, lambda: StreamSpec.load(stream_path(args.run_dir, args.stream)),
-                 "loading the stream spec")
     if args.strategy is None:
         setting = agree(comm, lambda: run_setting(args.run_dir, "ppe.request_strategy",
                                                   "dynamic") if rank == 0 else None,
                         "reading ppe.request_strategy")
         args.strategy = comm.bcast(setting, root=0)
     loud = rank == 0 and not args.quiet
-    stats = run_mpi(spec, args.run_dir, comm=comm, strategy=args.strategy,
-                    threads=args.threads, mem=args.mem, chunk=args.chunk,
-                    retries=args.retries, force=args.force,
-                    echo=print if loud else (lambda line: None))
+    echo = print if loud else (lambda line: None)
+    if args.rule is not None:
+        from peppers.ppe.mpi_global import run_global_mpi
+
+        stats = run_global_mpi(args.run_dir, args.rule, comm=comm, strategy=args.strategy,
+                               threads=args.threads, chunk=args.chunk, retries=args.retries,
+                               echo=echo)
+    else:
+        spec = agree(comm, lambda: StreamSpec.load(stream_path(args.run_dir, args.stream)),
+                     "loading the stream spec")
+        stats = run_mpi(spec, args.run_dir, comm=comm, strategy=args.strategy,
+                        threads=args.threads, mem=args.mem, chunk=args.chunk,
+                        retries=args.retries, force=args.force, echo=echo)
     if rank == 0:
         if args.stats:
             atomic_write_bytes(Path(args.stats), json.dumps(stats.to_dict(), indent=1).encode())

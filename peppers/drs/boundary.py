@@ -66,8 +66,11 @@ def _failed(rule: Rule, error: Exception) -> OperatorError:
     return failure
 
 
-def run_global(rule: Rule, rules: RuleSet, state: RunState) -> None:
+def run_global(rule: Rule, rules: RuleSet, state: RunState, *, operator: Any = None) -> None:
     """Run a global rule; its outputs appear under ``images/`` only on success.
+
+    ``operator`` replaces the rule's operator (rank 0 of an MPI run passes
+    one that writes the reconciled tiles, :mod:`peppers.ppe.mpi_global`).
 
     Raises
     ------
@@ -78,7 +81,7 @@ def run_global(rule: Rule, rules: RuleSet, state: RunState) -> None:
     """
     from peppers.io.raw import RawImage, raw_path_for
 
-    op = make_operator(rule, state)
+    op = make_operator(rule, state) if operator is None else operator
     tmp = state.root / "images" / f".tmp-{rule.name}-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)

@@ -140,7 +140,8 @@ class Maker:
     parallel : int
         Independent steps run at the same time.
     mpi : int, optional
-        Run streams with ``mpiexec -n mpi pep-ppe`` instead of threads.
+        Run streams (and tiled global rules, :mod:`peppers.ppe.mpi_global`) with
+        ``mpiexec -n mpi pep-ppe`` instead of threads.
     display : Display, optional
         Progress reporting.
     """
@@ -278,7 +279,10 @@ class Maker:
         if self.display is not None:
             self.display.start(step, None)
         if step.kind == "global":
-            boundary.run_global(rule, self.rules, self.state)
+            if self.mpi and self._global_on_mpi(rule):
+                self._mpi_launch(step, rule.name, rule=True)
+            else:
+                boundary.run_global(rule, self.rules, self.state)
         elif step.kind == "reduction":
             return boundary.run_reduction(rule, self.rules, self.state)
         else:
@@ -308,7 +312,7 @@ class Maker:
         if self.mpi:
             if not resume:
                 _reset_journal(spec, root)
-            self._mpi_stream(step)
+            self._mpi_launch(step, step.name)
         else:
             self.report.stats[step.name] = self._thread_stream(step, spec, resume)
         for image in step.memory:
@@ -343,12 +347,22 @@ class Maker:
                 sources.append(f"{image} {file} {info.st_size} {info.st_mtime_ns}")
         return hashlib.sha256(text + "\n".join(sources).encode()).hexdigest()
 
-    def _mpi_stream(self, step: Step) -> None:
+    def _global_on_mpi(self, rule: Any) -> bool:
+        """Whether global ``rule`` splits into tiles for MPI ranks (tiled unwrapping)."""
+        from peppers.drs.resolve import make_operator
+        from peppers.ppe.mpi_global import supports_mpi
+
+        with self._lock:
+            return supports_mpi(make_operator(rule, self.state))
+
+    def _mpi_launch(self, step: Step, name: str, rule: bool = False) -> None:
+        """``mpiexec -n N pep-ppe RUN --stream NAME`` (or ``--rule NAME``), logged."""
         from peppers.ppe.mpi import launch_command
 
         threads, mem = self._share()
-        command = [str(c) for c in launch_command(self.state.root, step.name, self.mpi,
-                                                  threads=1, mem=mem)]
+        command = [str(c) for c in launch_command(self.state.root, name, self.mpi,
+                                                  threads=1, mem=None if rule else mem,
+                                                  rule=rule)]
         log = self.state.root / ".peppers" / "logs" / f"{step.name}.log"
         log.parent.mkdir(parents=True, exist_ok=True)
         with open(log, "w", encoding="utf-8") as out:

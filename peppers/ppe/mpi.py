@@ -124,8 +124,8 @@ def run_setting(run_root: str | os.PathLike | None, key: str, default: Any = Non
 def launch_command(run_root: str | os.PathLike, stream: str, n: int, *,
                    strategy: str | None = None, threads: int | None = None,
                    mem: str | int | None = None, chunk: int | None = None,
-                   launcher: str | None = None, stats: str | os.PathLike | None = None
-                   ) -> list[str]:
+                   launcher: str | None = None, stats: str | os.PathLike | None = None,
+                   rule: bool = False) -> list[str]:
     """The command that runs stream ``stream`` of ``run_root`` on ``n`` MPI ranks.
 
     Parameters
@@ -139,6 +139,9 @@ def launch_command(run_root: str | os.PathLike, stream: str, n: int, *,
     strategy, threads, mem, chunk, stats : optional
         Passed to ``pep-ppe`` (``--strategy``, ``--threads``, ``--mem``,
         ``--chunk``, ``--stats``).
+    rule : bool
+        ``stream`` names a global rule: ``pep-ppe RUN --rule NAME``
+        (:mod:`peppers.ppe.mpi_global`) instead of ``--stream NAME``.
     launcher : str, optional
         The launcher: a command (``mpiexec``, ``mpirun``, ``srun``, with
         options, e.g. ``"srun --mpi=pmix"``), to which ``-n N`` is appended,
@@ -182,6 +185,8 @@ def launch_command(run_root: str | os.PathLike, stream: str, n: int, *,
                         ("--chunk", chunk), ("--stats", stats)):
         if value is not None:
             command += [flag, str(value)]
+    if rule:
+        command[command.index("--stream")] = "--rule"
     return command
 
 
@@ -192,7 +197,8 @@ class RankStats:
 
     ``setup``: build, open and agree; ``work``: computing its tiles;
     ``request``: waiting for the dispatcher's answers (dynamic); ``idle``:
-    waiting at the final barrier for slower ranks (load imbalance).
+    waiting at the final barrier for slower ranks (load imbalance);
+    ``finish``: rank 0's reconciliation and commit of a global rule.
     """
 
     rank: int
@@ -206,6 +212,7 @@ class RankStats:
     work: float = 0.0
     request: float = 0.0
     idle: float = 0.0
+    finish: float = 0.0
     outcome: str = "ok"
     error: str = ""
 
@@ -219,7 +226,11 @@ class RankStats:
 
 @dataclass
 class MPIStats:
-    """A whole MPI run: the merged :class:`RunStats` and every rank's :class:`RankStats`."""
+    """A whole MPI run: the merged :class:`RunStats` and every rank's :class:`RankStats`.
+
+    ``what`` is ``"stream"`` (a stream of tiles) or ``"rule"`` (a tiled
+    global rule, :mod:`peppers.ppe.mpi_global`).
+    """
 
     stream: str
     strategy: str
@@ -227,6 +238,7 @@ class MPIStats:
     todo: int
     wall_seconds: float
     ranks: list[RankStats]
+    what: str = "stream"
 
     def run_stats(self) -> RunStats:
         """The merged engine statistics (tiles and compute seconds summed over ranks)."""
@@ -242,21 +254,24 @@ class MPIStats:
         return stats
 
     def to_dict(self) -> dict[str, Any]:
-        return {"stream": self.stream, "strategy": self.strategy, "total": self.total,
-                "todo": self.todo, "wall_seconds": self.wall_seconds,
+        return {"what": self.what, "stream": self.stream, "strategy": self.strategy,
+                "total": self.total, "todo": self.todo, "wall_seconds": self.wall_seconds,
                 "ranks": [asdict(r) for r in self.ranks]}
 
     def summary(self) -> str:
         """A table: one line per rank, then the totals."""
-        lines = [f"stream {self.stream!r}: {self.todo} of {self.total} tiles on "
-                 f"{len(self.ranks)} rank(s), strategy {self.strategy}, "
-                 f"{self.wall_seconds:.2f} s",
-                 "  rank host             thr tiles chunks  setup s   work s  request s"
-                 "  idle s  computations"]
+        lines = [(f"{self.what} {self.stream!r}: {self.todo} of {self.total} tiles on "
+                  f"{len(self.ranks)} rank(s), strategy {self.strategy}, "
+                  f"{self.wall_seconds:.2f} s"),
+                 ("  rank host             thr tiles chunks  setup s   work s  request s"
+                  "  idle s  computations")]
         for r in self.ranks:
             lines.append(f"  {r.rank:4d} {r.host[:16]:<16} {r.threads:3d} {r.tasks:5d} "
                          f"{r.chunks:6d} {r.setup:8.2f} {r.work:8.2f} {r.request:10.3f} "
                          f"{r.idle:7.2f}  {sum(r.computations.values())}")
+        if self.what == "rule":
+            lines.append(f"  rank 0 reconciled, stitched and committed in "
+                         f"{self.ranks[0].finish:.2f} s")
         return "\n".join(lines)
 
 
@@ -555,21 +570,8 @@ def run_mpi(spec: Any, run_root: str | os.PathLike, *, comm: Any = None,
     channel = _Channel(comm)
     worker = _RankWorker(plan, sinks, _ShareJournal(journal), budget, me, channel, retries,
                          progress, sync_every)
-    work_start = time.perf_counter()
-    try:
-        if size == 1:
-            worker.run(todo)
-        elif strategy == "dynamic":
-            _run_dynamic(worker, channel, todo, size, chunk)
-        else:
-            worker.run(assign(strategy, todo, size, chunk)[rank])
-    finally:
-        worker.close()
-        me.work = time.perf_counter() - work_start - me.request
-    me.idle = _quiet_barrier(comm)
-    channel.finish()
+    ranks = share_work(worker, channel, todo, strategy, chunk)
     journal.close()
-    ranks = comm.allgather(me)
     failed = [(f"{r.rank} on {r.host}", r.error) for r in ranks if r.outcome == "failed"]
     complete_error = None
     if rank == 0 and not failed and todo:
@@ -592,6 +594,32 @@ def run_mpi(spec: Any, run_root: str | os.PathLike, *, comm: Any = None,
     if complete_error:
         raise MPIRunError(f"stream {spec.name!r}: {complete_error}")
     return stats
+
+
+def share_work(worker: Any, channel: _Channel, todo: Sequence[int], strategy: str,
+               chunk: int) -> list[RankStats]:
+    """Run this rank's share of ``todo`` with ``worker``, then wait for all; every rank's stats.
+
+    ``worker`` has ``run(tasks) -> bool``, ``close()`` and ``me`` (its
+    :class:`RankStats`, whose ``work`` and ``idle`` are filled in here).
+    Collective: the final barrier sleeps, then the stats are allgathered.
+    """
+    comm, me = channel.comm, worker.me
+    size = comm.Get_size()
+    work_start = time.perf_counter()
+    try:
+        if size == 1:
+            worker.run(todo)
+        elif strategy == "dynamic":
+            _run_dynamic(worker, channel, todo, size, chunk)
+        else:
+            worker.run(assign(strategy, todo, size, chunk)[channel.rank])
+    finally:
+        worker.close()
+        me.work = time.perf_counter() - work_start - me.request
+    me.idle = _quiet_barrier(comm)
+    channel.finish()
+    return comm.allgather(me)
 
 
 def _stripe(plan: Any) -> int:
