@@ -4,7 +4,8 @@ Kept free of pytest at module level so ranks import it fast. ``Sleepy``
 sleeps on the tiles of the top half of the image (a deliberate cost skew
 that sleeping makes immune to CPU noise); ``Flaky`` adds one, logs every
 tile it computes, and raises on one tile while ``$PEPPERS_TEST_FAIL`` names
-its row (the failure test switches it off for the rerun).
+its row (the failure test switches it off for the rerun); ``FailingUnwrap``
+is tiled MCF unwrapping that fails on the MPI rank ``$PEPPERS_TEST_FAIL_RANK``.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import os
 import time
 
 import numpy as np
+from peppers.operators.unwrap.operators import UnwrapMCF
 
 from peppers.ppe.operator import LocalOperator, Param
 from peppers.ppe.region import Region
@@ -74,3 +76,33 @@ def test_flaky_adds_one_logs_and_fails_on_its_tile(tmp_path, monkeypatch):
     assert log.read_text() == "0 0\n"
     with pytest.raises(RuntimeError, match="deliberate"):
         Flaky().compute({"input": x}, Region(8, 16, 4, 4))
+
+
+def _fail_on_rank(data, coherence, **params):
+    """``unwrap_mcf``, except on the MPI rank named by ``$PEPPERS_TEST_FAIL_RANK``."""
+    from peppers.operators.unwrap.mcf import unwrap_mcf
+
+    if os.environ.get("PMI_RANK", "0") == os.environ.get("PEPPERS_TEST_FAIL_RANK"):
+        raise RuntimeError("deliberate unwrapping failure")
+    return unwrap_mcf(data, coherence, **params)
+
+
+class FailingUnwrap(UnwrapMCF):
+    """Tiled MCF unwrapping whose tiles fail on one MPI rank (``$PEPPERS_TEST_FAIL_RANK``)."""
+
+    name = "failing_unwrap"
+    solver = staticmethod(_fail_on_rank)
+
+
+def test_failing_unwrap_fails_only_on_its_rank(monkeypatch):
+    import pytest
+
+    x = np.exp(1j * np.linspace(0, 6, 64)).reshape(8, 8).astype(np.complex64)
+    coherence = np.ones((8, 8), np.float32)
+    monkeypatch.setenv("PMI_RANK", "0")
+    monkeypatch.setenv("PEPPERS_TEST_FAIL_RANK", "1")
+    unw, comps = FailingUnwrap(nlooks=4.0, min_component_size=1).unwrap(x, coherence)
+    assert np.all(comps == 1) and np.isfinite(unw).all()
+    monkeypatch.setenv("PMI_RANK", "1")
+    with pytest.raises(RuntimeError, match="deliberate"):
+        FailingUnwrap(nlooks=4.0, min_component_size=1).unwrap(x, coherence)
