@@ -11,6 +11,11 @@ A case is made from (all seeded):
   products averaged (``z = exp(i phi) mean(s1 conj(s2))``);
 - a no-data edge (zeros, as a resampled slave leaves), slanted like one.
 
+:func:`simulated_case` instead takes a pair from the simulator (``pep
+simulate``) through stream 1 (``pep init`` + ``pep run make
+filtered_interferogram coherence``) and compares with the simulator's
+unwrapped flattened phase, averaged over the same multilook blocks.
+
 :func:`score` counts pixels unwrapped exactly right after one integer cycle
 offset per component (the most common offset in that component).
 """
@@ -33,7 +38,9 @@ class Case:
     coherence: np.ndarray
     truth: np.ndarray
     data: np.ndarray   # bool: pixels with data (not the no-data edge)
-    looks: int
+    looks: float
+    #: coherence the score's "coherent" mask uses (default: ``coherence``)
+    true_coherence: np.ndarray | None = None
 
 
 def _smooth_field(shape, rng, beta):
@@ -114,5 +121,83 @@ def score(unw, comps, case: Case, coherent=0.3) -> dict:
         sel = comps == lab
         vals, counts = np.unique(n[sel], return_counts=True)
         right[sel] = n[sel] == vals[np.argmax(counts)]
-    coh_mask = case.data & (case.coherence > coherent)
+    gamma = case.coherence if case.true_coherence is None else case.true_coherence
+    coh_mask = case.data & (gamma > coherent)
     return {"all": float(right[case.data].mean()), "coherent": float(right[coh_mask].mean())}
+
+
+def _blocks(a: np.ndarray, looks: tuple[int, int], shape: tuple[int, int]) -> np.ndarray:
+    """Means of ``looks`` blocks anchored at (0, 0), ``shape`` of them (the multilook grid)."""
+    (la, lr), (h, w) = looks, shape
+    return a[:h * la, :w * lr].reshape(h, la, w, lr).mean(axis=(1, 3))
+
+
+def simulated_case(folder, *, seed: int, looks: int = 4, filtered: bool = True,
+                   margin: int = 6, name: str | None = None, **config) -> Case:
+    """A simulated pair run through stream 1, with the truth on the multilooked grid.
+
+    Parameters
+    ----------
+    folder : path
+        Empty working folder (``sim/`` and ``run/`` are made in it).
+    seed : int
+        Simulator seed.
+    looks : int
+        ``insar.multilook.looks`` range looks (azimuth looks make square pixels).
+    filtered : bool
+        Unwrap the Goldstein-filtered interferogram (the ``unwrap`` rule's
+        input) rather than the plain multilooked one.
+    margin : int
+        Pixels the slave position must lie inside the slave image; blocks
+        with any master pixel outside are the masked no-data edge.
+    **config
+        :class:`peppers.operators.simulate.SimulationConfig` fields.
+
+    Returns
+    -------
+    Case
+        ``ifg`` and ``coherence`` from the run (zero on the no-data edge),
+        ``truth`` the block mean of ``truth/phase_flattened``,
+        ``true_coherence`` the block mean of ``truth/coherence``, ``looks``
+        the equivalent looks the ``unwrap`` rule derives.
+    """
+    from pathlib import Path
+
+    from peppers.cli.main import main
+    from peppers.hkv import RunDatabase
+    from peppers.io.raw import RawImage
+    from peppers.operators.simulate import SimulationConfig, simulate
+    from peppers.operators.simulate.truth import read_truth_raster
+    from peppers.operators.unwrap.operators import equivalent_looks
+    from peppers.ppe.region import Region
+
+    folder = Path(folder)
+    sim = simulate(folder / "sim", SimulationConfig(seed=seed, threads=2, **config)).folder
+    run = folder / "run"
+    target = "filtered_interferogram" if filtered else "interferogram_multilooked"
+    for argv in (["init", str(run), "--master", str(sim / "master.yaml"),
+                  "--slave", str(sim / "slave.yaml")],
+                 ["--run", str(run), "set", "insar.multilook.looks", f"[{looks}, {looks}]"],
+                 ["--run", str(run), "run", "make", target, "coherence", "-j", "2"]):
+        if main(argv) != 0:
+            raise RuntimeError(f"pep {' '.join(argv)} failed")
+    arrays = {}
+    for image in (target, "coherence"):
+        with RawImage.open(run / "images" / f"{image}.vrt") as img:
+            arrays[image] = img.read(Region.full(img.spec.shape))
+    shape = arrays["coherence"].shape
+    az = read_truth_raster(sim, "azimuth_offset")
+    rg = read_truth_raster(sim, "range_offset")
+    block = (az.shape[0] // shape[0], az.shape[1] // shape[1])
+    rows, cols = np.mgrid[0:az.shape[0], 0:az.shape[1]]
+    seen = ((rows + az >= margin) & (rows + az <= az.shape[0] - 1 - margin)
+            & (cols + rg >= margin) & (cols + rg <= az.shape[1] - 1 - margin))
+    data = _blocks(seen.astype(float), block, shape) == 1.0
+    truth = _blocks(read_truth_raster(sim, "phase_flattened").astype(np.float64), block, shape)
+    gamma = _blocks(read_truth_raster(sim, "coherence").astype(np.float64), block, shape)
+    ifg = np.where(data, arrays[target], 0).astype(np.complex64)
+    coh = np.where(data, np.nan_to_num(arrays["coherence"]), 0).astype(np.float32)
+    db = RunDatabase.open(run)
+    nlooks = equivalent_looks(db.get("inputs.master"), db.get("insar.multilook.looks"))
+    return Case(name or f"sim-s{seed}-{block[0]}x{block[1]}", ifg, coh, truth, data, nlooks,
+                gamma.astype(np.float32))
