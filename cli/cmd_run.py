@@ -67,8 +67,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
                       help="independent steps run side by side, sharing threads and memory "
                            "(default 1)")
     make.add_argument("--mpi", type=int, default=None, metavar="N",
-                      help="run streams on N MPI ranks (mpiexec -n N pep-ppe RUN --stream S; "
-                           "launcher from HKV ppe.mpi.launcher)")
+                      help="run streams, and tiled global rules such as unwrap, on N MPI ranks "
+                           "(mpiexec -n N pep-ppe RUN --stream S | --rule R; launcher from "
+                           "HKV ppe.mpi.launcher)")
     make.add_argument("--detach", action="store_true",
                       help="run in the background (own session, logs in RUN/.peppers/logs); "
                            "watch with 'pep monitor attach'")
