@@ -145,3 +145,38 @@ def test_measured_threads_split_the_workers_time():
         executor.shutdown()
     assert set(times) == {"running", "runnable", "blocked"}
     assert times["running"] > 0 and times["runnable"] >= 0
+
+
+def _chain_plan(shape, tile):
+    from peppers.operators.filters import BoxFilter
+    from peppers.operators.pixelwise import PhaseRamp
+    from peppers.ppe import Pipeline
+
+    p = Pipeline(tile_shape=tile)
+    x = p.add(PhaseRamp(row_rate=0.1), p.add(BoxFilter(size=(5, 5)),
+                                             p.source(np.zeros(shape, np.complex64))))
+    p.output(x)
+    return p.plan()
+
+
+@given(rows=st.integers(1, 9), cols=st.integers(1, 9), workers=st.integers(1, 5),
+       skip=st.sets(st.integers(0, 80)))
+@settings(max_examples=60, deadline=None)
+def test_spread_is_a_permutation_that_keeps_stripes_and_splits_them(rows, cols, workers,
+                                                                    skip):
+    plan = _chain_plan((rows * 10, cols * 10), (10, 10))
+    todo = [k for k in range(len(plan.tasks)) if k not in skip]
+    order = plan.spread(todo, workers)
+    assert sorted(order) == sorted(todo)
+    row_of = [plan.tile(*plan.tasks[k]).row for k in order]
+    assert row_of == sorted(row_of)                        # stripe after stripe
+    if workers == 1:
+        assert order == todo
+    elif len(todo) == len(plan.tasks) and cols >= 2:       # the second task is a stripe away
+        part = -(-cols // workers)
+        assert order[:2] == [0, part]
+
+
+def test_two_workers_start_stripes_half_a_stripe_apart():
+    plan = _chain_plan((30, 80), (10, 10))
+    assert plan.spread(range(len(plan.tasks)), 2)[:8] == [0, 4, 1, 5, 2, 6, 3, 7]

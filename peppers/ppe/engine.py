@@ -360,6 +360,7 @@ def run_stream(plan: Plan, sinks: Mapping[Ref, Sink], *, executor: Executor | No
         todo = [] if complete else [k for k in chosen if k not in done]
         stats.skipped = len(chosen) - len(todo)
         estimate = plan.estimate(mem, executor.n_workers, todo)
+        todo = plan.spread(todo, executor.n_workers)  # as the estimate replayed them
         (echo or log.info)(f"stream: {estimate}")
         for observer in observers:
             observer.start(plan)

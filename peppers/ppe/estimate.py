@@ -184,8 +184,9 @@ def estimate(plan: "Plan", mem: int | str | None = None, threads: int | None = N
     threads : int, optional
         Threads the run will use; default all cores.
     tasks : iterable of int, optional
-        The task indices to run (default all; a resumed run passes the
-        unfinished ones).
+        The task indices to run, in plan order (default all; a resumed run
+        passes the unfinished ones). They are replayed in the order the
+        engine runs them on ``threads`` (:meth:`~peppers.ppe.plan.Plan.spread`).
 
     Returns
     -------
@@ -194,11 +195,13 @@ def estimate(plan: "Plan", mem: int | str | None = None, threads: int | None = N
     from peppers.ppe.executor import default_threads
 
     budget = parse_mem(DEFAULT_MEM if mem is None else mem)
+    threads = threads or default_threads()
     order = list(range(len(plan.tasks)) if tasks is None else tasks)
-    working, computed, cache_peak = _replay(plan, order)
+    # the order the engine submits them in (Plan.spread for several threads)
+    working, computed, cache_peak = _replay(plan, plan.spread(order, threads))
     return Estimate(
         tasks=len(order),
         computations={plan.node_name(n): c for n, c in computed.items()},
         working_sets=working, budgets=split_budget(budget, working),
         cache_peak=cache_peak, per_task=_per_task(plan) if order else 0,
-        mem=budget, threads=threads or default_threads())
+        mem=budget, threads=threads)

@@ -6,7 +6,8 @@ Every operator node has its own :class:`~peppers.ppe.region.TileGrid` over
 its output image, with the stream's tile shape. The *tasks* of a stream are
 the tiles of the target nodes, in row-major stripes (sorted by the tile's
 top-left pixel, targets interleaved), so that consecutive tasks share
-upstream tiles while they are still cached; a target node with several
+upstream tiles while they are still cached (several workers take each
+stripe in parts, :meth:`Plan.spread`); a target node with several
 target ports is one task per tile, which writes all of them (several
 targets, one pass).
 
@@ -41,6 +42,7 @@ refcount
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 from typing import TYPE_CHECKING, Iterable, NamedTuple, Sequence
 
@@ -176,6 +178,50 @@ class Plan:
                     for j in req.tiles:
                         up[j] = up.get(j, 0) + 1
         return counts
+
+    # -- order on several workers -------------------------------------------
+    def spread(self, tasks: Sequence[int], workers: int) -> list[int]:
+        """``tasks`` in an order for ``workers`` threads that keeps them out of each other's way.
+
+        Neighbouring tasks of a stripe need some of the same new upstream
+        tiles (the halo of one is the edge of the other), so two workers
+        taking neighbours at once wait for each other's computation of those
+        tiles. So each stripe (a run of tasks on one tile row; stripes keep
+        their order) is cut into ``workers`` contiguous parts taken in turn
+        -- ``a0, b0, a1, b1, ...`` for two parts ``a`` and ``b``; with eight
+        tiles a stripe and two workers ``0, 4, 1, 5, 2, 6, 3, 7`` -- and the
+        workers, taking tasks in this order, walk separate parts of the
+        stripe, as far apart as the stripe allows. Memory stays that of
+        row-major order: the tiles of the stripe below are held until the
+        next stripe in both orders.
+
+        Parameters
+        ----------
+        tasks : sequence of int
+            Task indices, in plan order.
+        workers : int
+            Threads that will run them; 1 keeps the order.
+
+        Returns
+        -------
+        list of int
+            The same task indices, reordered.
+        """
+        stripes: list[list[int]] = []
+        last_row = None
+        for k in tasks:
+            row = self.tile(*self.tasks[k]).row
+            if row != last_row:
+                stripes.append([])
+                last_row = row
+            stripes[-1].append(k)
+        order = []
+        for stripe in stripes:
+            size = -(-len(stripe) // max(1, workers))
+            parts = [stripe[i:i + size] for i in range(0, len(stripe), size)]
+            order.extend(k for turn in itertools.zip_longest(*parts) for k in turn
+                         if k is not None)
+        return order
 
     # -- summaries ----------------------------------------------------------
     def signature(self) -> str:
