@@ -13,6 +13,11 @@ named steps, one function each, with the edge mode normalised once
 2. :func:`fill` -- build the requested array from those pixels: the pixels
    themselves where the request is inside the image (no copy at all when it
    is wholly inside), mirrored pixels or the fill value elsewhere.
+   :func:`fill_from` does the same from several pieces (the upstream tiles
+   covering the pixels), in one pass without assembling them first: each
+   axis of the request becomes a *map* to image coordinates
+   (:func:`axis_map`) and a numba kernel copies through the maps with the
+   GIL released (:mod:`peppers.ppe._edge_kernels`).
 
 Reflection follows ``numpy.pad(mode="reflect")``: the mirror does not
 repeat the edge pixel, and requests longer than the image reflect again
