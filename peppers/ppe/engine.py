@@ -18,9 +18,11 @@ modify their inputs.
 The driver collects finished tasks, calls the progress hook, and every
 ``sync_every`` seconds makes them durable: flush every sink (fdatasync),
 *then* append the tasks to the journal, so a tile is never marked done
-before its data is on disk. It also does so once when the last task has
-been submitted, while the workers finish: the flush after the last task,
-which nothing overlaps, then writes only the last tiles. A journal is marked complete only after every
+before its data is on disk. Near the end (a tenth of the tasks, at least
+2 x workers, left to submit) a helper thread flushes the sinks once,
+beside the driver and the workers, so the flush after the last task,
+which nothing overlaps, writes only the last tiles (it journals nothing:
+tasks are journaled after a flush that followed them). A journal is marked complete only after every
 task succeeded and the sinks were flushed.
 
 Threads: a worker holds the GIL only for bookkeeping. Operator kernels,
@@ -58,6 +60,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 import time
 from collections import deque
 from concurrent.futures import FIRST_COMPLETED, Future, wait
@@ -399,7 +402,8 @@ def _drive(executor: Executor, puller: _Puller, todo: Sequence[int], stats: RunS
     finished: list[int] = []
     error: PeppersError | None = None
     aborted = 0
-    tail_synced = False
+    early: threading.Thread | None = None
+    tail = max(2 * executor.n_workers, len(todo) // 10)
     last_sync = time.monotonic()
     try:
         while queue or pending:
@@ -411,11 +415,13 @@ def _drive(executor: Executor, puller: _Puller, todo: Sequence[int], stats: RunS
                    and len(pending) < 2 * executor.n_workers):
                 k = queue.popleft()
                 pending[executor.submit(puller.task, k)] = k
-            if not queue and pending and not tail_synced and error is None:
-                # all submitted: flush what is written while the last tasks run,
-                # so the final flush (workers idle) has only their tiles to write
-                _sync(sinks, journal, finished)
-                tail_synced = True
+            if (early is None and error is None and len(queue) <= tail
+                    and any(hasattr(sink, "flush") for sink in sinks)):
+                # near the end: flush what is written, beside the driver, so the
+                # final flush (nothing left to overlap) has only the last tiles
+                early = threading.Thread(target=_flush_quietly, args=(sinks,),
+                                         name="ppe-flush", daemon=True)
+                early.start()
             if not pending:
                 if mode == "hold" and queue and error is None:
                     _sync(sinks, journal, finished)
@@ -458,12 +464,23 @@ def _drive(executor: Executor, puller: _Puller, todo: Sequence[int], stats: RunS
         wait(pending)
         raise
     finally:
+        if early is not None:
+            early.join()
         _sync(sinks, journal, finished)
     if error is not None:
         raise error
     if aborted:
         raise RunAborted(f"stream aborted by its controller with {aborted} of {stats.total} "
                          "tasks not started; finished tiles are journaled and a rerun resumes")
+
+
+def _flush_quietly(sinks: Sequence[Sink]) -> None:
+    """Flush the sinks ahead of the final flush; an error is left for that one to raise."""
+    for sink in sinks:
+        flush = getattr(sink, "flush", None)
+        if flush is not None:
+            with contextlib.suppress(OSError):
+                flush()
 
 
 def _sync(sinks: Sequence[Sink], journal: Journal | None, finished: list[int]) -> None:
