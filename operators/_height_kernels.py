@@ -42,24 +42,9 @@ from numba import njit
 
 from peppers.geometry._ellipsoid_kernels import xyz_to_llh_1
 from peppers.geometry._orbit_kernels import state_at
+from peppers.geometry._zero_doppler_kernels import plane_basis
 
 OK, NO_PHASE, NO_REFERENCE, NO_CONVERGENCE = 0, 1, 2, 3
-
-
-@njit(nogil=True, cache=True)
-def plane_basis(st, side, e1, e2):
-    """Unit vectors of the zero-Doppler plane of the antenna state ``st`` (3, 3)."""
-    sx, sy, sz = st[0, 0], st[0, 1], st[0, 2]
-    vx, vy, vz = st[1, 0], st[1, 1], st[1, 2]
-    vn = math.sqrt(vx * vx + vy * vy + vz * vz)
-    vx, vy, vz = vx / vn, vy / vn, vz / vn
-    dot = -(sx * vx + sy * vy + sz * vz)
-    e1[0], e1[1], e1[2] = -sx - dot * vx, -sy - dot * vy, -sz - dot * vz
-    n1 = math.sqrt(e1[0] ** 2 + e1[1] ** 2 + e1[2] ** 2)
-    e1[0], e1[1], e1[2] = e1[0] / n1, e1[1] / n1, e1[2] / n1
-    e2[0] = side * (e1[1] * vz - e1[2] * vy)
-    e2[1] = side * (e1[2] * vx - e1[0] * vz)
-    e2[2] = side * (e1[0] * vy - e1[1] * vx)
 
 
 @njit(nogil=True, cache=True)

@@ -106,11 +106,26 @@ def geo2rdr_many(xyz, t_guess, times, pos, vel, coef, znodes, origin, scale,
 
 
 @njit(nogil=True, cache=True)
-def _normalise(v):
-    nrm = math.sqrt(v[0] * v[0] + v[1] * v[1] + v[2] * v[2])
-    v[0] /= nrm
-    v[1] /= nrm
-    v[2] /= nrm
+def plane_basis(st, side, e1, e2):
+    """Unit vectors of the zero-Doppler plane of the antenna state ``st`` (3, 3).
+
+    ``e1`` is the nadir direction (towards the Earth's centre) made
+    perpendicular to the velocity; ``e2 = side * (e1 x v/|v|)`` points to the
+    right of the flight direction for ``side = +1``, to the left for -1.
+    Every point ``S + r (cos th e1 + sin th e2)`` is at range ``r`` and zero
+    Doppler.
+    """
+    sx, sy, sz = st[0, 0], st[0, 1], st[0, 2]
+    vx, vy, vz = st[1, 0], st[1, 1], st[1, 2]
+    vn = math.sqrt(vx * vx + vy * vy + vz * vz)
+    vx, vy, vz = vx / vn, vy / vn, vz / vn
+    dot = -(sx * vx + sy * vy + sz * vz)
+    e1[0], e1[1], e1[2] = -sx - dot * vx, -sy - dot * vy, -sz - dot * vz
+    n1 = math.sqrt(e1[0] * e1[0] + e1[1] * e1[1] + e1[2] * e1[2])
+    e1[0], e1[1], e1[2] = e1[0] / n1, e1[1] / n1, e1[2] / n1
+    e2[0] = side * (e1[1] * vz - e1[2] * vy)
+    e2[1] = side * (e1[2] * vx - e1[0] * vz)
+    e2[2] = side * (e1[0] * vy - e1[1] * vx)
 
 
 @njit(nogil=True, cache=True)
@@ -142,17 +157,7 @@ def rdr2geo_many(t_s, range_m, height, side, times, coef, znodes, origin, scale,
             continue
         state_at(times, coef, znodes, origin, scale, t, st)
         sx, sy, sz = st[0, 0], st[0, 1], st[0, 2]
-        vx, vy, vz = st[1, 0], st[1, 1], st[1, 2]
-        vn = math.sqrt(vx * vx + vy * vy + vz * vz)
-        vx, vy, vz = vx / vn, vy / vn, vz / vn
-        # e1: nadir (towards the centre) projected into the zero-Doppler plane
-        dot = -(sx * vx + sy * vy + sz * vz)
-        e1[0], e1[1], e1[2] = -sx - dot * vx, -sy - dot * vy, -sz - dot * vz
-        _normalise(e1)
-        # e2 = side * (e1 x v): right of the flight direction for side = +1
-        e2[0] = side * (e1[1] * vz - e1[2] * vy)
-        e2[1] = side * (e1[2] * vx - e1[0] * vz)
-        e2[2] = side * (e1[0] * vy - e1[1] * vx)
+        plane_basis(st, side, e1, e2)
         # the range circle's lowest point (nadir side) must reach the surface
         lat, lon, hp = xyz_to_llh_1(sx + rng * e1[0], sy + rng * e1[1], sz + rng * e1[2])
         if hp > h + tol_m:
