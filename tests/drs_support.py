@@ -114,3 +114,21 @@ class Explode(LocalOperator):
 
     def compute(self, inputs: Mapping[str, np.ndarray], output_region: Region):
         raise ValueError("boom")
+
+
+#: Two local rules, a slow copy then a scale: a stream slow enough to kill or watch.
+SLOW_CHAIN = """\
+rules:
+  slow:
+    kind: local
+    operator: drs_support:SlowCopy
+    inputs: {input: src}
+    outputs: {output: copied}
+    params: {delay: t.delay}
+  scale:
+    kind: local
+    operator: peppers.ppe.testing:Scale
+    inputs: {input: copied}
+    outputs: {output: scaled}
+    params: {factor: t.factor}
+"""

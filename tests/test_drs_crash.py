@@ -9,24 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
-from drs_support import PEP, env, finished, make_run, read_image, source_array
+from drs_support import PEP, SLOW_CHAIN as RULES, env, finished, make_run, read_image, source_array
 from peppers.drs import make, plan_make
 
-RULES = """\
-rules:
-  slow:
-    kind: local
-    operator: drs_support:SlowCopy
-    inputs: {input: src}
-    outputs: {output: copied}
-    params: {delay: t.delay}
-  scale:
-    kind: local
-    operator: peppers.ppe.testing:Scale
-    inputs: {input: copied}
-    outputs: {output: scaled}
-    params: {factor: t.factor}
-"""
 
 
 def done_lines(root: Path) -> int:

@@ -14,28 +14,13 @@ from pathlib import Path
 
 import numpy as np
 
-from drs_support import PEP, env, make_run, read_image, source_array
+from drs_support import PEP, SLOW_CHAIN as RULES, env, make_run, read_image, source_array
 from peppers.drs import make
 from peppers.rmi import run_status
 from peppers.rmi.client import MonitorClient
 
 from test_rmi_support import wait_for
 
-RULES = """\
-rules:
-  slow:
-    kind: local
-    operator: drs_support:SlowCopy
-    inputs: {input: src}
-    outputs: {output: copied}
-    params: {delay: t.delay}
-  scale:
-    kind: local
-    operator: peppers.ppe.testing:Scale
-    inputs: {input: copied}
-    outputs: {output: scaled}
-    params: {factor: t.factor}
-"""
 
 
 def _pep(root: Path, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
