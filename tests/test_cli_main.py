@@ -10,12 +10,12 @@ import sys
 
 import pytest
 
-from drs_support import HERE, env, finished, make_run, rerun
+from support.drs import TESTS, env, finished, make_run, rerun
 from peppers.cli.main import main
 from peppers.cli.progress import WIDTH, ProgressView, label
 from peppers.drs.streams import Step
 
-CHAIN = (HERE / "rules" / "chain.yaml").read_text()
+CHAIN = (TESTS / "rules" / "chain.yaml").read_text()
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ import pytest
 import rasterio
 from rasterio.crs import CRS
 
-from cog_checks import assert_valid_product
+from support.cog import assert_valid_product
 from peppers.io.raw import RawImage
 from peppers.operators.export import KINDS, export_product, main
 from peppers.ppe.operator import ImageSpec

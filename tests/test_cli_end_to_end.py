@@ -21,7 +21,7 @@ from peppers.hkv import RunDatabase
 from peppers.io.raw import RawImage
 from peppers.operators.height import radar_looks
 from peppers.report.truth import assess_dem
-from cog_checks import assert_valid_product
+from support.cog import assert_valid_product
 from peppers.ppe import Pipeline
 from peppers.ppe.region import Region
 
