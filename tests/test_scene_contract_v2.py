@@ -14,7 +14,7 @@ from peppers.errors import SceneError
 from peppers.scene import (FORMAT_V1, FORMAT_V2, DopplerCentroid, Lut2D, Polynomial,
                            Polynomial2D, Tops, TopsBurst, load_scene, write_scene)
 from peppers.scene.radar import SPEED_OF_LIGHT
-from tests.scenes import T0, edit_yaml, make_scene, random_image, write_test_scene
+from support.scenes import T0, edit_yaml, make_scene, random_image, write_test_scene
 
 finite = st.floats(min_value=-1e6, max_value=1e6, allow_nan=False, allow_infinity=False)
 positive = st.floats(min_value=1.0, max_value=1e10, allow_nan=False, allow_infinity=False)
