@@ -186,7 +186,7 @@ def test_global_operator_unwraps_a_ramp(tmp_path):
 def test_failing_global_leaves_no_output(image, tmp_path, capsys):
     path, _ = image
     out = tmp_path / "never.vrt"
-    assert main(["op", "test_op:FailingGlobal", "--input", str(path), "--output",
+    assert main(["op", "test_cli_op:FailingGlobal", "--input", str(path), "--output",
                  str(out)]) == 1
     err = capsys.readouterr().err
     assert "test_failing_global failed" in err and "deliberate failure" in err
@@ -196,7 +196,7 @@ def test_failing_global_leaves_no_output(image, tmp_path, capsys):
 
 def test_reduction_prints_yaml(image, capsys):
     path, array = image
-    assert main(["op", "test_op:MeanOfImage", "--scale", "2", "--input", str(path)]) == 0
+    assert main(["op", "test_cli_op:MeanOfImage", "--scale", "2", "--input", str(path)]) == 0
     values = yaml.safe_load(capsys.readouterr().out)
     assert values["shape"] == [70, 53]
     assert values["mean"] == pytest.approx(2 * float(array.astype(np.float64).mean()), rel=1e-6)

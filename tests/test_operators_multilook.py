@@ -15,7 +15,7 @@ from peppers.ppe import Pipeline, apply
 from peppers.ppe.region import Region
 from peppers.ppe.testing import whole_image
 from peppers.scene import scene_metadata
-from test_interferogram import scene_pair
+from support.scenes import scene_pair
 
 
 def test_block_means_real_and_complex():

@@ -11,14 +11,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from drs_support import HERE, PEP, env, make_run, read_image, source_array
+from support.drs import TESTS, PEP, env, make_run, read_image, source_array
 from peppers.cli.main import main
 
-CHAIN = (HERE / "rules" / "chain.yaml").read_text()
+CHAIN = (TESTS / "rules" / "chain.yaml").read_text()
 CONVERT = f"""
   convert:
     kind: command
-    command: "{sys.executable} {HERE / 'drs_tools.py'} to_tiff {{inputs.src}} {{outputs.dst}}"
+    command: "{sys.executable} {TESTS / 'support' / 'drs_tools.py'} to_tiff {{inputs.src}} {{outputs.dst}}"
     inputs: {{src: final}}
     outputs: {{dst: final_tif}}
     store: product

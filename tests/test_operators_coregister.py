@@ -1,6 +1,6 @@
 """Coregistration against synthetic pairs of known offsets.
 
-The pairs (:func:`make_pair`) are built independently of the operator: one
+The pairs (:func:`support.pairs.make_pair`) are built independently of the operator: one
 white complex reflectivity, a slave reflectivity mixed with independent
 speckle for coherence ``gamma`` and carrying an interferometric fringe, both
 band-limited (rectangular spectrum) and evaluated exactly, by their Fourier
@@ -16,7 +16,6 @@ from datetime import timedelta
 
 import numpy as np
 import pytest
-from scenes import make_scene
 
 from peppers.errors import OperatorError
 from peppers.io.source import ArraySource
@@ -24,52 +23,8 @@ from peppers.operators.coregister import (Coregistration, bamler_eineder_sigma,
                                           correlate_chip, design_matrix, orbit_offsets,
                                           scene_from_record)
 from peppers.scene import scene_metadata
-
-PAD = 32
-
-
-def _spectrum(z: np.ndarray, band: tuple[float, float]) -> np.ndarray:
-    fr = np.abs(np.fft.fftfreq(z.shape[0]))[:, None]
-    fc = np.abs(np.fft.fftfreq(z.shape[1]))[None, :]
-    return np.fft.fft2(z) * ((fr <= band[0] / 2) & (fc <= band[1] / 2))
-
-
-def _evaluate(spectrum: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """The band-limited periodic field of ``spectrum`` at fractional (rows x cols)."""
-    n, m = spectrum.shape
-    er = np.exp(2j * np.pi * np.outer(rows, np.fft.fftfreq(n) * n) / n)
-    ec = np.exp(2j * np.pi * np.outer(np.fft.fftfreq(m) * m, cols) / m)
-    return er @ spectrum @ ec / (n * m)
-
-
-def make_pair(shape, e_row, e_col, gamma, *, band=(0.85, 0.85), fringe=(0.0, 0.0), seed=0):
-    """Master, slave (complex64) and the true row/column offsets (1-D, separable).
-
-    ``fringe`` (cycles per row, per column) is the phase of master * conj(slave).
-    """
-    rng = np.random.default_rng(seed)
-    big = (shape[0] + 2 * PAD, shape[1] + 2 * PAD)
-
-    def speckle():
-        return (rng.standard_normal(big) + 1j * rng.standard_normal(big)) / np.sqrt(2)
-
-    a, noise = speckle(), speckle()
-    y, x = np.mgrid[0:big[0], 0:big[1]]
-    slave_ref = ((gamma * a + np.sqrt(1 - gamma ** 2) * noise)
-                 * np.exp(-2j * np.pi * (fringe[0] * y + fringe[1] * x)))
-    ys, xs = np.arange(shape[0], dtype=float), np.arange(shape[1], dtype=float)
-    master = _evaluate(_spectrum(a, band), ys + PAD, xs + PAD)
-    slave = _evaluate(_spectrum(slave_ref, band), ys - e_row(ys) + PAD, xs - e_col(xs) + PAD)
-
-    def truth(e, positions):
-        d = np.zeros_like(positions)
-        for _ in range(60):
-            d = e(positions + d)
-        return d
-
-    return (master.astype(np.complex64), slave.astype(np.complex64),
-            truth(e_row, ys), truth(e_col, xs))
-
+from support.pairs import PAD, make_pair
+from support.scenes import make_scene
 
 def test_chip_scatter_within_bamler_eineder_bound():
     """Per-chip offsets scatter by at most 1.5x the coherent Cramer-Rao bound at gamma 0.8."""

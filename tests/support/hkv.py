@@ -1,6 +1,6 @@
 """Shared strategies and helpers for the HKV tests (and tests of the helpers).
 
-Other ``test_hkv_*`` modules import from here: key and value strategies for
+The HKV tests import from here: key and value strategies for
 hypothesis, an exact equality that treats ``nan`` as equal to itself and
 distinguishes ``1`` from ``1.0`` and ``True``, and a fresh-run context.
 """
@@ -13,11 +13,9 @@ import math
 import tempfile
 from pathlib import Path
 
-import pytest
-from hypothesis import given
 from hypothesis import strategies as st
 
-from peppers.hkv import ImageRef, RunDatabase, storage
+from peppers.hkv import ImageRef, RunDatabase
 
 UTC = dt.timezone.utc
 
@@ -59,29 +57,8 @@ def same(a, b) -> bool:
     return a == b
 
 
-@pytest.fixture(autouse=True, scope="module")
-def no_fsync():
-    """Property tests make hundreds of throw-away runs: skip fsync (atomicity
-    does not depend on it). Import this fixture into a module to apply it."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(storage, "SYNC", False)
-        yield
-
-
 @contextlib.contextmanager
 def fresh_run(parameters=None):
     """A new run in a temporary directory (usable inside hypothesis examples)."""
     with tempfile.TemporaryDirectory() as folder:
         yield RunDatabase.create(Path(folder) / "run", parameters)
-
-
-def test_same_is_exact():
-    assert same(float("nan"), float("nan"))
-    assert not same(1, 1.0) and not same(1, True) and not same(0.0, -0.0)
-    assert not same({"a": 1, "b": 2}, {"b": 2, "a": 1})  # order matters for round trips
-    assert same([{"x": [float("inf")]}], [{"x": [float("inf")]}])
-
-
-@given(values)
-def test_same_is_reflexive(value):
-    assert same(value, value)

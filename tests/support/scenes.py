@@ -101,3 +101,14 @@ def edit_yaml(yaml_path: Path, mutate: Callable[[dict], None]) -> Path:
     Path(yaml_path).write_text(yaml.safe_dump(doc, sort_keys=False))
     return Path(yaml_path)
 
+
+def scene_pair(lines: int, samples: int, *, along: float = 130.0, up: float = 150.0):
+    """Master and slave scenes; the slave orbit displaced by a fixed ECEF baseline."""
+    master = make_scene(lines=lines, samples=samples)
+    p, v = master.positions_m, master.velocities_mps
+    radial = p[4] / np.linalg.norm(p[4])
+    cross = np.cross(v[4], radial)
+    cross /= np.linalg.norm(cross)
+    slave = make_scene(lines=lines, samples=samples, positions_m=p + up * radial + along * cross,
+                       velocities_mps=v)
+    return master, slave

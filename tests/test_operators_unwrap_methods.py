@@ -12,7 +12,7 @@ from peppers.operators.unwrap import fill_holes, unwrap_branch_cut, unwrap_mcf, 
 from peppers.operators.unwrap.masks import invalid_regions, valid_mask, wrapped_phase
 from peppers.operators.unwrap.residues import TWO_PI, residues, wrap
 from peppers.operators.unwrap.wls import PoissonDCT
-from unwrap_cases import make_case, score
+from support.unwrap_cases import make_case, score
 
 
 @given(st.integers(0, 2 ** 31))

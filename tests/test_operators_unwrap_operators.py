@@ -8,7 +8,7 @@ import pytest
 from peppers.errors import OperatorError
 from peppers.io.source import ArraySource
 from peppers.operators.unwrap import UnwrapBranchCut, UnwrapMCF, UnwrapWLS
-from unwrap_cases import make_case, score
+from support.unwrap_cases import make_case, score
 
 
 @pytest.mark.parametrize("cls,extra", [(UnwrapMCF, {"nlooks": 14.0}), (UnwrapWLS, {}),

@@ -12,19 +12,7 @@ from peppers.ppe import apply
 from peppers.ppe.operator import ImageSpec
 from peppers.ppe.region import Region
 from peppers.scene import scene_metadata
-from scenes import make_scene
-
-
-def scene_pair(lines: int, samples: int, *, along: float = 130.0, up: float = 150.0):
-    """Master and slave scenes; the slave orbit displaced by a fixed ECEF baseline."""
-    master = make_scene(lines=lines, samples=samples)
-    p, v = master.positions_m, master.velocities_mps
-    radial = p[4] / np.linalg.norm(p[4])
-    cross = np.cross(v[4], radial)
-    cross /= np.linalg.norm(cross)
-    slave = make_scene(lines=lines, samples=samples, positions_m=p + up * radial + along * cross,
-                       velocities_mps=v)
-    return master, slave
+from support.scenes import scene_pair
 
 
 @pytest.fixture(scope="module")

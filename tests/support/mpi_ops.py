@@ -1,4 +1,4 @@
-"""Operators for the MPI tests, imported by the ``pep-ppe`` ranks (``test_mpi_ops:Name``).
+"""Operators for the MPI tests, imported by the ``pep-ppe`` ranks (``support.mpi_ops:Name``).
 
 Kept free of pytest at module level so ranks import it fast. ``Sleepy``
 sleeps on the tiles of the top half of the image (a deliberate cost skew
@@ -52,32 +52,6 @@ class Flaky(LocalOperator):
         return {"output": inputs["input"][1:-1, 1:-1] + 1}
 
 
-def test_sleepy_sleeps_only_above_its_row():
-    op = Sleepy(seconds=0.05, below=32)
-    x = np.arange(16.0).reshape(4, 4)
-    start = time.perf_counter()
-    out = op.compute({"input": x}, Region(32, 0, 4, 4))["output"]
-    fast = time.perf_counter() - start
-    start = time.perf_counter()
-    op.compute({"input": x}, Region(0, 0, 4, 4))
-    slow = time.perf_counter() - start
-    assert np.array_equal(out, x) and fast < 0.02 <= 0.04 < slow
-
-
-def test_flaky_adds_one_logs_and_fails_on_its_tile(tmp_path, monkeypatch):
-    import pytest
-
-    log = tmp_path / "log"
-    monkeypatch.setenv("PEPPERS_TEST_LOG", str(log))
-    monkeypatch.setenv("PEPPERS_TEST_FAIL", "8,16")
-    x = np.arange(36.0).reshape(6, 6)
-    out = Flaky().compute({"input": x}, Region(0, 0, 4, 4))["output"]
-    assert np.array_equal(out, x[1:-1, 1:-1] + 1)
-    assert log.read_text() == "0 0\n"
-    with pytest.raises(RuntimeError, match="deliberate"):
-        Flaky().compute({"input": x}, Region(8, 16, 4, 4))
-
-
 def _fail_on_rank(data, coherence, **params):
     """``unwrap_mcf``, except on the MPI rank named by ``$PEPPERS_TEST_FAIL_RANK``."""
     from peppers.operators.unwrap.mcf import unwrap_mcf
@@ -92,17 +66,3 @@ class FailingUnwrap(UnwrapMCF):
 
     name = "failing_unwrap"
     solver = staticmethod(_fail_on_rank)
-
-
-def test_failing_unwrap_fails_only_on_its_rank(monkeypatch):
-    import pytest
-
-    x = np.exp(1j * np.linspace(0, 6, 64)).reshape(8, 8).astype(np.complex64)
-    coherence = np.ones((8, 8), np.float32)
-    monkeypatch.setenv("PMI_RANK", "0")
-    monkeypatch.setenv("PEPPERS_TEST_FAIL_RANK", "1")
-    unw, comps = FailingUnwrap(nlooks=4.0, min_component_size=1).unwrap(x, coherence)
-    assert np.all(comps == 1) and np.isfinite(unw).all()
-    monkeypatch.setenv("PMI_RANK", "1")
-    with pytest.raises(RuntimeError, match="deliberate"):
-        FailingUnwrap(nlooks=4.0, min_component_size=1).unwrap(x, coherence)

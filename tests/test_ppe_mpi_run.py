@@ -128,7 +128,7 @@ def _flaky_run(tmp_path) -> tuple[Path, np.ndarray, list[tuple[int, int]]]:
     spec = StreamSpec("flaky", {"field": "inputs/field.vrt"},
                       [NodeSpec("box", "peppers.operators.filters:BoxFilter", {"size": [3, 3]},
                                 {"input": "field"}, {"output": "smooth"}),
-                       NodeSpec("flaky", "test_mpi_ops:Flaky", {}, {"input": "smooth"},
+                       NodeSpec("flaky", "support.mpi_ops:Flaky", {}, {"input": "smooth"},
                                 {"output": "out"})],
                       {"out": "images/out.vrt"}, (16, 16), "32M")
     spec.save(stream_path(run, "flaky"))
@@ -174,7 +174,7 @@ def test_dynamic_beats_static_blocks_on_skewed_tiles(tmp_path):
     run = tmp_path / "run"
     _write_input(run, np.zeros((256, 256), "float32"), "flat")
     spec = StreamSpec("skew", {"flat": "inputs/flat.vrt"},
-                      [NodeSpec("sleepy", "test_mpi_ops:Sleepy",
+                      [NodeSpec("sleepy", "support.mpi_ops:Sleepy",
                                 {"seconds": 0.05, "below": 128},
                                 {"input": "flat"}, {"output": "out"})],
                       {"out": "images/skew.vrt"}, (32, 32), "32M")

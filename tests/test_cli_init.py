@@ -22,7 +22,7 @@ from peppers.hkv import RunDatabase
 from peppers.hkv.schema import Schema
 from peppers.scene import load_scene
 from peppers.scene.inputs import input_path, load_run_scene, resolve_input
-from scenes import edit_yaml, make_scene, write_test_scene
+from support.scenes import edit_yaml, make_scene, write_test_scene
 
 
 @pytest.fixture

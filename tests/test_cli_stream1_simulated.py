@@ -74,15 +74,6 @@ TARGETS = ("filtered_interferogram", "coherence", "interferogram_multilooked",
            "coherence_single_look", "master_filtered", "slave_resampled", "fringe_range")
 
 
-def pep(*args: str, cwd: Path) -> str:
-    """Run ``pep ARGS`` in ``cwd``; fail the test with its output if it fails."""
-    env = dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"])
-    result = subprocess.run([sys.executable, "-m", "peppers.cli.main", *args], cwd=cwd, env=env,
-                            capture_output=True, text=True, check=False)
-    assert result.returncode == 0, result.stderr + result.stdout
-    return result.stdout
-
-
 def make_run(folder: Path, name: str, tile: str | None = None, threads: int = 2) -> Path:
     """``pep init NAME`` on ``folder/sim`` and make the stream-1 targets."""
     pep("init", name, "--master", "sim/master.yaml", "--slave", "sim/slave.yaml", cwd=folder)

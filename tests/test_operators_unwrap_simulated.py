@@ -1,7 +1,7 @@
 """Unwrapping acceptance on the simulator's interferograms (issue 5).
 
 Each scene is a pair from ``peppers.operators.simulate`` taken through
-stream 1 by ``pep init`` + ``pep run make`` (``tests/unwrap_cases.py:
+stream 1 by ``pep init`` + ``pep run make`` (``tests/support/unwrap_cases.py:
 simulated_case``): the Goldstein-filtered multilooked interferogram (the
 ``unwrap`` rule's input) and the estimated coherence. The truth is the
 simulator's unwrapped flattened phase averaged over the same multilook
@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from unwrap_cases import score, simulated_case
+from support.unwrap_cases import score, simulated_case
 
 from peppers.errors import OperatorError
 from peppers.operators.unwrap import unwrap_branch_cut, unwrap_mcf, unwrap_wls

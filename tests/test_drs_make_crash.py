@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from drs_support import PEP, SLOW_CHAIN as RULES, env, finished, make_run, read_image, source_array
+from support.drs import PEP, SLOW_CHAIN as RULES, env, finished, make_run, read_image, source_array
 from peppers.drs import make, plan_make
 
 
@@ -67,7 +67,7 @@ def test_changed_input_after_a_kill_does_not_resume_old_tiles(tmp_path):
         time.sleep(0.02)
     process.send_signal(signal.SIGKILL)
     process.wait()
-    from drs_support import write_image
+    from support.drs import write_image
 
     changed = source_array() + np.float32(1.0)
     write_image(root / "data" / "src.vrt", changed)  # same spec, different data

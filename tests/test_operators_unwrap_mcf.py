@@ -9,7 +9,7 @@ import pytest
 from peppers.operators.unwrap.masks import connected_components, invalid_regions
 from peppers.operators.unwrap.mcf import solve_corrections, unwrap_mcf
 from peppers.operators.unwrap.residues import TWO_PI, loop_sums, wrapped_gradients
-from unwrap_cases import make_case, score
+from support.unwrap_cases import make_case, score
 
 
 def _oracle_cost(q, valid, cost_r, cost_c):

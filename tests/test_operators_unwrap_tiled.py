@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from peppers.operators.unwrap import unwrap_mcf
 from peppers.operators.unwrap.tiled import plan_tiles, reconcile, stitch, unwrap_tiled
 from peppers.ppe.region import Region
-from unwrap_cases import make_case, score
+from support.unwrap_cases import make_case, score
 
 
 @given(st.integers(5, 300), st.integers(5, 300), st.integers(4, 120), st.integers(4, 120),

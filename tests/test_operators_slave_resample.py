@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_coregister import make_pair
-from test_spectral import coherence_and_phase
+from support.pairs import coherence_and_phase, make_pair
 
 from peppers.io.source import ArraySource
 from peppers.operators.coregister import Coregistration

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_stream1_simulated import pep
+from support.drs import pep
 
 from peppers.io.raw import RawImage
 from peppers.ppe.mpi import launch_command
@@ -139,7 +139,7 @@ def test_failing_tile_stops_every_rank_and_commits_nothing(scene):
     run = unwrap_ready(scene, "unwrap-failing")
     (run / "rules").mkdir(exist_ok=True)
     (run / "rules" / "failing.yaml").write_text(
-        "rules:\n  unwrap:\n    kind: global\n    operator: test_mpi_ops:FailingUnwrap\n"
+        "rules:\n  unwrap:\n    kind: global\n    operator: support.mpi_ops:FailingUnwrap\n"
         "    inputs: {interferogram: filtered_interferogram, coherence: coherence}\n"
         "    outputs: {unwrapped: unwrapped, components: components}\n"
         "    params: {threshold: insar.unwrap.coherence_threshold,\n"

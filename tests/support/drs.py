@@ -5,12 +5,13 @@ input ``src`` (``data/src.vrt``, 300 x 200, seeded), the parameters the
 rule sets read, packaged rules switched off, 128 x 128 tiles, and the given
 rule file text as ``RUN/rules/test.yaml``. The operators below are imported
 by module path from rule files, so the ``pep`` subprocesses of the tests get
-this folder on ``PYTHONPATH``.
+the tests folder on ``PYTHONPATH`` (operators named ``support.drs:Name``).
 """
 
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -21,7 +22,7 @@ import numpy as np
 from peppers.ppe.operator import LocalOperator, Param
 from peppers.ppe.region import Region
 
-HERE = Path(__file__).resolve().parent
+TESTS = Path(__file__).resolve().parents[1]
 SHAPE = (300, 200)
 
 
@@ -78,7 +79,7 @@ def rerun(before: dict, after: dict) -> set[str]:
 def env() -> dict[str, str]:
     """Environment for ``pep`` subprocesses: this folder importable."""
     out = dict(os.environ)
-    out["PYTHONPATH"] = os.pathsep.join([str(HERE), out.get("PYTHONPATH", "")])
+    out["PYTHONPATH"] = os.pathsep.join([str(TESTS), out.get("PYTHONPATH", "")])
     return out
 
 
@@ -121,7 +122,7 @@ SLOW_CHAIN = """\
 rules:
   slow:
     kind: local
-    operator: drs_support:SlowCopy
+    operator: support.drs:SlowCopy
     inputs: {input: src}
     outputs: {output: copied}
     params: {delay: t.delay}
@@ -132,3 +133,12 @@ rules:
     outputs: {output: scaled}
     params: {factor: t.factor}
 """
+
+
+def pep(*args: str, cwd: Path) -> str:
+    """Run ``pep ARGS`` in ``cwd``; fail the test with its output if it fails."""
+    env = dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"])
+    result = subprocess.run([sys.executable, "-m", "peppers.cli.main", *args], cwd=cwd, env=env,
+                            capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr + result.stdout
+    return result.stdout

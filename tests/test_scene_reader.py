@@ -20,7 +20,7 @@ from peppers.errors import SceneError
 from peppers.ppe.region import Region
 from peppers.scene import (check_reference_dem, format_utc, load_gcps, load_scene, parse_utc,
                            write_scene)
-from scenes import T0, circular_orbit, make_scene, random_image, write_test_scene
+from support.scenes import T0, circular_orbit, make_scene, random_image, write_test_scene
 
 
 def _open(path):

@@ -4,23 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_coregister import PAD, make_pair
 
 from peppers.operators.spectral import (AzimuthCommonBand, RangeCommonBand, bandpass_taps,
                                         common_band, fringe_frequency)
 from peppers.ppe import apply
+from support.pairs import PAD, coherence_and_phase, make_pair
 
 FRINGE = (0.01, 0.15)
-
-
-def coherence_and_phase(m, s, fringe, margin=24):
-    """|<m s* e^{-j phi}>| / sqrt(<|m|^2><|s|^2>) and the residual phase, inside a margin."""
-    rows, cols = np.mgrid[0:m.shape[0], 0:m.shape[1]] + PAD
-    flat = np.exp(-2j * np.pi * (fringe[0] * rows + fringe[1] * cols))
-    cut = (slice(margin, -margin), slice(margin, -margin))
-    num = np.sum((m * np.conj(s) * flat)[cut])
-    den = np.sqrt(np.sum(np.abs(m[cut]) ** 2) * np.sum(np.abs(s[cut]) ** 2))
-    return abs(num) / den, np.angle(num)
 
 
 @pytest.fixture(scope="module")
