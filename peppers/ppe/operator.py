@@ -45,7 +45,7 @@ from typing import Any, ClassVar, Mapping, Protocol
 import numpy as np
 
 from peppers.bounds import BOUNDS, violation
-from peppers.errors import OperatorError
+from peppers.errors import ParameterError
 from peppers.ppe.region import Region
 
 EDGE_MODES = ("reflect", "constant", "nodata")
@@ -132,8 +132,8 @@ class Param:
         ------
         TypeError
             If ``value`` is not of the declared type.
-        OperatorError
-            If it breaks a bound (``ge``, ``gt``, ``le``, ``choices``); the
+        ParameterError
+            (an ``OperatorError`` and a ``ValueError``) if it breaks a bound (``ge``, ``gt``, ``le``, ``choices``); the
             message names the operator, the parameter and its key.
         """
         value = self._typed(value, owner)
@@ -141,7 +141,7 @@ class Param:
             problem = violation(value, **self.bounds)
             if problem is not None:
                 key = f" ({self.key})" if self.key else ""
-                raise OperatorError(f"{owner}: parameter {self.name!r}{key}: {problem}")
+                raise ParameterError(f"{owner}: parameter {self.name!r}{key}: {problem}")
         return value
 
     def _typed(self, value: Any, owner: str) -> Any:
