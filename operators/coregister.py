@@ -65,12 +65,12 @@ from typing import TYPE_CHECKING, Any, ClassVar, Mapping
 import numpy as np
 
 from peppers.errors import OperatorError, SceneError
+from peppers.image import ImageSource, Region
+from peppers.operator import Param, ReductionOperator
 from peppers.operators import _coregister_kernels as kernels
 from peppers.operators._arrays import positive_pair
 from peppers.operators.fft import get_plan, next_fast_length
 from peppers.operators.resample import polynomial_powers
-from peppers.ppe.operator import ImageSource, Param, ReductionOperator
-from peppers.ppe.region import Region
 
 if TYPE_CHECKING:
     from peppers.scene import Scene

@@ -33,10 +33,10 @@ from typing import Any, ClassVar, Mapping
 
 import numpy as np
 
+from peppers.image import ImageSpec, Region
+from peppers.operator import LocalOperator, Param
 from peppers.operators import _multilook_kernels as kernels
 from peppers.operators._arrays import accumulator_dtype, positive_pair, prepare_input, working_dtype
-from peppers.ppe.operator import ImageSpec, LocalOperator, Param
-from peppers.ppe.region import Region
 
 __all__ = ["Multilook", "ground_spacing", "square_looks"]
 
