@@ -3,12 +3,12 @@
 Two kinds of case, in one run, every method unwrapping the same arrays:
 
 - ``synth``: for every ``--sizes`` (default 1000, 2000, 4000 pixels square)
-  one synthetic interferogram (``tests/unwrap_cases.py: make_case``:
+  one synthetic interferogram (``tests/support/unwrap_cases.py: make_case``:
   fractal relief plus ramp, coherence 0.3-0.95 with decorrelated patches,
   14 looks with exact multilook statistics, a slanted no-data edge);
 - ``sim`` (``--simulated``, on by default): for every ``--sim-sizes``
   (default 1000) a pair from the project's simulator taken through stream 1
-  (``tests/unwrap_cases.py: simulated_case``: ``pep init`` + ``pep run make
+  (``tests/support/unwrap_cases.py: simulated_case``: ``pep init`` + ``pep run make
   filtered_interferogram coherence``) with ``--sim-looks`` x ``--sim-looks``
   looks (default 2, so a ``size``\ :sup:`2` grid needs a pair of ``2 size``
   square SLCs); the Goldstein-filtered interferogram and the estimated
@@ -57,7 +57,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from _common import save_json, table  # noqa: E402
-from unwrap_cases import Case, make_case, score, simulated_case  # noqa: E402
+from support.unwrap_cases import Case, make_case, score, simulated_case  # noqa: E402
 
 from peppers.operators.unwrap import (unwrap_branch_cut, unwrap_mcf, unwrap_tiled,  # noqa: E402
                                       unwrap_wls)

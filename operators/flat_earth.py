@@ -21,7 +21,7 @@ interpolates between nodes with the 4-point Lagrange cubic along each axis
 an error of order ``h^4 phi''''``. The value at a pixel depends only on its
 absolute coordinates and the fixed nodes, so tiles agree exactly.
 
-Accuracy (``tests/test_interferogram.py`` measures it against exact
+Accuracy (``tests/test_operators_interferogram.py`` measures it against exact
 per-pixel geometry on a 700 km, 830 km-range pair with a 200 m baseline):
 below 1e-4 rad with 64 x 64 node spacing, against a flat-earth phase of
 several thousand radians across the swath. The geometry itself converges to

@@ -25,6 +25,15 @@ resampler's bounding box of it. Every stage is tiling-invariant, so the
 operator is.
 
 Outputs ``master`` and ``slave``, both on the master grid, complex64.
+
+Azimuth carrier: with ``doppler`` on, the slave is demodulated by its own
+azimuth carrier (Doppler centroid and, for a TOPS burst, the steering ramp;
+:mod:`peppers.operators.doppler`) around each output pixel and remodulated
+after the interpolation, from the slave scene's metadata (or an explicit
+``slave_carrier`` table); a scene without Doppler metadata is taken as
+zero-Doppler baseband. :class:`SlaveResampleFilterOffsets` is the same
+operator resampling through dense offset rasters (inputs ``row_offset``,
+``col_offset`` on the master grid) added to the polynomial.
 """
 
 from __future__ import annotations
@@ -36,7 +45,8 @@ import numpy as np
 from peppers.image import ImageSpec, Region
 from peppers.operator import LocalOperator, Param
 from peppers.operators._arrays import prepare_input
-from peppers.operators.resample import PolynomialResampler
+from peppers.operators.doppler import scene_carrier
+from peppers.operators.resample import OffsetRasterResampler, PolynomialResampler
 from peppers.operators.spectral import AzimuthCommonBand, RangeCommonBand, pair_spec
 
 
@@ -52,6 +62,13 @@ class SlaveResampleFilter(LocalOperator):
         Windowed-sinc taps per axis and Kaiser shape of the resampler.
     range_filter, azimuth_filter : bool
         Apply the range (spectral shift) and azimuth (Doppler) filters.
+    doppler : bool
+        Demodulate the slave's azimuth carrier around the interpolation
+        (off: baseband interpolation, for comparison).
+    slave_carrier : dict
+        Explicit carrier table of the slave (see
+        :func:`~peppers.operators.resample.carrier_table`); empty (default):
+        from ``slave_scene`` (:func:`~peppers.operators.doppler.scene_carrier`).
     bandwidth, fir_taps, estimate_window, snr_threshold, master_scene, slave_scene, height_m
         Of :class:`~peppers.operators.spectral.RangeCommonBand`.
 
@@ -80,7 +97,12 @@ class SlaveResampleFilter(LocalOperator):
         Param("range_filter", bool, True, "range common-band filter", "insar.filtering.range"),
         Param("azimuth_filter", bool, False, "azimuth common-band filter",
               "insar.filtering.azimuth"),
+        Param("doppler", bool, True, "demodulate the slave's azimuth carrier (Doppler, TOPS)",
+              "insar.resampling.doppler"),
+        Param("slave_carrier", dict, {}, "explicit slave carrier table (cycles/line)"),
     ) + tuple(p for p in RangeCommonBand.params)
+    #: The resampler class (the offset-raster variant overrides it).
+    resampler_class: ClassVar[type] = PolynomialResampler
 
     def __init__(self, **values: Any) -> None:
         super().__init__(**values)
@@ -93,11 +115,22 @@ class SlaveResampleFilter(LocalOperator):
         for key in ("center", "scale"):
             if key in offsets:
                 poly[key] = tuple(offsets[key])
-        self.resampler = PolynomialResampler(taps=self.taps, beta=self.beta, **poly)
+        carrier = self.slave_carrier
+        if not carrier and self.doppler and self.slave_scene:
+            carrier = scene_carrier(self.slave_scene) or {}
+        self.carrier_source = ("none" if not self.doppler else
+                               "parameter" if self.slave_carrier else
+                               "scene" if carrier else "zero-Doppler assumed")
+        self.resampler = self.resampler_class(taps=self.taps, beta=self.beta,
+                                              carrier=carrier if self.doppler else {},
+                                              **poly, **self._resampler_extra())
         range_params = {p.name: getattr(self, p.name) for p in RangeCommonBand.params}
         self.range = RangeCommonBand(**range_params) if self.range_filter else None
         self.azimuth = (AzimuthCommonBand(fir_taps=self.fir_taps) if self.azimuth_filter
                         else None)
+
+    def _resampler_extra(self) -> dict[str, Any]:
+        return {}
 
     def output_spec(self, input_specs: Mapping[str, ImageSpec]) -> dict[str, ImageSpec]:
         return pair_spec(input_specs)
@@ -123,7 +156,8 @@ class SlaveResampleFilter(LocalOperator):
         m = prepare_input(self.label, "master", inputs["master"], grown.shape, np.complex64)
         s_raw = prepare_input(self.label, "slave", inputs["slave"], wanted["slave"].shape,
                               np.complex64)
-        s = self.resampler.compute({"input": s_raw}, grown)["output"].astype(np.complex64)
+        s = self.resampler.resample(s_raw, grown, self._rasters(inputs, grown))
+        s = s.astype(np.complex64)
         if self.azimuth:
             m = self.azimuth.filter_grown(m, ranged)
             s = self.azimuth.filter_grown(s, ranged)
@@ -132,3 +166,45 @@ class SlaveResampleFilter(LocalOperator):
         else:
             out_m, out_s = m, s
         return {"master": out_m, "slave": out_s}
+
+    def _rasters(self, inputs: Mapping[str, np.ndarray],
+                 grown: Region) -> tuple[np.ndarray, np.ndarray] | None:
+        return None
+
+
+class SlaveResampleFilterOffsets(SlaveResampleFilter):
+    """:class:`SlaveResampleFilter` through dense offset rasters (plus the polynomial).
+
+    Inputs ``master``, ``slave``, ``row_offset``, ``col_offset``: the rasters
+    are on the master grid, float pixels, slave position minus master
+    position (the convention of ``docs/coregistration.md``), added to the
+    ``offsets`` polynomial (default zero). They are read over the same
+    region as the master (the tile grown by the filter halos).
+
+    Parameters
+    ----------
+    raster_bound : tuple of float
+        Bound of ``|row_offset|``, ``|col_offset|`` (after the polynomial),
+        pixels; see :class:`~peppers.operators.resample.OffsetRasterResampler`.
+    **values
+        As :class:`SlaveResampleFilter`.
+    """
+
+    name: ClassVar[str] = "slave_resample_filter_offsets"
+    inputs: ClassVar[tuple[str, ...]] = ("master", "slave", "row_offset", "col_offset")
+    params = SlaveResampleFilter.params + (
+        Param("raster_bound", tuple, (), "bound of |row_offset|, |col_offset| (rows, cols), px"),
+    )
+    resampler_class: ClassVar[type] = OffsetRasterResampler
+
+    def _resampler_extra(self) -> dict[str, Any]:
+        return {"raster_bound": self.raster_bound}
+
+    def input_region(self, output_region: Region,
+                     input_specs: Mapping[str, ImageSpec]) -> dict[str, Region]:
+        regions = super().input_region(output_region, input_specs)
+        return {**regions, "row_offset": regions["master"], "col_offset": regions["master"]}
+
+    def _rasters(self, inputs: Mapping[str, np.ndarray],
+                 grown: Region) -> tuple[np.ndarray, np.ndarray]:
+        return inputs["row_offset"], inputs["col_offset"]

@@ -74,7 +74,7 @@ class FringeSlope(LocalOperator):
 
     Notes
     -----
-    Accuracy, measured by ``tests/test_slope.py``: on a noise-free plane
+    Accuracy, measured by ``tests/test_operators_slope.py``: on a noise-free plane
     fringe the error is below 1e-3 cycles/pixel; at coherence 0.5 in a
     16 x 32 window, below 0.01 cycles/pixel (std). Cost: one complex FFT of
     ``oversampling^2 rows cols`` points per node.

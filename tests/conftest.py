@@ -1,4 +1,11 @@
-"""Shared fixtures for the peppers test suite."""
+"""Shared fixtures for the peppers test suite.
+
+Layout: one file per tested module, ``test_<package>_<module>[_<aspect>].py``
+(``test_operators_coherence.py``, ``test_drs_make_crash.py``); helpers that
+several files share (scenes, synthetic pairs, small runs, test operators,
+scripts) live in ``tests/support/`` and are imported as ``support.NAME``;
+fixtures that several files use live here.
+"""
 
 from __future__ import annotations
 
@@ -19,3 +26,15 @@ def rng():
     import numpy as np
 
     return np.random.default_rng(12345)
+
+
+@pytest.fixture(scope="module")
+def no_fsync():
+    """Skip fsync for a module's throw-away runs (property tests make hundreds;
+    atomicity does not depend on fsync). Apply with
+    ``pytestmark = pytest.mark.usefixtures("no_fsync")``."""
+    from peppers.hkv import storage
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(storage, "SYNC", False)
+        yield

@@ -10,7 +10,8 @@ import pytest
 
 from peppers.cli.main import main
 from peppers.hkv import RunDatabase
-from test_hkv_support import no_fsync  # noqa: F401
+
+pytestmark = pytest.mark.usefixtures("no_fsync")  # throw-away runs: no fsync
 
 PARAMETERS = {
     "insar.coherence.window": {"type": "list[int]", "default": [5, 5], "doc": "Window."},

@@ -14,11 +14,11 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from drs_support import (HERE, finished, make_run, read_image, rerun, source_array,
+from support.drs import (TESTS, finished, make_run, read_image, rerun, source_array,
                          write_image)
 from peppers.drs import make, plan_make
 
-CHAIN = (HERE / "rules" / "chain.yaml").read_text()
+CHAIN = (TESTS / "rules" / "chain.yaml").read_text()
 TARGETS = ["t.stats", "other_out"]
 
 
@@ -130,9 +130,9 @@ def test_switched_off_trigger_is_reported_as_ignored(db):
 
 
 def test_operator_version_change_is_a_code_reason(db, monkeypatch):
-    import drs_support
+    from support import drs
 
-    monkeypatch.setattr(drs_support.AddConst, "version", "2")
+    monkeypatch.setattr(drs.AddConst, "version", "2")
     plan = plan_make(db, TARGETS)
     assert [r.trigger for r in plan.analysis.reasons["shift"]] == ["code"]
     assert "operator version 1 -> 2" in str(plan.analysis.reasons["shift"][0])

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from drs_support import finished, make_run, read_image, source_array
+from support.drs import finished, make_run, read_image, source_array
 from peppers.drs import Maker, make, plan_make
 from peppers.errors import MakeError
 
@@ -18,7 +18,7 @@ CHAIN = """\
 rules:
   l1:
     kind: local
-    operator: drs_support:AddConst
+    operator: support.drs:AddConst
     inputs: {input: src}
     outputs: {output: a}
     params: {offset: t.offset}
@@ -35,7 +35,7 @@ rules:
     outputs: {output: c}
   l3:
     kind: local
-    operator: drs_support:AddConst
+    operator: support.drs:AddConst
     inputs: {input: c}
     outputs: {output: d}
     params: {offset: t.offset}
@@ -91,7 +91,7 @@ def test_a_stream_never_both_feeds_and_waits_for_a_boundary(tmp_path):
 rules:
   l1:
     kind: local
-    operator: drs_support:AddConst
+    operator: support.drs:AddConst
     inputs: {input: src}
     outputs: {output: a}
     params: {offset: t.offset}
@@ -141,13 +141,13 @@ def test_independent_streams_run_side_by_side(tmp_path):
 rules:
   p:
     kind: local
-    operator: drs_support:SlowCopy
+    operator: support.drs:SlowCopy
     inputs: {input: src}
     outputs: {output: p_out}
     params: {delay: t.delay}
   q:
     kind: local
-    operator: drs_support:SlowCopy
+    operator: support.drs:SlowCopy
     inputs: {input: src2}
     outputs: {output: q_out}
     params: {delay: t.delay}
@@ -163,8 +163,8 @@ rules:
 
 
 def test_failure_stops_reports_and_keeps_completed_work(tmp_path):
-    db = make_run(tmp_path, CHAIN.replace("operator: drs_support:AddConst\n    inputs: {input: c}",
-                                          "operator: drs_support:Explode\n    inputs: {input: c}")
+    db = make_run(tmp_path, CHAIN.replace("operator: support.drs:AddConst\n    inputs: {input: c}",
+                                          "operator: support.drs:Explode\n    inputs: {input: c}")
                   .replace("outputs: {output: d}\n    params: {offset: t.offset}",
                            "outputs: {output: d}"))
     with pytest.raises(MakeError) as info:

@@ -7,11 +7,14 @@ import json
 import os
 import socket
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from peppers.hkv import ABSENT, RunDatabase
-from test_hkv_support import fresh_run, key_paths, no_fsync, same, values  # noqa: F401
+from support.hkv import fresh_run, key_paths, same, values
+
+pytestmark = pytest.mark.usefixtures("no_fsync")  # throw-away runs: no fsync
 
 steps = st.lists(st.tuples(st.sampled_from(["set", "delete", "tx"]), key_paths, values,
                            key_paths, values), min_size=1, max_size=8)

@@ -15,7 +15,8 @@ import pytest
 from peppers.errors import HKVError, KeyPathError
 from peppers.hkv import ImageRef, KeyStamp, RunDatabase
 from peppers.hkv.values import value_hash
-from test_hkv_support import no_fsync  # noqa: F401
+
+pytestmark = pytest.mark.usefixtures("no_fsync")  # throw-away runs: no fsync
 
 PARAMETERS = {
     "insar.coherence.window": {"type": "list[int]", "default": [5, 5],

@@ -10,7 +10,9 @@ from hypothesis import strategies as st
 
 from peppers.errors import HKVError, KeyPathError, RecordError
 from peppers.hkv import RunDatabase
-from test_hkv_support import fresh_run, identifiers, no_fsync  # noqa: F401
+from support.hkv import fresh_run, identifiers
+
+pytestmark = pytest.mark.usefixtures("no_fsync")  # throw-away runs: no fsync
 
 PARAMETERS = {
     "insar.looks": {"type": "int", "default": 4, "doc": "Looks."},

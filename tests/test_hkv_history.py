@@ -8,7 +8,9 @@ from hypothesis import strategies as st
 
 from peppers.errors import HKVError
 from peppers.hkv import ABSENT, RunDatabase
-from test_hkv_support import fresh_run, key_paths, no_fsync, same, values  # noqa: F401
+from support.hkv import fresh_run, key_paths, same, values
+
+pytestmark = pytest.mark.usefixtures("no_fsync")  # throw-away runs: no fsync
 
 operations = st.lists(st.tuples(key_paths, values | st.just(ABSENT)), max_size=6)
 

@@ -16,7 +16,9 @@ from peppers.hkv.keys import record_relpath, split_key
 from peppers.hkv.values import normalize, parse_value, value_hash, value_text
 from peppers.hkv.records import parse_record, render_record
 from peppers.hkv.schema import Schema
-from test_hkv_support import UTC, fresh_run, identifiers, key_paths, no_fsync, same, values  # noqa: F401
+from support.hkv import UTC, fresh_run, identifiers, key_paths, same, values
+
+pytestmark = pytest.mark.usefixtures("no_fsync")  # throw-away runs: no fsync
 
 
 @given(values)
@@ -139,3 +141,15 @@ def test_keyword_fields():
             db.set(f"g.{name}", 1)
         assert RunDatabase.open(db.root).keys("g") == sorted(
             f"g.{n}" for n in ("on", "yes", "null", "true", "No", "y"))
+
+
+def test_same_is_exact():
+    assert same(float("nan"), float("nan"))
+    assert not same(1, 1.0) and not same(1, True) and not same(0.0, -0.0)
+    assert not same({"a": 1, "b": 2}, {"b": 2, "a": 1})  # order matters for round trips
+    assert same([{"x": [float("inf")]}], [{"x": [float("inf")]}])
+
+
+@given(values)
+def test_same_is_reflexive(value):
+    assert same(value, value)

@@ -16,7 +16,7 @@ from rich.console import Console
 from peppers.rmi import RunState, detach, run_status, wait_started
 from peppers.rmi.view import render
 
-from test_rmi_support import wait_for, write_script
+from support.rmi import wait_for, write_script
 
 
 class Terminal:

@@ -1,6 +1,6 @@
 """``pep run make --detach`` through the scheduler: watch, pause, abort, SIGKILL, resume.
 
-The rule set is a slow local stream (``drs_support.SlowCopy`` sleeps per
+The rule set is a slow local stream (``support.drs.SlowCopy`` sleeps per
 tile, then ``Scale`` doubles): 20 tiles of 64 x 64 on 2 threads. The truth
 is an uninterrupted ``make`` of the same rules in another run directory.
 """
@@ -14,12 +14,12 @@ from pathlib import Path
 
 import numpy as np
 
-from drs_support import PEP, SLOW_CHAIN as RULES, env, make_run, read_image, source_array
+from support.drs import PEP, SLOW_CHAIN as RULES, env, make_run, read_image, source_array
 from peppers.drs import make
 from peppers.rmi import run_status
 from peppers.rmi.client import MonitorClient
 
-from test_rmi_support import wait_for
+from support.rmi import wait_for
 
 
 

@@ -1,6 +1,6 @@
 """A real detached run, watched by three observers and steered by one controller.
 
-The run is ``tests/test_rmi_support.py``'s slow stream (64 tiles, a sleep
+The run is ``tests/support/rmi.py``'s slow stream (64 tiles, a sleep
 per tile) started with :func:`peppers.rmi.detach` in its own session. The
 truth the outputs are checked against is ``2 * input``, computed here.
 """
@@ -22,7 +22,7 @@ from peppers.rmi import detach, run_status, wait_started
 from peppers.rmi.client import MonitorClient
 from peppers.rmi.state import RunState
 
-from test_rmi_support import (TILES, expected, output, run_foreground, wait_for,
+from support.rmi import (TILES, expected, output, run_foreground, wait_for,
                               write_script)
 
 DELAY = 0.06  # seconds per tile: slow enough to watch; a rerun must use the same

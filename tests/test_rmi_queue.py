@@ -13,7 +13,7 @@ import numpy as np
 from peppers.rmi import ProcessId, ResourceQueue, detach, last_run, wait_started
 from peppers.rmi.paths import RunPaths
 
-from test_rmi_support import expected, output, wait_for, write_script
+from support.rmi import expected, output, wait_for, write_script
 
 
 def _sleeper() -> subprocess.Popen:

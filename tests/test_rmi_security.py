@@ -22,7 +22,7 @@ from peppers.rmi import detach, run_status, wait_started
 from peppers.rmi.client import MonitorClient
 from peppers.rmi.peercred import PeerCredentials, authorize
 
-from test_rmi_support import expected, output, wait_for, write_script
+from support.rmi import expected, output, wait_for, write_script
 
 
 def _start(tmp_path, delay=0.08):

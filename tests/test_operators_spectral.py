@@ -1,0 +1,87 @@
+"""Common-band filters: design, shift estimate, coherence gain, phase kept, tiling."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from peppers.operators.spectral import (AzimuthCommonBand, RangeCommonBand, bandpass_taps,
+                                        common_band, fringe_frequency)
+from peppers.ppe import apply
+from support.pairs import PAD, coherence_and_phase, make_pair
+
+FRINGE = (0.01, 0.15)
+
+
+@pytest.fixture(scope="module")
+def aligned_pair():
+    m, s, _, _ = make_pair((512, 512), lambda y: 0 * y, lambda x: 0 * x, 0.8, fringe=FRINGE,
+                           seed=11)
+    return m, s
+
+
+def test_filter_design():
+    assert common_band(0.1, 0.85) == pytest.approx((0.05, -0.05, 0.75))
+    assert common_band(-0.2, 0.85)[2] == pytest.approx(0.65)
+    taps = bandpass_taps(0.1, 0.5, 65)
+    response = lambda f: abs(np.sum(taps[::-1] * np.exp(-2j * np.pi * f * np.arange(-32, 33))))  # noqa: E731,E501
+    assert response(0.1) == pytest.approx(1.0, abs=0.01)
+    assert response(0.1 + 0.2) > 0.95 and response(0.1 - 0.2) > 0.95
+    assert response(0.1 + 0.4) < 0.02 and response(0.1 - 0.4) < 0.02
+
+
+def test_fringe_frequency_estimate(aligned_pair):
+    m, s = aligned_pair
+    f, snr = fringe_frequency(m[:256, :128].astype(complex) * np.conj(s[:256, :128]))
+    assert f == pytest.approx(FRINGE[1], abs=0.004) and snr > 10
+    assert fringe_frequency(np.zeros((4, 8))) == (0.0, 0.0)
+
+
+def test_range_filter_restores_coherence_and_keeps_phase(aligned_pair):
+    m, s = aligned_pair
+    before, _ = coherence_and_phase(m, s, FRINGE)
+    op = RangeCommonBand(estimate_window=(256, 128))
+    fm, fs = apply(op, master=m, slave=s, tile_shape=(256, 256), threads=2)
+    after, phase = coherence_and_phase(fm, fs, FRINGE)
+    # the spectral shift costs (B - |f|) / B of the coherence; the filter wins it back
+    assert before < 0.8 * (0.85 - 0.15) / 0.85 + 0.03
+    assert after > 0.77 and after > before + 0.08
+    assert abs(phase) < 0.02
+
+
+def test_range_filter_is_tiling_invariant(aligned_pair):
+    m, s = aligned_pair
+    op = RangeCommonBand(estimate_window=(128, 128), fir_taps=21)
+    ref = apply(op, master=m, slave=s, tile_shape=(512, 512), threads=1)
+    for tile, threads in (((128, 128), 2), ((100, 300), 2), ((64, 512), 1)):
+        out = apply(op, master=m, slave=s, tile_shape=tile, threads=threads)
+        for a, b in zip(ref, out):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_low_snr_block_falls_back_to_no_shift():
+    rng = np.random.default_rng(3)
+    noise = (rng.standard_normal((2, 64, 64)) + 1j * rng.standard_normal((2, 64, 64)))
+    op = RangeCommonBand(snr_threshold=1e6)
+    from peppers.ppe.region import Region
+
+    assert op.block_shift(noise[0], noise[1], Region(0, 0, 64, 64)) == 0.0
+
+
+def test_azimuth_filter_identity_and_band_match(aligned_pair):
+    m, s = aligned_pair
+    same = apply(AzimuthCommonBand(), master=m, slave=s, tile_shape=(128, 128))
+    np.testing.assert_array_equal(same[0], m)
+    np.testing.assert_array_equal(same[1], s)
+    op = AzimuthCommonBand(master_doppler=0.1, slave_doppler=-0.1, fir_taps=65)
+    fm, _ = apply(op, master=m, slave=s, tile_shape=(128, 512))
+    spectrum = np.mean(np.abs(np.fft.fft(fm[64:-64], axis=0)) ** 2, axis=1)
+    freq = np.fft.fftfreq(spectrum.size)
+    # common band [-0.325, 0.325]: power kept inside, removed outside
+    inside = spectrum[np.abs(freq) < 0.28].mean()
+    outside = spectrum[(np.abs(freq) > 0.37) & (np.abs(freq) < 0.42)].mean()
+    assert outside < 0.02 * inside
+    with pytest.raises(ValueError, match="fir_taps"):
+        AzimuthCommonBand(fir_taps=4)
+    with pytest.raises(ValueError, match="bandwidth"):
+        RangeCommonBand(bandwidth=1.5)
