@@ -206,7 +206,7 @@ def read_dem(path: Path) -> Any:
         heights = ds.read(1, masked=True).astype(np.float64).filled(np.nan)
         crs, transform = ds.crs, ds.transform
     wgs84 = CRS.from_epsg(4326)
-    if crs is not None and crs != wgs84:
+    if crs is not None and crs != wgs84 and crs.to_epsg() != 4979:  # 4979: 3-D WGS 84
         dst_transform, width, height = calculate_default_transform(
             crs, wgs84, heights.shape[1], heights.shape[0],
             *rasterio.transform.array_bounds(heights.shape[0], heights.shape[1], transform))
