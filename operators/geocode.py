@@ -55,7 +55,7 @@ REGION_MARGIN = 2
 
 def is_geographic(crs: str) -> bool:
     """True for EPSG:4326 itself (x = longitude, y = latitude, no transform needed)."""
-    return str(crs).strip().upper() in ("EPSG:4326", "WGS84", "OGC:CRS84")
+    return str(crs).strip().upper() in ("EPSG:4326", "EPSG:4979", "WGS84", "OGC:CRS84")
 
 
 def to_map(crs: str, lat: np.ndarray, lon: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

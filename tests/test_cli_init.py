@@ -85,7 +85,7 @@ CASES = {
     "fewer than 8 state vectors": (_few_vectors, "orbit.state_vectors"),
     "non-increasing times": (_repeat_time, "orbit.state_vectors[3].utc"),
     "unknown look_side": (_set("sensor", "look_side", "up"), "sensor.look_side"),
-    "wrong format": (lambda doc: doc.__setitem__("format", "peppers-slc/2"), "format"),
+    "wrong format": (lambda doc: doc.__setitem__("format", "peppers-slc/3"), "format"),
     "unknown frame": (_set("orbit", "frame", "ECI"), "orbit.frame"),
 }
 

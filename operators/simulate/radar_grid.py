@@ -101,6 +101,12 @@ class GroundGeometry:
         ``4 pi (r2 - r1) / lambda``, radians (unwrapped).
     cos_inc, area_ratio : ndarray (R, C) float32
         Local incidence cosine, pixel ground area over slant-plane area.
+    los_displacement : ndarray (R, C) float64 or None
+        With deformation: the slave range of the undisplaced point minus
+        that of the displaced one, ``r2 - r2'`` (positive towards the slave
+        antenna), metres.
+    folded, shadowed : int
+        Pixels counted as folded (layover) and shadowed by the surface test.
     """
 
     margin: tuple[int, int]
@@ -111,6 +117,9 @@ class GroundGeometry:
     phase: np.ndarray
     cos_inc: np.ndarray
     area_ratio: np.ndarray
+    los_displacement: np.ndarray | None = None
+    folded: int = 0
+    shadowed: int = 0
 
     def interior(self, name: str) -> np.ndarray:
         """The field ``name`` cropped to the master image."""
@@ -187,7 +196,8 @@ def _slave_position(xyz: np.ndarray, slave: Orbit, slave_grid: GridSpec, t_guess
 def ground_geometry(master_grid: GridSpec, master: Orbit, slave_grid: GridSpec, slave: Orbit,
                     *, look_side: str, wavelength_m: float, terrain: Terrain,
                     margin: tuple[int, int], along_lag_s: float,
-                    threads: int) -> GroundGeometry:
+                    threads: int, displacement=None,
+                    allow_layover: bool = False) -> GroundGeometry:
     """All per-pixel fields of the extended master grid (module docstring).
 
     Parameters
@@ -203,6 +213,12 @@ def ground_geometry(master_grid: GridSpec, master: Orbit, slave_grid: GridSpec, 
     along_lag_s : float
         Expected slave-minus-master zero-Doppler time (starting guess).
     threads : int
+    displacement : callable, optional
+        ``displacement(xyz) -> dxyz``: ECEF displacement of ground points
+        between the passes. The slave geometry (offsets, phase) is that of
+        the displaced points, exactly at every pixel centre.
+    allow_layover : bool
+        Do not refuse folded or shadowed pixels (they are counted).
 
     Returns
     -------
@@ -211,8 +227,9 @@ def ground_geometry(master_grid: GridSpec, master: Orbit, slave_grid: GridSpec, 
     Raises
     ------
     SimulationError
-        If a pixel's ground point is off the DEM, or the terrain folds
-        (layover) or hides (shadow) any pixel.
+        If a pixel's ground point is off the DEM, or (without
+        ``allow_layover``) the terrain folds (layover) or hides (shadow) any
+        pixel.
     """
     ma, mr = margin
     rows = np.arange(-ma, master_grid.lines + ma, dtype=np.float64)
@@ -220,7 +237,12 @@ def ground_geometry(master_grid: GridSpec, master: Orbit, slave_grid: GridSpec, 
     xyz, llh = _intersect(master_grid, master, look_side, rows, cols, terrain,
                           float(np.mean(terrain.heights)), threads)
     t1 = master_grid.times(rows)
-    srow, scol, r2 = _slave_position(xyz, slave, slave_grid, t1 + along_lag_s, threads)
+    moved = xyz if displacement is None else xyz + displacement(xyz)
+    srow, scol, r2 = _slave_position(moved, slave, slave_grid, t1 + along_lag_s, threads)
+    los = None
+    if displacement is not None:
+        still = _slave_position(xyz, slave, slave_grid, t1 + along_lag_s, threads)[2]
+        los = still - r2
     r1 = master_grid.ranges(cols)[None, :]
     phase = (4.0 * np.pi / wavelength_m) * (r2 - r1)
     srow -= rows[:, None]
@@ -243,11 +265,12 @@ def ground_geometry(master_grid: GridSpec, master: Orbit, slave_grid: GridSpec, 
 
     counts = np.array(run_blocks(xyz.shape[0], threads, fields))
     folded, shadowed = (int(v) for v in counts.sum(axis=0))
-    if folded or shadowed:
+    if (folded or shadowed) and not allow_layover:
         raise SimulationError(
             f"simulate: the terrain folds {folded} pixels (layover) and hides {shadowed} "
             "(shadow); reduce relief_m or slope_margin")
-    return GroundGeometry((ma, mr), xyz, llh, srow, scol, phase, cos_inc, area)
+    return GroundGeometry((ma, mr), xyz, llh, srow, scol, phase, cos_inc, area, los,
+                          folded, shadowed)
 
 
 def ellipsoid_phase(master_grid: GridSpec, master: Orbit, slave_grid: GridSpec, slave: Orbit,

@@ -69,6 +69,21 @@ RASTERS: dict[str, tuple[str, str, str]] = {
     "intensity": ("float32", "1",
                   "expected signal intensity |SLC|^2 of either image (radar brightness beta0 "
                   "smoothed by the impulse response; thermal noise excluded)"),
+    "los_displacement": (
+        "float64", "m",
+        "ground displacement between the passes along the line of sight, positive towards the "
+        "satellite (MintPy/HyP3 sign): slave range of the still point minus that of the moved "
+        "point"),
+    "phase_deformation": (
+        "float32", "rad",
+        "the deformation part of phase_unflattened: -4 pi / wavelength * los_displacement"),
+    "reference_dem_error": (
+        "float32", "m",
+        "dem_reference.tif (made ellipsoidal) minus the true surface at the pixel's ground "
+        "point; NaN on its voids"),
+    "layover_shadow": (
+        "uint8", "1",
+        "0 clear, 1 layover, 2 shadow, 3 both, from the terrain profile of each azimuth line"),
 }
 
 

@@ -26,6 +26,7 @@ from peppers.errors import PeppersError
 from peppers.report import collect
 from peppers.report.accuracy import Accuracy, gcp_accuracy
 from peppers.report.graph import rule_graph
+from peppers.report.quality import quality_section
 
 STYLE = """
 body { font-family: Helvetica, Arial, sans-serif; margin: 2em; color: #222; max-width: 1200px; }
@@ -200,6 +201,7 @@ def write_report(db: Any, output: str | Path | None = None, *, use_dot: bool = T
         f"<p>{html.escape(graph.how)}. Mermaid:</p><pre>{html.escape(graph.mermaid)}</pre>"
         if graph.mermaid else f"<p>{html.escape(graph.how)}</p>",
         "<h2>Accuracy against GCPs</h2>", _accuracy_section(db, problems),
+        "<h2>Quality and bound</h2>", quality_section(db, problems),
         "<h2>Pictures</h2>", pictures_html,
         "<h2>Parameters</h2>",
         _table(["key", "value", "default", "meaning"], [list(r[:4]) for r in params],

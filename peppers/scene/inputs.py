@@ -7,7 +7,9 @@ and reference DEM), then records them under ``inputs.*`` in one transaction:
     The scene's contract metadata, section by section, as in its YAML file
     (``inputs.master.sensor.wavelength_m``, ``inputs.master.image.lines``,
     ``inputs.master.orbit.state_vectors``...), except that ``image.path`` is
-    the image's path as seen from the run; plus ``yaml`` (the metadata
+    the image's path as seen from the run; plus ``assumptions`` (one line
+    per contract-v2 field the scene leaves out, saying what the chain then
+    assumes: :meth:`Scene.assumptions`), ``yaml`` (the metadata
     file's path) and ``files`` (path, size, mtime and sha256 of the YAML,
     the image and, behind a raw VRT, the raw file), so a later change of an
     input can be noticed.
@@ -103,6 +105,7 @@ def scene_record(scene: Scene, run_dir: Path) -> dict[str, Any]:
     """The mapping recorded under ``inputs.<role>`` for a loaded scene."""
     record = scene_metadata(scene, input_path(scene.image_path, run_dir))
     record["yaml"] = input_path(scene.yaml_path, run_dir)
+    record["assumptions"] = [f"{field}: {text}" for field, text in scene.assumptions().items()]
     record["files"] = [file_record(p, run_dir) for p in _image_files(scene)]
     return record
 
