@@ -1,7 +1,7 @@
 """Bounds of declared parameters: ``ge``, ``gt``, ``le``, ``choices``.
 
 One check, used by both declarations of a parameter: the operator's
-:class:`~peppers.ppe.operator.Param` (when an operator is built) and the run's
+:class:`~peppers.operator.Param` (when an operator is built) and the run's
 parameter set (:mod:`peppers.hkv.schema`, when a value is stored, e.g. by
 ``pep set``). A bound on a list applies to every item, so ``ge: 1`` on a
 window ``[rows, cols]`` asks both to be at least 1.

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from peppers.errors import ImageError
-from peppers.ppe.operator import ImageSpec
+from peppers.image import ImageSpec
 
 KINDS = ("phase", "amplitude", "coherence", "height")
 _NAME_HINTS = (("coherence", ("coherence", "correlation", "coh")),
