@@ -71,9 +71,9 @@ from typing import Any, ClassVar, Mapping
 import numpy as np
 
 from peppers.errors import OperatorError
+from peppers.image import ImageSource, ImageSpec, Region
+from peppers.operator import LocalOperator, Param, ReductionOperator
 from peppers.operators.height import multilook_centres, radar_looks
-from peppers.ppe.operator import ImageSource, ImageSpec, LocalOperator, Param, ReductionOperator
-from peppers.ppe.region import Region
 
 __all__ = ["AbsolutePhaseEstimate", "AbsolutePhase", "predicted_phase", "sample_component",
            "robust_mean", "read_dem"]

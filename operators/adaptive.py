@@ -44,11 +44,11 @@ from typing import Any, ClassVar, Mapping
 import numpy as np
 
 from peppers.errors import OperatorError
+from peppers.image import ImageSpec, Region
+from peppers.operator import LocalOperator, Param
 from peppers.operators import _adaptive_kernels as kernels
 from peppers.operators._arrays import complex_dtype, prepare_input, working_dtype
 from peppers.operators.fft import get_plan
-from peppers.ppe.operator import ImageSpec, LocalOperator, Param
-from peppers.ppe.region import Region
 
 __all__ = ["AdaptiveFilter", "METHODS"]
 

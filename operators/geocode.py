@@ -39,10 +39,10 @@ from typing import Any, ClassVar, Mapping
 import numpy as np
 
 from peppers.errors import OperatorError
+from peppers.image import ImageSource, ImageSpec, Region
+from peppers.operator import LocalOperator, Param, ReductionOperator
 from peppers.operators import _geocode_kernels as kernels
 from peppers.operators.height import radar_looks
-from peppers.ppe.operator import ImageSource, ImageSpec, LocalOperator, Param, ReductionOperator
-from peppers.ppe.region import Region
 
 __all__ = ["MapGrid", "Geocode", "to_map", "is_geographic"]
 

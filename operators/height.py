@@ -44,9 +44,9 @@ from typing import Any, ClassVar, Mapping
 import numpy as np
 
 from peppers.errors import OperatorError
+from peppers.image import ImageSpec, Region
+from peppers.operator import LocalOperator, Param
 from peppers.operators import _height_kernels as kernels
-from peppers.ppe.operator import ImageSpec, LocalOperator, Param
-from peppers.ppe.region import Region
 
 __all__ = ["PhaseToHeight", "multilook_centres", "radar_looks", "height_of_ambiguity",
            "height_crb"]

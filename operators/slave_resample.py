@@ -42,12 +42,12 @@ from typing import Any, ClassVar, Mapping
 
 import numpy as np
 
+from peppers.image import ImageSpec, Region
+from peppers.operator import LocalOperator, Param
 from peppers.operators._arrays import prepare_input
 from peppers.operators.doppler import scene_carrier
 from peppers.operators.resample import OffsetRasterResampler, PolynomialResampler
 from peppers.operators.spectral import AzimuthCommonBand, RangeCommonBand, pair_spec
-from peppers.ppe.operator import ImageSpec, LocalOperator, Param
-from peppers.ppe.region import Region
 
 
 class SlaveResampleFilter(LocalOperator):

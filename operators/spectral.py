@@ -41,11 +41,11 @@ from typing import Any, ClassVar, Mapping
 
 import numpy as np
 
+from peppers.image import ImageSpec, Region
+from peppers.operator import LocalOperator, Param
 from peppers.operators import _spectral_kernels as kernels
 from peppers.operators._arrays import positive_pair, prepare_input
 from peppers.operators.fft import get_plan, next_fast_length
-from peppers.ppe.operator import ImageSpec, LocalOperator, Param
-from peppers.ppe.region import Region
 
 #: Zero-padding of the range spectrum of a block's interferogram.
 SPECTRUM_PADDING = 4

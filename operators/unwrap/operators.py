@@ -19,14 +19,14 @@ from typing import Any, Callable, ClassVar, Mapping
 import numpy as np
 
 from peppers.errors import OperatorError
+from peppers.image import ImageSink, ImageSource, ImageSpec, Region
+from peppers.operator import GlobalOperator, Param
 from peppers.operators.unwrap.branch_cut import unwrap_branch_cut
 from peppers.operators.unwrap.fill import fill_holes
 from peppers.operators.unwrap.masks import wrapped_phase
 from peppers.operators.unwrap.mcf import unwrap_mcf
 from peppers.operators.unwrap.tiled import unwrap_tiled
 from peppers.operators.unwrap.wls import unwrap_wls
-from peppers.ppe.operator import GlobalOperator, ImageSink, ImageSource, ImageSpec, Param
-from peppers.ppe.region import Region
 
 _COMMON = (
     Param("threshold", float, 0.0, "coherence below which pixels are not unwrapped",

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from peppers.errors import ImageError
-from peppers.ppe.operator import ImageSpec
+from peppers.image import ImageSpec
 
 KINDS = ("phase", "unwrapped", "amplitude", "coherence", "height", "value", "labels", "mask")
 _NAME_HINTS = (("coherence", ("coherence", "correlation", "coh", "corr")),
