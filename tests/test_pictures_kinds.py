@@ -12,7 +12,7 @@ from peppers.pictures.colormaps import LABEL_COLOURS, PHASE, RAMP
 from peppers.pictures.decimate import read_decimated
 from peppers.pictures.locate import guess_kind
 from peppers.pictures.quicklook import TRANSFORMS, _signed_intensity, quicklook, render
-from peppers.ppe.operator import ImageSpec
+from peppers.image import ImageSpec
 
 
 def lut_index(rgb: np.ndarray, lut: np.ndarray) -> np.ndarray:
