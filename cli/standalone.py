@@ -28,11 +28,10 @@ import shutil
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-import numpy as np
-
 from peppers.errors import OperatorError, PeppersError
 from peppers.image import ImageSpec
 from peppers.operator import GlobalOperator, LocalOperator, ReductionOperator
+from peppers.plain import plain
 
 GEOTIFF_SUFFIXES = (".tif", ".tiff")
 
@@ -206,19 +205,6 @@ def run_global(op: GlobalOperator, inputs: Mapping[str, Path],
         _close(sinks)
         for path in (scratch, *staged.values()):
             shutil.rmtree(path.parent, ignore_errors=True)
-
-
-def plain(value: Any) -> Any:
-    """``value`` with numpy scalars and arrays turned into YAML-safe Python."""
-    if isinstance(value, dict):
-        return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [plain(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return plain(value.tolist())
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
 
 
 def run_reduction(op: ReductionOperator, inputs: Mapping[str, Path]) -> str:
