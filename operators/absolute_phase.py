@@ -255,7 +255,7 @@ class AbsolutePhaseEstimate(ReductionOperator):
     inputs: ClassVar[tuple[str, ...]] = ("unwrapped", "components")
     outputs: ClassVar[tuple[str, ...]] = ("result",)
     params = (Param("run_inputs", dict, {}, "the run's inputs subtree (HKV inputs)"),
-              Param("looks", tuple, (5, 5), "multilook looks", key="insar.multilook.looks"),
+              Param("looks", tuple, (5, 5), "multilook looks", key="insar.multilook.looks", ge=1),
               Param("reference_height_m", float, 0.0, "flat-earth reference height, m",
                     key="insar.interferogram.reference_height_m"),
               Param("use_gcps", bool, True, "use the run's GCPs", key="insar.height.use_gcps"),

@@ -199,7 +199,7 @@ class Coherence(LocalOperator):
     inputs: ClassVar[tuple[str, ...]] = ("interferogram", "master", "slave",
                                          "slope_rows", "slope_cols")
     params = (Param("window", tuple, (5, 5), "estimation window (rows, cols), odd",
-                    key="insar.coherence.window"),
+                    key="insar.coherence.window", ge=1),
               Param("slope_compensation", bool, True,
                     "remove the local fringe inside the window",
                     key="insar.coherence.slope_compensation"))

@@ -125,7 +125,7 @@ class PhaseToHeight(LocalOperator):
     params = (Param("master", dict, {}, "master scene metadata (inputs.master)"),
               Param("slave", dict, {}, "slave scene metadata (inputs.slave)"),
               Param("looks", tuple, (5, 5), "multilook looks (azimuth, range)",
-                    key="insar.multilook.looks"),
+                    key="insar.multilook.looks", ge=1),
               Param("reference_height_m", float, 0.0, "flat-earth reference height, m",
                     key="insar.interferogram.reference_height_m"),
               Param("fill_height_m", float, 0.0,

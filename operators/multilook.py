@@ -146,7 +146,7 @@ class Multilook(LocalOperator):
     name: ClassVar[str] = "multilook"
     edge_mode: ClassVar[str] = "nodata"
     params = (Param("looks", tuple, (5, 5), "looks (azimuth, range)",
-                    key="insar.multilook.looks"),
+                    key="insar.multilook.looks", ge=1),
               Param("scene", dict, {}, "scene metadata; if given, azimuth looks for square pixels"))
 
     def __init__(self, **values: Any) -> None:

@@ -106,9 +106,9 @@ class FringeSlope(LocalOperator):
     edge_mode: ClassVar[str] = "constant"
     outputs: ClassVar[tuple[str, ...]] = ("rows", "cols")
     params = (Param("window", tuple, (16, 32), "estimation window (rows, cols)",
-                    key="insar.slope.window"),
+                    key="insar.slope.window", ge=2),
               Param("oversampling", int, 4, "zero-padding factor of the slope FFT",
-                    key="insar.slope.oversampling"),
+                    key="insar.slope.oversampling", ge=1),
               Param("step", tuple, (0, 0), "node spacing (rows, cols); (0, 0) = half the window"))
 
     def __init__(self, **values: Any) -> None:

@@ -49,7 +49,8 @@ from typing import Any, Callable, ClassVar, Mapping
 
 import numpy as np
 
-from peppers.errors import OperatorError, PeppersError
+from peppers.bounds import BOUNDS, violation
+from peppers.errors import OperatorError, ParameterError, PeppersError
 from peppers.image import ImageSink, ImageSource, ImageSpec, Region
 
 EDGE_MODES = ("reflect", "constant", "nodata")
@@ -77,6 +78,14 @@ class Param:
     key : str or None
         The HKV key the value is read from in a run (e.g.
         ``insar.coherence.window``); None if it is set only by the rule.
+        A keyed parameter is declared once, here: ``peppers/parameters.yaml``
+        holds the same type, default and bounds (a test checks it; see
+        ``docs/operators.md``, "Parameters").
+    ge, gt, le : float or None
+        Bounds: ``value >= ge``, ``value > gt``, ``value <= le`` (for a
+        tuple or list, every item).
+    choices : tuple or None
+        The allowed values.
     """
 
     name: str
@@ -84,9 +93,37 @@ class Param:
     default: Any
     doc: str
     key: str | None = None
+    ge: float | None = None
+    gt: float | None = None
+    le: float | None = None
+    choices: tuple[Any, ...] | None = None
+
+    @property
+    def bounds(self) -> dict[str, Any]:
+        """The bounds that are set, by name (``ge``, ``gt``, ``le``, ``choices``)."""
+        return {b: getattr(self, b) for b in BOUNDS if getattr(self, b) is not None}
 
     def coerce(self, value: Any, owner: str) -> Any:
-        """Return ``value`` as this parameter's type, or raise a clear error."""
+        """Return ``value`` as this parameter's type, or raise a clear error.
+
+        Raises
+        ------
+        TypeError
+            If ``value`` is not of the declared type.
+        ParameterError
+            (an ``OperatorError`` and a ``ValueError``) if it breaks a bound
+            (``ge``, ``gt``, ``le``, ``choices``); the message names the
+            operator, the parameter and its key.
+        """
+        value = self._typed(value, owner)
+        if self.bounds:
+            problem = violation(value, **self.bounds)
+            if problem is not None:
+                key = f" ({self.key})" if self.key else ""
+                raise ParameterError(f"{owner}: parameter {self.name!r}{key}: {problem}")
+        return value
+
+    def _typed(self, value: Any, owner: str) -> Any:
         if self.type is float and isinstance(value, (int, float)) and not isinstance(value, bool):
             return float(value)
         if self.type in (tuple, list) and isinstance(value, (tuple, list)):
