@@ -28,10 +28,9 @@ import numpy as np
 import yaml
 
 from peppers.errors import SimulationError
+from peppers.image import ImageSpec, Region
 from peppers.io.atomic import atomic_write_bytes
 from peppers.io.raw import RawImage
-from peppers.ppe.operator import ImageSpec
-from peppers.ppe.region import Region
 
 __all__ = ["RASTERS", "write_rasters", "pick_gcps", "write_gcps", "write_truth_yaml",
            "TRUTH_FORMAT", "load_truth", "read_truth_raster"]
