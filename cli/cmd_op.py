@@ -197,7 +197,7 @@ def _make_operator(entry, values: dict):
 def run(args: argparse.Namespace) -> int:
     from peppers.cli.common import open_run, run_dir
     from peppers.errors import OperatorError
-    from peppers.operators.registry import discover, lookup
+    from peppers.cli.registry import discover, lookup
 
     root = run_dir(args)
     in_run = (root / ".peppers").is_dir()
@@ -223,7 +223,7 @@ def run(args: argparse.Namespace) -> int:
     if op.kind != "reduction" and not outputs:
         raise OperatorError(f"pep op {entry.name}: give at least one --output "
                             f"[PORT=]PATH.vrt|.tif; output ports: {', '.join(op.outputs)}")
-    from peppers.operators.standalone import run_global, run_local, run_reduction
+    from peppers.cli.standalone import run_global, run_local, run_reduction
 
     if op.kind == "local":
         tile = (opts.tile[0], opts.tile[-1])

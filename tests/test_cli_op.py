@@ -230,7 +230,7 @@ def test_unwrap_from_run_reads_the_runs_declared_keys(tmp_path):
     from peppers.cli.cmd_init import default_parameters
     from peppers.cli.cmd_op import operator_values
     from peppers.hkv import RunDatabase
-    from peppers.operators.registry import discover, lookup
+    from peppers.cli.registry import discover, lookup
 
     db = RunDatabase.create(tmp_path / "run", default_parameters())
     db.set("insar.unwrap.overlap", 64)

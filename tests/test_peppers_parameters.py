@@ -66,7 +66,7 @@ def is_free(key: str) -> bool:
 
 def readers() -> list[tuple[str, str, object]]:
     """(where, key, Param) for every keyed Param and every rule ``params:`` mapping."""
-    from peppers.operators.registry import discover
+    from peppers.cli.registry import discover
 
     out = []
     registry = discover(package_rules=False)

@@ -1,4 +1,4 @@
-"""Small boundary operators for rule-file examples, the docs and the scheduler's tests.
+"""Whole-image statistics as boundary operators (used by the rule-file examples and docs).
 
 ``RemoveMean`` (global)
     Subtracts the mean of the valid pixels of the whole image: a true
