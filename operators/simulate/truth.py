@@ -83,7 +83,8 @@ RASTERS: dict[str, tuple[str, str, str]] = {
         "point; NaN on its voids"),
     "layover_shadow": (
         "uint8", "1",
-        "0 clear, 1 layover, 2 shadow, 3 both, from the terrain profile of each azimuth line"),
+        "0 clear, 1 layover (two or more visible stretches of terrain at the pixel's range), "
+        "2 shadow (only hidden terrain there), from the terrain profile of each azimuth line"),
 }
 
 
