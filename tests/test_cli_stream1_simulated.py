@@ -47,9 +47,6 @@ no interferometric signal and are left out of the coherence and phase checks.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -63,6 +60,7 @@ from scipy import ndimage
 
 from peppers.io.raw import RawImage
 from peppers.ppe.region import Region
+from support.drs import pep
 
 BANDWIDTH = 0.85
 #: scene -> (background coherence, patch coherence, other ``pep simulate`` options)
