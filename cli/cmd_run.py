@@ -90,7 +90,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     from peppers.cli.common import open_run
     from peppers.drs.make import plan_make
-    from peppers.drs.report import explain
+    from peppers.drs.explain import explain
 
     db = open_run(args)
     force = True if args.force else (set(args.forcerun) or False)

@@ -35,6 +35,7 @@ COMMANDS: dict[str, str] = {
     "init": "cmd_init",
     "get": "cmd_get",
     "set": "cmd_set",
+    "unset": "cmd_unset",
     "history": "cmd_history",
     "audit": "cmd_audit",
     "simulate": "cmd_simulate",

@@ -71,9 +71,9 @@ from typing import Any, ClassVar, Mapping
 import numpy as np
 
 from peppers.errors import OperatorError
+from peppers.image import ImageSource, ImageSpec, Region
+from peppers.operator import LocalOperator, Param, ReductionOperator
 from peppers.operators.height import multilook_centres, radar_looks
-from peppers.ppe.operator import ImageSource, ImageSpec, LocalOperator, Param, ReductionOperator
-from peppers.ppe.region import Region
 
 __all__ = ["AbsolutePhaseEstimate", "AbsolutePhase", "predicted_phase", "sample_component",
            "robust_mean", "read_dem"]
@@ -255,7 +255,7 @@ class AbsolutePhaseEstimate(ReductionOperator):
     inputs: ClassVar[tuple[str, ...]] = ("unwrapped", "components")
     outputs: ClassVar[tuple[str, ...]] = ("result",)
     params = (Param("run_inputs", dict, {}, "the run's inputs subtree (HKV inputs)"),
-              Param("looks", tuple, (5, 5), "multilook looks", key="insar.multilook.looks"),
+              Param("looks", tuple, (5, 5), "multilook looks", key="insar.multilook.looks", ge=1),
               Param("reference_height_m", float, 0.0, "flat-earth reference height, m",
                     key="insar.interferogram.reference_height_m"),
               Param("use_gcps", bool, True, "use the run's GCPs", key="insar.height.use_gcps"),

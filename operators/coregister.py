@@ -71,13 +71,13 @@ from typing import TYPE_CHECKING, Any, ClassVar, Mapping
 import numpy as np
 
 from peppers.errors import OperatorError, SceneError
+from peppers.image import ImageSource, Region
+from peppers.operator import Param, ReductionOperator
 from peppers.operators import _coregister_kernels as kernels
 from peppers.operators._arrays import positive_pair
 from peppers.operators.doppler import deramp
 from peppers.operators.fft import get_plan, next_fast_length
 from peppers.operators.resample import polynomial_powers
-from peppers.ppe.operator import ImageSource, Param, ReductionOperator
-from peppers.ppe.region import Region
 
 if TYPE_CHECKING:
     from peppers.scene import Scene
@@ -532,27 +532,28 @@ class Coregistration(ReductionOperator):
         Param("master_scene", dict, {}, "master scene metadata (HKV inputs.master)"),
         Param("slave_scene", dict, {}, "slave scene metadata (HKV inputs.slave)"),
         Param("coarse", str, "orbit", "coarse offsets: orbit or correlation",
-              "insar.coregistration.coarse"),
+              "insar.coregistration.coarse", choices=("orbit", "correlation")),
         Param("grid", tuple, (32, 16), "chips along (azimuth, range)",
-              "insar.coregistration.grid"),
+              "insar.coregistration.grid", ge=1),
         Param("chip_size", tuple, (64, 64), "chip (rows, cols)",
-              "insar.coregistration.chip_size"),
+              "insar.coregistration.chip_size", ge=1),
         Param("search", tuple, (20, 20), "half search range (rows, cols), px",
-              "insar.coregistration.search"),
+              "insar.coregistration.search", ge=0),
         Param("oversampling", int, 16, "peak oversampling factor",
-              "insar.coregistration.oversampling"),
+              "insar.coregistration.oversampling", ge=1),
         Param("method", str, "complex", "complex (fringe-removed) or magnitude correlation"),
         Param("snr_threshold", float, 5.0, "minimum peak-to-mean ratio",
-              "insar.coregistration.snr_threshold"),
+              "insar.coregistration.snr_threshold", ge=0),
         Param("correlation_threshold", float, 0.4, "minimum peak correlation",
-              "insar.coregistration.correlation_threshold"),
+              "insar.coregistration.correlation_threshold", ge=0),
         Param("polynomial_order", int, 2, "degree of the offset polynomials",
-              "insar.coregistration.polynomial_order"),
+              "insar.coregistration.polynomial_order", ge=0),
         Param("cull_threshold", float, 1.97, "w-test critical value",
-              "insar.coregistration.cull_threshold"),
+              "insar.coregistration.cull_threshold", gt=0),
         Param("cull_max_iterations", int, 10, "w-test rounds at most",
-              "insar.coregistration.cull_max_iterations"),
-        Param("min_chips", int, 20, "fewest chips accepted", "insar.coregistration.min_chips"),
+              "insar.coregistration.cull_max_iterations", ge=0),
+        Param("min_chips", int, 20, "fewest chips accepted", "insar.coregistration.min_chips",
+              ge=1),
         Param("height_m", float, 0.0, "height of the orbit coarse offsets, m"),
         Param("threads", int, 0, "parallel chips; 0 = all cores"),
         Param("doppler", bool, True, "deramp chips by the scenes' azimuth carriers",

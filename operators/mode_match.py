@@ -35,7 +35,7 @@ from peppers.operators import _spectral_kernels
 from peppers.operators.resample import PolynomialResampler
 from peppers.operators.scene_spectra import SceneSpectrum
 from peppers.operators.spectral import RangeBands, bandpass_taps, range_bands, range_carrier
-from peppers.ppe.region import Region
+from peppers.image import Region
 
 
 def cut_to_common_band(raw: np.ndarray, region: Region, bands: RangeBands,

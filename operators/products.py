@@ -13,9 +13,8 @@ from typing import Any, ClassVar, Mapping
 
 import numpy as np
 
+from peppers.image import ImageSpec, Region
 from peppers.operators.multilook import Multilook
-from peppers.ppe.operator import ImageSpec
-from peppers.ppe.region import Region
 
 __all__ = ["MultilookAmplitude"]
 

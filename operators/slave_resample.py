@@ -48,6 +48,8 @@ from typing import Any, ClassVar, Mapping
 
 import numpy as np
 
+from peppers.image import ImageSpec, Region
+from peppers.operator import LocalOperator, Param
 from peppers.operators._arrays import prepare_input
 from peppers.operators.doppler import scene_carrier
 from peppers.operators.resample import OffsetRasterResampler, PolynomialResampler
@@ -55,8 +57,6 @@ from peppers.operators.mode_match import cut_to_common_band
 from peppers.operators.scene_spectra import scene_spectrum
 from peppers.operators.spectral import (AzimuthCommonBand, RangeCommonBand, bandpass_taps,
                                         pair_spec, range_bands, range_carrier)
-from peppers.ppe.operator import ImageSpec, LocalOperator, Param
-from peppers.ppe.region import Region
 
 
 class SlaveResampleFilter(LocalOperator):
@@ -101,8 +101,8 @@ class SlaveResampleFilter(LocalOperator):
     edge_mode: ClassVar[str] = "constant"
     params = (
         Param("offsets", dict, {}, "coregistration result (HKV insar.coregistration.offsets)"),
-        Param("taps", int, 8, "sinc taps per axis", "insar.resampling.taps"),
-        Param("beta", float, 2.7, "Kaiser window beta", "insar.resampling.kaiser_beta"),
+        Param("taps", int, 8, "sinc taps per axis", "insar.resampling.taps", ge=1),
+        Param("beta", float, 2.7, "Kaiser window beta", "insar.resampling.kaiser_beta", ge=0),
         Param("range_filter", bool, True, "range common-band filter", "insar.filtering.range"),
         Param("azimuth_filter", bool, False, "azimuth common-band filter",
               "insar.filtering.azimuth"),

@@ -52,13 +52,13 @@ from typing import Any, ClassVar, Mapping
 
 import numpy as np
 
+from peppers.image import ImageSpec, Region
+from peppers.operator import LocalOperator, Param
 from peppers.operators import _spectral_kernels as kernels
 from peppers.operators._arrays import positive_pair, prepare_input
 from peppers.operators.fft import get_plan, next_fast_length
 from peppers.operators.scene_spectra import (DEFAULT_BANDWIDTH_FRACTION, SPEED_OF_LIGHT,
                                              SceneSpectrum, scene_spectrum)
-from peppers.ppe.operator import ImageSpec, LocalOperator, Param
-from peppers.ppe.region import Region
 
 #: Zero-padding of the range spectrum of a block's interferogram.
 SPECTRUM_PADDING = 4
@@ -316,13 +316,14 @@ class RangeCommonBand(LocalOperator):
     outputs: ClassVar[tuple[str, ...]] = ("master", "slave")
     edge_mode: ClassVar[str] = "constant"
     params = (
-        Param("bandwidth", float, 0.0, "common range band / sampling rate; 0: from the scenes"),
+        Param("bandwidth", float, 0.0, "common range band / sampling rate; 0: from the scenes",
+              ge=0, le=1),
         Param("centre", float, 0.0, "common band centre, cycles/sample (explicit bandwidth)"),
-        Param("fir_taps", int, 33, "FIR length (odd)", "insar.filtering.fir_taps"),
+        Param("fir_taps", int, 33, "FIR length (odd)", "insar.filtering.fir_taps", ge=1),
         Param("estimate_window", tuple, (512, 128), "shift-estimate blocks (rows, cols)",
-              "insar.filtering.estimate_window"),
+              "insar.filtering.estimate_window", ge=1),
         Param("snr_threshold", float, 3.0, "spectral peak / mean power to trust a block",
-              "insar.filtering.snr_threshold"),
+              "insar.filtering.snr_threshold", ge=0),
         Param("master_scene", dict, {}, "master scene metadata (flat-terrain fallback)"),
         Param("slave_scene", dict, {}, "slave scene metadata (flat-terrain fallback)"),
         Param("height_m", float, 0.0, "reference height of the fallback, m"),
@@ -472,7 +473,7 @@ class AzimuthCommonBand(LocalOperator):
               "master azimuth bandwidth / PRF"),
         Param("slave_bandwidth", float, DEFAULT_BANDWIDTH_FRACTION,
               "slave azimuth bandwidth / PRF"),
-        Param("fir_taps", int, 33, "FIR length (odd)", "insar.filtering.fir_taps"),
+        Param("fir_taps", int, 33, "FIR length (odd)", "insar.filtering.fir_taps", ge=1),
     )
 
     def __init__(self, **values: Any) -> None:

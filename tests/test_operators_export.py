@@ -13,8 +13,8 @@ from rasterio.crs import CRS
 from support.cog import assert_valid_product
 from peppers.io.raw import RawImage
 from peppers.operators.export import KINDS, export_product, main
-from peppers.ppe.operator import ImageSpec
-from peppers.ppe.region import Region
+from peppers.image import ImageSpec
+from peppers.image import Region
 
 TRANSFORM = (-117.5, 0.0005, 0.0, 36.7, 0.0, -0.0005)
 

@@ -45,12 +45,13 @@ from peppers.errors import SimulationError
 from peppers.geometry.ellipsoid import (ecef_to_enu, ecef_to_llh, enu_basis,
                                         incidence_angle_deg, llh_to_ecef)
 from peppers.geometry.dem import GridDem
-from peppers.geometry.zero_doppler import geo2rdr, rdr2geo
+from peppers.geometry.zero_doppler import geo2rdr, look_sign, rdr2geo
 from peppers.geometry.geoid import GeoidGrid
 from peppers.operators.simulate import orbits, scatterers, truth
 from peppers.operators.simulate.config import SimulationConfig
 from peppers.operators.simulate.deformation import MogiSource, OkadaSource, ecef_displacement
 from peppers.operators.simulate.dem_errors import reference_dem, write_reference_dem
+from peppers.operators.simulate.layover import truth_layover_shadow
 from peppers.operators.simulate.irf import ImpulseResponse
 from peppers.operators.simulate.radar_grid import (GridSpec, ellipsoid_phase, ground_geometry,
                                                     parallel_map)
@@ -137,8 +138,9 @@ def _scenes(cfg: SimulationConfig, master_k, slave_k, range_centre: float) -> tu
     return made[0], made[1]
 
 
-def _dem_bounds(cfg, grid, master_orbit, margin, heights) -> tuple[float, float, float, float]:
-    """Lat/lon box of the extended footprint at the extreme heights, padded ~1 km."""
+def _dem_bounds(cfg, grid, master_orbit, margin, heights,
+                pad_m: float = 1000.0) -> tuple[float, float, float, float]:
+    """Lat/lon box of the extended footprint at the extreme heights, padded ~``pad_m``."""
     ma, mr = margin
     rows = np.array([-ma, grid.lines / 2, grid.lines + ma])
     cols = np.array([-mr, grid.samples / 2, grid.samples + mr])
@@ -149,7 +151,7 @@ def _dem_bounds(cfg, grid, master_orbit, margin, heights) -> tuple[float, float,
         lats.append(llh[..., 0])
         lons.append(llh[..., 1])
     lat, lon = np.concatenate(lats, axis=None), np.concatenate(lons, axis=None)
-    pad_lat = 1000.0 / 111_320.0
+    pad_lat = pad_m / 111_320.0
     pad_lon = pad_lat / math.cos(math.radians(cfg.lat_deg))
     return (lat.min() - pad_lat, lat.max() + pad_lat, lon.min() - pad_lon, lon.max() + pad_lon)
 
@@ -254,7 +256,8 @@ def _simulate_into(folder: Path, cfg: SimulationConfig,
     # 3: terrain
     low = cfg.base_height_m - cfg.relief_m - 100.0
     high = cfg.base_height_m + cfg.relief_m + 100.0
-    bounds = _dem_bounds(cfg, grid, master_orbit, margin, (low, high))
+    bounds = _dem_bounds(cfg, grid, master_orbit, margin, (low, high),
+                         1000.0 + (4.0 * cfg.relief_m if cfg.allow_layover else 0.0))
     away_e, away_n, incidence = _look_geometry(cfg, grid, master_orbit, centre)
     terrain = make_terrain(bounds, posting_arcsec=cfg.dem_posting_arcsec,
                            base_height_m=cfg.base_height_m, relief_m=cfg.relief_m,
@@ -334,6 +337,11 @@ def _simulate_into(folder: Path, cfg: SimulationConfig,
         los = geometry.interior("los_displacement")
         arrays["los_displacement"] = los
         arrays["phase_deformation"] = (-4.0 * np.pi / cfg.wavelength_m) * los
+    if cfg.allow_layover:
+        sat_pos, sat_vel = master_orbit.interpolate(grid.times(np.arange(cfg.lines)))
+        arrays["layover_shadow"] = truth_layover_shadow(
+            sat_pos, sat_vel, look_sign(cfg.look_side), grid.ranges(np.arange(cfg.samples)),
+            geometry.interior("xyz"), terrain.sampler(), relief_pad_m=2.0 * cfg.relief_m)
     if reference is not None:
         error = GridDem(reference.error, terrain.lat0, terrain.lon0, terrain.dlat, terrain.dlon)
         arrays["reference_dem_error"] = error(llh[..., 0], llh[..., 1])
@@ -358,6 +366,10 @@ def _simulate_into(folder: Path, cfg: SimulationConfig,
         content["reference_dem"] = reference.description
     content["layover_shadow"] = {"allowed": cfg.allow_layover, "folded_pixels": geometry.folded,
                                  "shadowed_pixels": geometry.shadowed}
+    if cfg.allow_layover:
+        mask = arrays["layover_shadow"]
+        content["layover_shadow"].update(layover_fraction=float(np.mean(mask == 1)),
+                                         shadow_fraction=float(np.mean(mask == 2)))
     truth.write_truth_yaml(folder / "truth.yaml", content)
     return content
 

@@ -148,8 +148,14 @@ def run_blocks(n_rows: int, threads: int, work) -> list:
 
 def _intersect(grid: GridSpec, orbit: Orbit, look_side: str, rows: np.ndarray,
                cols: np.ndarray, terrain: Terrain | None, height: float,
-               threads: int) -> tuple[np.ndarray, np.ndarray]:
-    """Ground points of the pixels ``rows x cols`` (fractional allowed)."""
+               threads: int, retry: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Ground points of the pixels ``rows x cols`` (fractional allowed).
+
+    With ``retry`` (folded terrain, where the look-angle residual is not
+    monotonic), pixels the kernel cannot solve are solved again by
+    :func:`peppers.geometry.zero_doppler.rdr2geo` on the DEM (height
+    iteration with bracketing, which finds one of the roots).
+    """
     sat_pos, sat_vel = orbit.interpolate(grid.times(rows))
     ranges = grid.ranges(cols)
     side = look_sign(look_side)
@@ -168,6 +174,17 @@ def _intersect(grid: GridSpec, orbit: Orbit, look_side: str, rows: np.ndarray,
 
     run_blocks(rows.size, threads, work)
     bad = np.argwhere(status != _k.OK)
+    if bad.size and retry and terrain is not None:
+        from peppers.geometry.zero_doppler import rdr2geo
+
+        t = grid.times(rows[bad[:, 0]])
+        again_xyz, again_llh = rdr2geo(t, ranges[bad[:, 1]], orbit, look_side,
+                                       terrain.sampler(), dem_max_iter=400, on_failure="nan")
+        xyz[bad[:, 0], bad[:, 1]] = again_xyz
+        llh[bad[:, 0], bad[:, 1]] = again_llh
+        solved = np.all(np.isfinite(again_xyz), axis=-1)
+        status[bad[solved, 0], bad[solved, 1]] = _k.OK
+        bad = np.argwhere(status != _k.OK)
     if bad.size:
         i, j = bad[0]
         why = "is off the DEM" if status[i, j] == _k.OFF_DEM else "did not converge"
@@ -235,7 +252,7 @@ def ground_geometry(master_grid: GridSpec, master: Orbit, slave_grid: GridSpec, 
     rows = np.arange(-ma, master_grid.lines + ma, dtype=np.float64)
     cols = np.arange(-mr, master_grid.samples + mr, dtype=np.float64)
     xyz, llh = _intersect(master_grid, master, look_side, rows, cols, terrain,
-                          float(np.mean(terrain.heights)), threads)
+                          float(np.mean(terrain.heights)), threads, retry=allow_layover)
     t1 = master_grid.times(rows)
     moved = xyz if displacement is None else xyz + displacement(xyz)
     srow, scol, r2 = _slave_position(moved, slave, slave_grid, t1 + along_lag_s, threads)

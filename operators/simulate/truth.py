@@ -28,10 +28,9 @@ import numpy as np
 import yaml
 
 from peppers.errors import SimulationError
+from peppers.image import ImageSpec, Region
 from peppers.io.atomic import atomic_write_bytes
 from peppers.io.raw import RawImage
-from peppers.ppe.operator import ImageSpec
-from peppers.ppe.region import Region
 
 __all__ = ["RASTERS", "write_rasters", "pick_gcps", "write_gcps", "write_truth_yaml",
            "TRUTH_FORMAT", "load_truth", "read_truth_raster"]
@@ -83,7 +82,8 @@ RASTERS: dict[str, tuple[str, str, str]] = {
         "point; NaN on its voids"),
     "layover_shadow": (
         "uint8", "1",
-        "0 clear, 1 layover, 2 shadow, 3 both, from the terrain profile of each azimuth line"),
+        "0 clear, 1 layover (two or more visible stretches of terrain at the pixel's range), "
+        "2 shadow (only hidden terrain there), from the terrain profile of each azimuth line"),
 }
 
 

@@ -300,26 +300,36 @@ class ReferenceDem:
         south, north, west, east : float
             The box, degrees (the grid snaps outwards to the posting).
         posting_deg : float, optional
-            Grid spacing; by default the DEM's own pixel size (in degrees of
-            latitude for a projected DEM).
+            Grid spacing; by default a geographic DEM's own pixels (no
+            resampling: its values, plus the geoid), and for a projected DEM
+            its pixel size in degrees of latitude.
 
         Raises
         ------
         GeometryError
             If the box is not covered (:meth:`check_covers`).
         """
-        if posting_deg is None:
-            posting_deg = self._pixel_metres()[0] / _M_PER_DEG
-        step = float(posting_deg)
-        lat0 = math.ceil(north / step) * step + 0.5 * step
-        lon0 = math.floor(west / step) * step - 0.5 * step
-        rows = int(math.ceil((lat0 - south) / step)) + 1
-        cols = int(math.ceil((east - lon0) / step)) + 1
-        lat = lat0 - (np.arange(rows) + 0.5) * step
-        lon = lon0 + (np.arange(cols) + 0.5) * step
+        if posting_deg is None and self.crs.is_geographic and self.transform.e < 0:
+            # the DEM's own pixels (exact: no second interpolation)
+            t = self.transform
+            lat0 = t.f + math.floor((north - t.f) / t.e) * t.e
+            lon0 = t.c + math.floor((west - t.c) / t.a) * t.a
+            rows = int(math.ceil((south - lat0) / t.e)) + 1
+            cols = int(math.ceil((east - lon0) / t.a)) + 1
+            step_lat, step_lon = t.e, t.a
+        else:
+            step = float(posting_deg if posting_deg is not None
+                         else self._pixel_metres()[0] / _M_PER_DEG)
+            lat0 = math.ceil(north / step) * step + 0.5 * step
+            lon0 = math.floor(west / step) * step - 0.5 * step
+            rows = int(math.ceil((lat0 - south) / step)) + 1
+            cols = int(math.ceil((east - lon0) / step)) + 1
+            step_lat, step_lon = -step, step
+        lat = lat0 + (np.arange(rows) + 0.5) * step_lat
+        lon = lon0 + (np.arange(cols) + 0.5) * step_lon
         la, lo = np.meshgrid(lat, lon, indexing="ij")
         self.check_covers(la, lo, "the area asked")
-        return GridDem(self.heights(la, lo, check=False), lat0, lon0, -step, step)
+        return GridDem(self.heights(la, lo, check=False), lat0, lon0, step_lat, step_lon)
 
     def describe(self) -> dict:
         """Plain values for the run record."""

@@ -39,9 +39,8 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 from peppers.errors import ImageError, PeppersError
+from peppers.image import ImageSource, TileGrid
 from peppers.io.atomic import atomic_path, temporary_name
-from peppers.ppe.operator import ImageSource
-from peppers.ppe.region import TileGrid
 
 #: Signature of the progress callback: ``progress(blocks_done, blocks_total)``.
 Progress = Callable[[int, int], None]

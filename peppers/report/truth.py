@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from peppers.ppe.region import Region
+from peppers.image import Region
 
 __all__ = ["COHERENT", "SLAVE_MARGIN", "assess_dem"]
 
