@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 
 from peppers.errors import OperatorError, SceneError
-from peppers.operators.flat_earth import FlatEarthModel, scene_from_mapping
+from peppers.operators.flat_earth import FlatEarthModel
 from peppers.operators.interferogram import Interferogram
 from peppers.ppe import apply
 from peppers.ppe.operator import ImageSpec
 from peppers.ppe.region import Region
-from peppers.scene import scene_metadata
+from peppers.scene import scene_from_mapping, scene_metadata
 from support.scenes import scene_pair
 
 
