@@ -65,12 +65,11 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Mapping
 
 import numpy as np
 
-from peppers.errors import OperatorError, SceneError
+from peppers.errors import OperatorError
 from peppers.image import ImageSource, Region
 from peppers.operator import Param, ReductionOperator
 from peppers.operators import _coregister_kernels as kernels
@@ -78,6 +77,7 @@ from peppers.operators._arrays import positive_pair
 from peppers.operators.doppler import deramp
 from peppers.operators.fft import get_plan, next_fast_length
 from peppers.operators.resample import polynomial_powers
+from peppers.scene import scene_from_mapping
 
 if TYPE_CHECKING:
     from peppers.scene import Scene
@@ -306,48 +306,6 @@ def correlate_chip(master: np.ndarray, window: np.ndarray, *, oversampling: int 
 
 
 # -- coarse offsets from the orbits ---------------------------------------------------
-def scene_from_record(record: Mapping[str, Any], where: str) -> "Scene":
-    """A :class:`~peppers.scene.Scene` from its contract mapping (as ``pep init`` records it).
-
-    Parameters
-    ----------
-    record : mapping
-        The scene's metadata sections (``sensor``, ``image``, ``azimuth``,
-        ``range``, ``orbit``), e.g. the HKV subtree ``inputs.master``;
-        times as contract strings or UTC datetimes.
-    where : str
-        Names the record in error messages (e.g. ``"inputs.master"``).
-
-    Raises
-    ------
-    SceneError
-        If a field is missing or breaks the contract.
-    """
-    from peppers.scene import Scene, parse_utc
-
-    def utc(value: Any) -> datetime:
-        return value if isinstance(value, datetime) else parse_utc(str(value))
-
-    try:
-        vectors = record["orbit"]["state_vectors"]
-        return Scene(
-            sensor_name=str(record["sensor"].get("name", "unknown")),
-            wavelength_m=record["sensor"]["wavelength_m"],
-            look_side=record["sensor"]["look_side"],
-            lines=record["image"]["lines"], samples=record["image"]["samples"],
-            first_line_utc=utc(record["azimuth"]["first_line_utc"]),
-            line_interval_s=record["azimuth"]["line_interval_s"],
-            first_sample_m=record["range"]["first_sample_m"],
-            sample_spacing_m=record["range"]["sample_spacing_m"],
-            orbit_utc=[utc(v["utc"]) for v in vectors],
-            positions_m=[v["position_m"] for v in vectors],
-            velocities_mps=[v["velocity_mps"] for v in vectors],
-            yaml_path=where)
-    except (KeyError, TypeError, ValueError) as error:
-        raise SceneError(where, "(record)", f"not a peppers-slc/1 scene mapping: "
-                                            f"{type(error).__name__} {error}") from None
-
-
 def orbit_offsets(master: "Scene", slave: "Scene", rows: np.ndarray, cols: np.ndarray,
                   height_m: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """Geometric slave-minus-master offsets of master pixels, from the orbits.
@@ -628,8 +586,8 @@ class Coregistration(ReductionOperator):
     def _coarse(self, master: ImageSource, slave: ImageSource, rows: np.ndarray,
                 cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if self.coarse == "orbit":
-            m = scene_from_record(self.master_scene, "inputs.master")
-            s = scene_from_record(self.slave_scene, "inputs.slave")
+            m = scene_from_mapping(self.master_scene, "inputs.master")
+            s = scene_from_mapping(self.slave_scene, "inputs.slave")
             return orbit_offsets(m, s, rows, cols, self.height_m)
         g = self._coarse_correlation(master, slave)
         return np.full(rows.shape, float(g[0])), np.full(cols.shape, float(g[1]))

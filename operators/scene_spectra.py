@@ -86,9 +86,9 @@ class SceneSpectrum:
 def _scene(record: Any):
     """A Scene from a Scene or a contract mapping (HKV ``inputs.<role>``)."""
     if isinstance(record, Mapping):
-        from peppers.operators.coregister import scene_from_record
+        from peppers.scene import scene_from_mapping
 
-        return scene_from_record(record, "scene")
+        return scene_from_mapping(record, "scene")
     return record
 
 

@@ -208,10 +208,10 @@ class RangeCommonBand(LocalOperator):
         self.halo = (0, self.fir_taps // 2)
         self._geometry = None
         if self.master_scene and self.slave_scene:
-            from peppers.operators.coregister import scene_from_record
+            from peppers.scene import scene_from_mapping
 
-            self._geometry = (scene_from_record(self.master_scene, "inputs.master"),
-                              scene_from_record(self.slave_scene, "inputs.slave"))
+            self._geometry = (scene_from_mapping(self.master_scene, "inputs.master"),
+                              scene_from_mapping(self.slave_scene, "inputs.slave"))
 
     def output_spec(self, input_specs: Mapping[str, ImageSpec]) -> dict[str, ImageSpec]:
         return pair_spec(input_specs)
