@@ -27,13 +27,13 @@ with full validation.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from peppers.errors import SceneError
+from peppers.files import sha256_file
 from peppers.scene.ancillary import DemInfo, GroundControlPoint
 from peppers.scene.model import Scene
 from peppers.scene.reader import load_scene
@@ -45,7 +45,6 @@ __all__ = ["ROLES", "input_path", "resolve_input", "file_record", "scene_record"
 ROLES = ("master", "slave")
 #: Relative wavelength difference beyond which two scenes do not form a pair.
 WAVELENGTH_TOLERANCE = 1e-3
-_HASH_BLOCK = 1 << 20
 
 
 def input_path(path: Path, run_dir: Path) -> str:
@@ -77,14 +76,10 @@ def resolve_input(recorded: str, run_dir: Path) -> Path:
 
 def file_record(path: Path, run_dir: Path) -> dict[str, Any]:
     """Identity of one input file: recorded path, size, mtime (UTC), sha256."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(_HASH_BLOCK):
-            digest.update(block)
     stat = os.stat(path)
     return {"path": input_path(path, run_dir), "size": stat.st_size,
             "mtime": datetime.fromtimestamp(stat.st_mtime, timezone.utc),
-            "sha256": digest.hexdigest()}
+            "sha256": sha256_file(path)}
 
 
 def _image_files(scene: Scene) -> list[Path]:
