@@ -63,6 +63,7 @@ from scipy import ndimage
 
 from peppers.io.raw import RawImage
 from peppers.ppe.region import Region
+from support.drs import pep
 
 BANDWIDTH = 0.85
 #: scene -> (background coherence, patch coherence, other ``pep simulate`` options)
