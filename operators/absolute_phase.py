@@ -71,9 +71,9 @@ from typing import Any, ClassVar, Mapping
 import numpy as np
 
 from peppers.errors import OperatorError
+from peppers.image import ImageSource, ImageSpec, Region
+from peppers.operator import LocalOperator, Param, ReductionOperator
 from peppers.operators.height import multilook_centres, radar_looks
-from peppers.ppe.operator import ImageSource, ImageSpec, LocalOperator, Param, ReductionOperator
-from peppers.ppe.region import Region
 
 __all__ = ["AbsolutePhaseEstimate", "AbsolutePhase", "predicted_phase", "sample_component",
            "robust_mean", "read_dem"]
@@ -206,7 +206,7 @@ def read_dem(path: Path) -> Any:
         heights = ds.read(1, masked=True).astype(np.float64).filled(np.nan)
         crs, transform = ds.crs, ds.transform
     wgs84 = CRS.from_epsg(4326)
-    if crs is not None and crs != wgs84:
+    if crs is not None and crs != wgs84 and crs.to_epsg() != 4979:  # 4979: 3-D WGS 84
         dst_transform, width, height = calculate_default_transform(
             crs, wgs84, heights.shape[1], heights.shape[0],
             *rasterio.transform.array_bounds(heights.shape[0], heights.shape[1], transform))
@@ -255,7 +255,7 @@ class AbsolutePhaseEstimate(ReductionOperator):
     inputs: ClassVar[tuple[str, ...]] = ("unwrapped", "components")
     outputs: ClassVar[tuple[str, ...]] = ("result",)
     params = (Param("run_inputs", dict, {}, "the run's inputs subtree (HKV inputs)"),
-              Param("looks", tuple, (5, 5), "multilook looks", key="insar.multilook.looks"),
+              Param("looks", tuple, (5, 5), "multilook looks", key="insar.multilook.looks", ge=1),
               Param("reference_height_m", float, 0.0, "flat-earth reference height, m",
                     key="insar.interferogram.reference_height_m"),
               Param("use_gcps", bool, True, "use the run's GCPs", key="insar.height.use_gcps"),
@@ -264,13 +264,13 @@ class AbsolutePhaseEstimate(ReductionOperator):
               Param("dem_points", int, 300, "DEM points per component without GCPs"),
               Param("max_misclosure", float, 0.15,
                     "largest distance of a component constant from whole cycles, cycles",
-                    key="insar.height.max_misclosure"),
+                    key="insar.height.max_misclosure", gt=0, le=0.5),
               Param("max_residual", float, 0.15,
                     "largest RMS residual of a component's reference points, cycles",
-                    key="insar.height.max_residual"),
+                    key="insar.height.max_residual", gt=0),
               Param("on_failure", str, "relative",
                     "when the gates refuse absolute heights: relative (tag) or fail (stop)",
-                    key="insar.height.on_failure"))
+                    key="insar.height.on_failure", choices=("relative", "fail")))
 
     def __init__(self, **values: Any) -> None:
         super().__init__(**values)

@@ -45,11 +45,11 @@ from typing import Any, ClassVar, Mapping
 import numpy as np
 
 from peppers.errors import OperatorError
+from peppers.image import ImageSpec, Region
+from peppers.operator import LocalOperator, Param
 from peppers.operators import _adaptive_kernels as kernels
 from peppers.operators._arrays import complex_dtype, prepare_input, working_dtype
 from peppers.operators.fft import get_plan
-from peppers.ppe.operator import ImageSpec, LocalOperator, Param
-from peppers.ppe.region import Region
 
 __all__ = ["AdaptiveFilter", "METHODS"]
 
@@ -105,13 +105,14 @@ class AdaptiveFilter(LocalOperator):
     edge_mode: ClassVar[str] = "constant"
     inputs: ClassVar[tuple[str, ...]] = ("interferogram", "coherence")
     params = (Param("method", str, "goldstein", "goldstein, baran (alpha = 1 - coherence) "
-                                                "or none", key="insar.adaptive_filter.method"),
+                                                "or none", key="insar.adaptive_filter.method",
+                    choices=("goldstein", "baran", "none")),
               Param("alpha", float, 0.5, "spectral weighting exponent (goldstein)",
-                    key="insar.adaptive_filter.alpha"),
+                    key="insar.adaptive_filter.alpha", ge=0),
               Param("window", int, 24, "patch side, pixels (even)",
-                    key="insar.adaptive_filter.window"),
+                    key="insar.adaptive_filter.window", ge=2),
               Param("step", int, 12, "step between patches, pixels",
-                    key="insar.adaptive_filter.step"),
+                    key="insar.adaptive_filter.step", ge=1),
               Param("smooth", int, 9, "odd side of the spectral magnitude smoothing",
                     key="insar.adaptive_filter.smooth"))
 

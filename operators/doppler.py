@@ -79,3 +79,29 @@ def scene_carrier(record: Any) -> dict[str, Any] | None:
     if spectrum.carrier_hz is None:
         return None
     return carrier_grid(spectrum.carrier_hz, spectrum.lines, spectrum.samples, spectrum.prf_hz)
+
+
+def deramp(array: np.ndarray, carrier: dict[str, Any] | None, row0: int, col0: int,
+           centre: tuple[float, float]) -> np.ndarray:
+    """Bring a chip's azimuth spectrum to baseband about ``centre`` (a copy).
+
+    Multiplies ``array`` (its pixel ``[0, 0]`` at image position ``(row0,
+    col0)``) by ``exp(-2 pi i (f t + k t^2 / 2))``, ``t = row - centre[0]``,
+    with ``f`` and ``k = df/drow`` of the carrier table at ``centre``: the
+    local expansion the resampler uses. Chip correlation needs it for a
+    steered (TOPS) spectrum, which sweeps across the whole band within a chip
+    so that no frequency interval holds it (the band-limited interpolation of
+    the correlation surface then fails). ``carrier`` empty or None: a copy.
+    """
+    from peppers.operators import _resample_kernels
+    from peppers.operators.resample import carrier_table
+
+    out = np.array(array, dtype=np.complex128)
+    if not carrier:
+        return out
+    table, r0, c0, dr, dc = carrier_table(carrier, "deramp")
+    f, k = _resample_kernels._carrier_at(table, r0, c0, dr, dc, float(centre[0]),
+                                         float(centre[1]))
+    t = np.arange(out.shape[0], dtype=np.float64) + row0 - centre[0]
+    out *= np.exp(-2j * np.pi * (f * t + 0.5 * k * t * t))[:, None]
+    return out

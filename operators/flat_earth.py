@@ -39,8 +39,8 @@ from typing import Any, Mapping
 import numpy as np
 
 from peppers.errors import GeometryError, OperatorError, SceneError
+from peppers.image import Region
 from peppers.operators import _interferogram_kernels as kernels
-from peppers.ppe.region import Region
 from peppers.scene import Scene, parse_utc
 
 __all__ = ["FlatEarthModel", "scene_from_mapping"]

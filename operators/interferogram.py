@@ -43,11 +43,11 @@ from typing import Any, ClassVar, Mapping
 import numpy as np
 
 from peppers.errors import OperatorError
+from peppers.image import ImageSpec, Region
+from peppers.operator import LocalOperator, Param
 from peppers.operators import _interferogram_kernels as kernels
 from peppers.operators._arrays import complex_dtype, positive_pair, prepare_input, working_dtype
 from peppers.operators.flat_earth import FlatEarthModel, scene_from_mapping
-from peppers.ppe.operator import ImageSpec, LocalOperator, Param
-from peppers.ppe.region import Region
 
 __all__ = ["Interferogram"]
 
@@ -114,7 +114,7 @@ class Interferogram(LocalOperator):
                     key="insar.interferogram.reference_height_m"),
               Param("grid_spacing", tuple, (64, 64), "flat-earth node spacing (rows, cols), px"),
               Param("oversampling", int, 1, "range oversampling of the product: 1 or 2",
-                    key="insar.interferogram.oversampling"))
+                    key="insar.interferogram.oversampling", choices=(1, 2)))
 
     #: taps and Kaiser beta of the half-sample interpolator (``oversampling = 2``)
     TAPS: ClassVar[int] = 16

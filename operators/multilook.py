@@ -49,12 +49,12 @@ from typing import Any, ClassVar, Mapping
 
 import numpy as np
 
-from peppers.operators import _multilook_kernels as kernels
 from peppers.errors import OperatorError
+from peppers.image import ImageSpec, Region
+from peppers.operator import LocalOperator, Param
+from peppers.operators import _multilook_kernels as kernels
 from peppers.operators._arrays import (accumulator_dtype, complex_dtype, positive_pair,
                                        prepare_input, working_dtype)
-from peppers.ppe.operator import ImageSpec, LocalOperator, Param
-from peppers.ppe.region import Region
 
 __all__ = ["FringeMultilook", "Multilook", "ground_spacing", "square_looks"]
 
@@ -146,7 +146,7 @@ class Multilook(LocalOperator):
     name: ClassVar[str] = "multilook"
     edge_mode: ClassVar[str] = "nodata"
     params = (Param("looks", tuple, (5, 5), "looks (azimuth, range)",
-                    key="insar.multilook.looks"),
+                    key="insar.multilook.looks", ge=1),
               Param("scene", dict, {}, "scene metadata; if given, azimuth looks for square pixels"))
 
     def __init__(self, **values: Any) -> None:

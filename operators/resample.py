@@ -60,10 +60,10 @@ from typing import Any, ClassVar, Mapping
 import numpy as np
 
 from peppers.errors import OperatorError
+from peppers.image import ImageSpec, Region
+from peppers.operator import LocalOperator, Param
 from peppers.operators import _resample_kernels as kernels
 from peppers.operators._arrays import positive_pair, prepare_input, working_dtype
-from peppers.ppe.operator import ImageSpec, LocalOperator, Param
-from peppers.ppe.region import Region
 
 #: Sub-pixel steps of the weight table (as ISCE2's resampler: SINC_SUB 8192).
 LUT_STEPS = 8192

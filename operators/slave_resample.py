@@ -42,12 +42,12 @@ from typing import Any, ClassVar, Mapping
 
 import numpy as np
 
+from peppers.image import ImageSpec, Region
+from peppers.operator import LocalOperator, Param
 from peppers.operators._arrays import prepare_input
 from peppers.operators.doppler import scene_carrier
 from peppers.operators.resample import OffsetRasterResampler, PolynomialResampler
 from peppers.operators.spectral import AzimuthCommonBand, RangeCommonBand, pair_spec
-from peppers.ppe.operator import ImageSpec, LocalOperator, Param
-from peppers.ppe.region import Region
 
 
 class SlaveResampleFilter(LocalOperator):
@@ -92,8 +92,8 @@ class SlaveResampleFilter(LocalOperator):
     edge_mode: ClassVar[str] = "constant"
     params = (
         Param("offsets", dict, {}, "coregistration result (HKV insar.coregistration.offsets)"),
-        Param("taps", int, 8, "sinc taps per axis", "insar.resampling.taps"),
-        Param("beta", float, 2.7, "Kaiser window beta", "insar.resampling.kaiser_beta"),
+        Param("taps", int, 8, "sinc taps per axis", "insar.resampling.taps", ge=1),
+        Param("beta", float, 2.7, "Kaiser window beta", "insar.resampling.kaiser_beta", ge=0),
         Param("range_filter", bool, True, "range common-band filter", "insar.filtering.range"),
         Param("azimuth_filter", bool, False, "azimuth common-band filter",
               "insar.filtering.azimuth"),

@@ -41,11 +41,11 @@ from typing import Any, ClassVar, Mapping
 
 import numpy as np
 
+from peppers.image import ImageSpec, Region
+from peppers.operator import LocalOperator, Param
 from peppers.operators import _spectral_kernels as kernels
 from peppers.operators._arrays import positive_pair, prepare_input
 from peppers.operators.fft import get_plan, next_fast_length
-from peppers.ppe.operator import ImageSpec, LocalOperator, Param
-from peppers.ppe.region import Region
 
 #: Zero-padding of the range spectrum of a block's interferogram.
 SPECTRUM_PADDING = 4
@@ -187,11 +187,11 @@ class RangeCommonBand(LocalOperator):
     edge_mode: ClassVar[str] = "constant"
     params = (
         Param("bandwidth", float, 0.85, "range bandwidth / sampling rate"),
-        Param("fir_taps", int, 33, "FIR length (odd)", "insar.filtering.fir_taps"),
+        Param("fir_taps", int, 33, "FIR length (odd)", "insar.filtering.fir_taps", ge=1),
         Param("estimate_window", tuple, (512, 128), "shift-estimate blocks (rows, cols)",
-              "insar.filtering.estimate_window"),
+              "insar.filtering.estimate_window", ge=1),
         Param("snr_threshold", float, 3.0, "spectral peak / mean power to trust a block",
-              "insar.filtering.snr_threshold"),
+              "insar.filtering.snr_threshold", ge=0),
         Param("master_scene", dict, {}, "master scene metadata (flat-terrain fallback)"),
         Param("slave_scene", dict, {}, "slave scene metadata (flat-terrain fallback)"),
         Param("height_m", float, 0.0, "reference height of the fallback, m"),
@@ -321,7 +321,7 @@ class AzimuthCommonBand(LocalOperator):
         Param("slave_doppler", float, 0.0, "slave Doppler centroid, cycles/line"),
         Param("master_bandwidth", float, 0.85, "master azimuth bandwidth / PRF"),
         Param("slave_bandwidth", float, 0.85, "slave azimuth bandwidth / PRF"),
-        Param("fir_taps", int, 33, "FIR length (odd)", "insar.filtering.fir_taps"),
+        Param("fir_taps", int, 33, "FIR length (odd)", "insar.filtering.fir_taps", ge=1),
     )
 
     def __init__(self, **values: Any) -> None:

@@ -21,7 +21,8 @@ import rasterio
 from peppers.hkv import RunDatabase
 from peppers.io.raw import RawImage
 from peppers.operators.height import radar_looks
-from peppers.operators.products import assess_dem
+from peppers.report.truth import assess_dem
+from support.cog import assert_valid_product
 from peppers.ppe import Pipeline
 from peppers.ppe.region import Region
 
@@ -69,13 +70,15 @@ def made(request, tmp_path_factory):
 def test_geocoded_dem_meets_the_acceptance(made):
     folder, run = made
     check_accuracy(folder, run)
+    for product in sorted((run / "products").glob("*.tif")):
+        assert_valid_product(product)
     with rasterio.open(run / "products" / "geocoded_dem.tif") as ds:
-        assert ds.crs.to_epsg() == 4326 and ds.dtypes == ("float32",)
+        assert ds.crs.to_epsg() == 4979 and ds.dtypes == ("float32",)   # ellipsoidal heights
         assert ds.block_shapes[0][0] == ds.block_shapes[0][1] == 512 or ds.height < 512
         assert np.isnan(ds.nodata) and ds.tags()["HEIGHTS"] == "absolute"
     for name in ("geocoded_coherence", "geocoded_amplitude", "geocoded_unwrapped_phase"):
         with rasterio.open(run / "products" / f"{name}.tif") as ds:
-            assert ds.crs.to_epsg() == 4326
+            assert ds.crs.to_epsg() == 4326 and ds.units[0] in ("1", "rad")
             assert np.isfinite(ds.read(1)).mean() > 0.4
 
 

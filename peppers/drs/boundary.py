@@ -4,7 +4,7 @@ Every boundary reads stored images only (the streams before it wrote them)
 and never leaves a half-written output under a final name:
 
 global
-    :meth:`GlobalOperator.run(sources, sinks) <peppers.ppe.operator.GlobalOperator.run>`
+    :meth:`GlobalOperator.run(sources, sinks) <peppers.operator.GlobalOperator.run>`
     with sources from :func:`~peppers.io.source.open_source` and sinks
     :meth:`RawImage.create <peppers.io.raw.RawImage.create>` in a private
     folder ``images/.tmp-RULE-PID/``; on success each raw file and then its

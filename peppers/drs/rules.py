@@ -14,7 +14,7 @@ Everything a hand edit can break is checked here, and every error is one
 line that names the file, the line and the rule (``rules/x.yaml, line 7,
 rule smooth: ...``): YAML syntax, unknown or missing fields, a field of the
 wrong type, names that are not identifiers, a duplicated key, an operator
-that does not import or is not an :class:`~peppers.ppe.operator.Operator`,
+that does not import or is not an :class:`~peppers.operator.Operator`,
 a kind that does not match the operator class, ports the operator does not
 have, and command placeholders that name nothing. Whole-set checks (two
 rules making one output, missing inputs, cycles) live in
@@ -40,13 +40,14 @@ from typing import Any
 import yaml
 
 from peppers.errors import RuleError
+from peppers.operator import GlobalOperator, LocalOperator, Operator, ReductionOperator
 
 KINDS = ("local", "global", "reduction", "command")
 STORES = ("raw", "geotiff", "product")
 FIELDS = ("kind", "operator", "command", "inputs", "outputs", "params", "keep", "store", "doc")
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z_][A-Za-z0-9_-]*)*\Z")
-_BASES = {"local": "LocalOperator", "global": "GlobalOperator", "reduction": "ReductionOperator"}
+_BASES = {"local": LocalOperator, "global": GlobalOperator, "reduction": ReductionOperator}
 
 
 @dataclass(frozen=True)
@@ -140,8 +141,6 @@ def import_operator(spec: str | None, where: str) -> type:
         Naming ``where``, if the text is malformed, the import fails, or the
         object is not an operator class.
     """
-    from peppers.ppe.operator import Operator
-
     if not isinstance(spec, str) or spec.count(":") != 1:
         raise RuleError(f"{where}: operator must be 'module:Class', got {spec!r}")
     module_name, class_name = spec.split(":")
@@ -156,7 +155,7 @@ def import_operator(spec: str | None, where: str) -> type:
                         f"{class_name!r}")
     if not isinstance(cls, type) or not issubclass(cls, Operator):
         raise RuleError(f"{where}: {spec} is not an operator (a subclass of "
-                        "peppers.ppe.operator.Operator)")
+                        "peppers.operator.Operator)")
     return cls
 
 
@@ -338,9 +337,7 @@ def _check_operator(rule: Rule) -> Rule:
         raise rule.error(f"store of a {rule.kind} rule must be raw (images/NAME.vrt), got "
                          f"{rule.store!r}", "store")
     cls = import_operator(rule.operator, rule.where("operator"))
-    from peppers.ppe import operator as api
-
-    base = getattr(api, _BASES[rule.kind])
+    base = _BASES[rule.kind]
     if not issubclass(cls, base):
         raise rule.error(f"kind is {rule.kind} but {rule.operator} is a "
                          f"{getattr(cls, 'kind', '?')} operator (not a {base.__name__})", "kind")

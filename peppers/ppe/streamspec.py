@@ -44,8 +44,11 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from peppers.errors import StreamSpecError
+from peppers.io.atomic import atomic_write_bytes
+from peppers.io.source import open_source
+from peppers.operator import LocalOperator
 from peppers.ppe.cache import parse_mem
-from peppers.ppe.operator import LocalOperator
+from peppers.ppe.journal import TileJournal
 from peppers.ppe.pipeline import Image, Pipeline
 from peppers.ppe.stats import RunStats, TileEvent
 
@@ -81,7 +84,7 @@ class NodeSpec:
     name : str
         The rule name (unique in the stream).
     operator : str
-        ``"module:Class"`` of a :class:`~peppers.ppe.operator.LocalOperator`.
+        ``"module:Class"`` of a :class:`~peppers.operator.LocalOperator`.
     params : dict
         Resolved parameter values (not HKV keys).
     inputs, outputs : dict
@@ -193,8 +196,6 @@ class StreamSpec:
         """Validate and write the spec atomically (temporary file, fsync, rename)."""
         import yaml
 
-        from peppers.io.atomic import atomic_write_bytes
-
         self.validate(f"stream {self.name!r}")
         text = "# peppers stream spec, written by the scheduler; run with pep-ppe\n" + \
             yaml.safe_dump(self.to_plain(), sort_keys=False, default_flow_style=None)
@@ -283,8 +284,6 @@ class StreamSpec:
 
     def build_images(self, run_root: str | os.PathLike) -> tuple[Pipeline, dict[str, Image]]:
         """Like :meth:`build`, also returning every image of the stream by name."""
-        from peppers.io.source import open_source
-
         where = f"stream {self.name!r}"
         self.validate(where)
         root = Path(run_root)
@@ -407,8 +406,6 @@ def run_spec(spec: StreamSpec, run_root: str | os.PathLike, *, threads: int | No
         A bad spec, an unreadable source, or an operator failing on a tile
         (the message names operator and tile); finished tiles stay journaled.
     """
-    from peppers.ppe.journal import TileJournal
-
     p = spec.build(run_root)
     p.threads = threads
     if mem is not None:

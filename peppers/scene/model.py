@@ -36,13 +36,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from peppers.errors import SceneError
+from peppers.image import Region
 from peppers.scene.radar import (DOPPLER_GEOMETRIES, SPEED_OF_LIGHT, DopplerCentroid,
                                  Polynomial, Tops)
 from peppers.scene.utc import format_utc
 
 if TYPE_CHECKING:  # pragma: no cover
     from peppers.geometry.orbit import Orbit
-    from peppers.ppe.region import Region
 
 __all__ = ["Scene", "FORMAT", "FORMAT_V1", "FORMAT_V2", "FORMATS", "FRAMES", "LOOK_SIDES", "MIN_STATE_VECTORS",
            "SPACING_TOLERANCE", "VELOCITY_TOLERANCE"]
@@ -539,7 +539,7 @@ class Scene:
 
         Parameters
         ----------
-        region : peppers.ppe.region.Region
+        region : peppers.image.region.Region
             Rows and columns to read; parts outside the image come back as
             0+0j, the contract's no-data value.
 
@@ -555,8 +555,6 @@ class Scene:
         import rasterio
         from rasterio.errors import NotGeoreferencedWarning, RasterioError
         from rasterio.windows import Window
-
-        from peppers.ppe.region import Region
 
         if self.image_path is None:
             raise self._fail("image.path", "this scene has no image file")

@@ -31,7 +31,8 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from peppers.errors import OperatorError, PeppersError
-from peppers.ppe.operator import GlobalOperator, ImageSpec, LocalOperator, ReductionOperator
+from peppers.image import ImageSpec
+from peppers.operator import GlobalOperator, LocalOperator, ReductionOperator
 
 GEOTIFF_SUFFIXES = (".tif", ".tiff")
 
