@@ -274,7 +274,7 @@ class AbsolutePhaseEstimate(ReductionOperator):
 
     def __init__(self, **values: Any) -> None:
         super().__init__(**values)
-        from peppers.operators.flat_earth import scene_from_mapping
+        from peppers.scene import scene_from_mapping
 
         inputs = self.run_inputs
         if "master" not in inputs or "slave" not in inputs:

@@ -47,7 +47,8 @@ from peppers.image import ImageSpec, Region
 from peppers.operator import LocalOperator, Param
 from peppers.operators import _interferogram_kernels as kernels
 from peppers.operators._arrays import complex_dtype, positive_pair, prepare_input, working_dtype
-from peppers.operators.flat_earth import FlatEarthModel, scene_from_mapping
+from peppers.operators.flat_earth import FlatEarthModel
+from peppers.scene import scene_from_mapping
 
 __all__ = ["Interferogram"]
 

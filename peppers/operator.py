@@ -42,21 +42,23 @@ them. An instance holds validated values as attributes.
 
 from __future__ import annotations
 
+import importlib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Any, ClassVar, Mapping
+from typing import Any, Callable, ClassVar, Mapping
 
 import numpy as np
 
 from peppers.bounds import BOUNDS, violation
-from peppers.errors import ParameterError
+from peppers.errors import OperatorError, ParameterError, PeppersError
 from peppers.image import ImageSink, ImageSource, ImageSpec, Region
 
 EDGE_MODES = ("reflect", "constant", "nodata")
 KINDS = ("local", "global", "reduction")
 
 __all__ = ["EDGE_MODES", "KINDS", "GlobalOperator", "ImageSink", "ImageSource", "ImageSpec",
-           "LocalOperator", "Operator", "Param", "ReductionOperator", "Region"]
+           "LocalOperator", "Operator", "Param", "ReductionOperator", "Region", "build_operator",
+           "operator_class"]
 
 
 @dataclass(frozen=True)
@@ -229,3 +231,107 @@ class ReductionOperator(Operator):
     def reduce(self, sources: Mapping[str, ImageSource]) -> dict[str, Any]:
         """Return a mapping of HKV key (relative to the rule's prefix) to value."""
 
+
+
+#: The base class of each kind.
+BASES: dict[str, type] = {"local": LocalOperator, "global": GlobalOperator,
+                          "reduction": ReductionOperator}
+
+#: Builds the error of a refused operator: ``error(part, message)``, ``part``
+#: being ``"operator"`` (the ``module:Class`` text) or ``"params"``.
+ErrorFactory = Callable[[str, str], Exception]
+
+
+def _default_error(where: str) -> ErrorFactory:
+    return lambda part, message: OperatorError(f"{where}: {message}")
+
+
+def operator_class(spec: Any, where: str, *, kind: str | None = None,
+                   error: ErrorFactory | None = None) -> type:
+    """Import ``"module:Class"`` and check that it is an operator (of ``kind``, if given).
+
+    Parameters
+    ----------
+    spec : str
+        ``"module:Class"``, e.g. ``"peppers.operators.filters:BoxFilter"``.
+    where : str
+        Who asks (a rule's file and line, a stream node, ``pep op NAME``);
+        starts every message of the default error.
+    kind : str, optional
+        ``local``, ``global`` or ``reduction``: the class must be of it.
+    error : callable, optional
+        ``error(part, message) -> Exception`` raised instead of the default
+        :class:`~peppers.errors.OperatorError` (``"{where}: {message}"``).
+
+    Returns
+    -------
+    type
+        The :class:`Operator` subclass.
+
+    Examples
+    --------
+    >>> operator_class("peppers.operators.filters:BoxFilter", "doc").name
+    'box_filter'
+    >>> operator_class("peppers.operators.filters:Nope", "doc")
+    Traceback (most recent call last):
+    ...
+    peppers.errors.OperatorError: doc: unknown operator peppers.operators.filters:Nope: \
+peppers.operators.filters has no 'Nope'
+    """
+    fail = error or _default_error(where)
+    if not isinstance(spec, str) or spec.count(":") != 1:
+        raise fail("operator", f"operator must be 'module:Class', got {spec!r}")
+    module_name, class_name = spec.split(":")
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as exc:  # noqa: BLE001 - any import failure is the caller's to report
+        raise fail("operator", f"unknown operator {spec}: cannot import {module_name} "
+                   f"({type(exc).__name__}: {exc})") from None
+    cls = getattr(module, class_name, None)
+    if cls is None:
+        raise fail("operator", f"unknown operator {spec}: {module_name} has no {class_name!r}")
+    base = Operator if kind is None else BASES[kind]
+    if not isinstance(cls, type) or not issubclass(cls, base):
+        what = "an operator" if kind is None else f"a {kind} operator"
+        found = (f"; it is a {cls.kind} operator" if isinstance(cls, type)
+                 and issubclass(cls, Operator) else "")
+        raise fail("operator", f"{spec} is not {what} (a subclass of "
+                   f"peppers.operator.{base.__name__}){found}")
+    return cls
+
+
+def build_operator(spec: Any, params: Mapping[str, Any], where: str, *,
+                   kind: str | None = None, error: ErrorFactory | None = None) -> Operator:
+    """The operator ``"module:Class"`` (or an operator class) made with ``params``.
+
+    The one way every caller -- the scheduler's rules, a stream spec, MPI
+    ranks, ``pep op`` -- turns an operator name and values into an instance.
+
+    Parameters
+    ----------
+    spec : str or type
+        ``"module:Class"``, or the class itself.
+    params : mapping
+        Parameter name -> value (validated by :class:`Operator`).
+    where, kind, error
+        As for :func:`operator_class`; a refused value raises
+        ``error("params", "Class refuses its parameters: ...")``.
+
+    Returns
+    -------
+    Operator
+
+    Examples
+    --------
+    >>> build_operator("peppers.operators.filters:BoxFilter", {"size": [3, 3]}, "doc")
+    BoxFilter(size=(3, 3))
+    """
+    fail = error or _default_error(where)
+    cls = spec if isinstance(spec, type) else operator_class(spec, where, kind=kind,
+                                                              error=error)
+    try:
+        return cls(**params)
+    except (TypeError, ValueError) as exc:
+        if isinstance(exc, PeppersError):
+            raise
+        raise fail("params", f"{cls.__name__} refuses its parameters: {exc}") from None

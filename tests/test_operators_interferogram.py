@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 
 from peppers.errors import OperatorError, SceneError
-from peppers.operators.flat_earth import FlatEarthModel, scene_from_mapping
+from peppers.operators.flat_earth import FlatEarthModel
 from peppers.operators.interferogram import Interferogram
 from peppers.ppe import apply
 from peppers.ppe.operator import ImageSpec
 from peppers.ppe.region import Region
-from peppers.scene import scene_metadata
+from peppers.scene import scene_from_mapping, scene_metadata
 from support.scenes import scene_pair
 
 
@@ -137,13 +137,3 @@ def test_scene_mapping_errors_name_the_field(pair):
     with pytest.raises(OperatorError, match="resample"):
         op.output_spec({"master": ImageSpec((300, 240), np.complex64),
                         "slave": ImageSpec((300, 241), np.complex64)})
-
-
-@pytest.mark.parametrize("module", ["interferogram", "flat_earth", "slope", "coherence",
-                                    "adaptive", "multilook"])
-def test_docstring_examples_run(module):
-    import doctest
-    import importlib
-
-    result = doctest.testmod(importlib.import_module(f"peppers.operators.{module}"))
-    assert result.failed == 0
