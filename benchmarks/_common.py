@@ -35,6 +35,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from peppers.image import ImageSpec, Region
 from peppers.io.raw import RawImage
 from peppers.operators._arrays import read_region, reflect_index
 from peppers.operators.filters import BoxFilter, GaussianFilter
@@ -42,8 +43,6 @@ from peppers.operators.pixelwise import PhaseRamp
 from peppers.operators.resample import PolynomialResampler
 from peppers.ppe import Pipeline
 from peppers.ppe.executor import ThreadExecutor
-from peppers.ppe.operator import ImageSpec
-from peppers.ppe.region import Region
 from peppers.ppe.testing import whole_image
 
 ROOT = Path(__file__).resolve().parents[1]

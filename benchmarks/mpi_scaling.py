@@ -44,9 +44,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import chain_operators, make_input, save_json  # noqa: E402
 
+from peppers.image import ImageSpec  # noqa: E402
+from peppers.operator import LocalOperator, Param  # noqa: E402
 from peppers.ppe.graph import Graph  # noqa: E402
 from peppers.ppe.mpi import launch_command  # noqa: E402
-from peppers.ppe.operator import ImageSpec, LocalOperator, Param  # noqa: E402
 from peppers.ppe.plan import Plan  # noqa: E402
 from peppers.ppe.strategies import guided_size, round_robin, static_blocks  # noqa: E402
 from peppers.ppe.streamspec import NodeSpec, StreamSpec, stream_path  # noqa: E402

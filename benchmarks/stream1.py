@@ -63,8 +63,8 @@ def pep(*args: str, cwd: Path) -> str:
 
 def _read_whole(path: Path):
     """A whole raster (raw VRT or any source peppers opens)."""
+    from peppers.image import Region
     from peppers.io.source import open_source
-    from peppers.ppe.region import Region
 
     source = open_source(path)
     try:
@@ -75,9 +75,8 @@ def _read_whole(path: Path):
 
 def _write_whole(path: Path, array) -> None:
     """Write ``array`` as a raw image + VRT, flushed to disk."""
+    from peppers.image import ImageSpec, Region
     from peppers.io.raw import RawImage
-    from peppers.ppe.operator import ImageSpec
-    from peppers.ppe.region import Region
 
     with RawImage.create(path, ImageSpec(array.shape, array.dtype), overwrite=True) as out:
         out.write(Region.full(array.shape), array)

@@ -65,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     sim = _simulate(args, folder / "sim")
     db = _init(folder / "run", sim)
-    _make(db, args.threads)
+    _make(db, args.threads, getattr(args, "argv", None) or ["pep", "demo"])
     _report(folder, db, time.perf_counter() - start)
     return 0
 
@@ -96,19 +96,21 @@ def _init(run_dir, sim) -> object:
     return RunDatabase.open(run_dir)
 
 
-def _make(db, threads) -> None:
-    from peppers.drs.make import Maker, plan_make
-    from peppers.drs.progress import ProgressView
+def _make(db, threads, argv) -> None:
+    """Make the products as ``pep run make`` does: same monitor, event log and progress."""
+    from peppers.cli.cmd_run import execute
+    from peppers.drs.make import plan_make
+    from peppers.errors import PeppersError
 
     print(f"making {', '.join(TARGETS)}")
     plan = plan_make(db, list(TARGETS), threads=threads)
-    with ProgressView() as view:
-        Maker(plan, display=view).run()
+    if execute(db, plan, list(argv), threads=threads, label=" ".join(TARGETS)) != 0:
+        raise PeppersError(f"{db.root}: making the demo products failed (see above)")
 
 
 def _report(folder, db, seconds: float) -> None:
     from peppers.operators.height import radar_looks
-    from peppers.operators.products import COHERENT, assess_dem
+    from peppers.report.truth import COHERENT, assess_dem
 
     run_dir = folder / "run"
     looks = radar_looks(db.get("inputs.master"), db.get("insar.multilook.looks"))

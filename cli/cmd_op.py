@@ -53,6 +53,8 @@ def _flag(name: str) -> str:
 
 def operator_parser(entry) -> argparse.ArgumentParser:
     """The parser of ``pep op NAME``: the operator's parameters and the run options."""
+    from peppers.bounds import describe
+
     op_cls = entry.cls
     ports = f"inputs: {', '.join(op_cls.inputs)}; outputs: {', '.join(op_cls.outputs) or '-'}"
     parser = argparse.ArgumentParser(
@@ -63,7 +65,9 @@ def operator_parser(entry) -> argparse.ArgumentParser:
     group = parser.add_argument_group("parameters (name, type, default, HKV key)")
     for p in entry.params:
         key = entry.keys.get(p.name)
+        bounds = describe(**p.bounds)
         text = (f"{p.doc} [{p.type.__name__}, default {p.default!r}"
+                f"{', ' + bounds if bounds else ''}"
                 f"{', key ' + key if key else ''}]").replace("%", "%%")
         if p.type is bool:
             group.add_argument(_flag(p.name), dest=f"p_{p.name}", help=text,
@@ -141,7 +145,7 @@ def operator_values(entry, opts: argparse.Namespace, db) -> dict:
             continue
         try:
             values[p.name] = p.coerce(value, entry.name)
-        except TypeError as error:
+        except (TypeError, ValueError) as error:
             raise OperatorError(f"{where}: {error}") from None
     return values
 
@@ -193,7 +197,7 @@ def _make_operator(entry, values: dict):
 def run(args: argparse.Namespace) -> int:
     from peppers.cli.common import open_run, run_dir
     from peppers.errors import OperatorError
-    from peppers.operators.registry import discover, lookup
+    from peppers.cli.registry import discover, lookup
 
     root = run_dir(args)
     in_run = (root / ".peppers").is_dir()
@@ -219,7 +223,7 @@ def run(args: argparse.Namespace) -> int:
     if op.kind != "reduction" and not outputs:
         raise OperatorError(f"pep op {entry.name}: give at least one --output "
                             f"[PORT=]PATH.vrt|.tif; output ports: {', '.join(op.outputs)}")
-    from peppers.operators.standalone import run_global, run_local, run_reduction
+    from peppers.cli.standalone import run_global, run_local, run_reduction
 
     if op.kind == "local":
         tile = (opts.tile[0], opts.tile[-1])

@@ -10,7 +10,12 @@ with one audit entry.
 ``--dry-run`` prints the plan in one view: per stream its rules, tiles and
 memory estimate, what it reads and writes; the breaks between streams;
 with ``--why`` the reason for every stale rule. TARGET is an image, a rule
-or a key a reduction makes. See docs/scheduler.md.
+or a key a reduction makes; ``products`` means every product rule the run's
+inputs allow. See docs/scheduler.md.
+
+``-B`` (``--force``, as make's ``-B``) reruns every rule the targets need;
+``--forcerun RULE`` (as snakemake's ``-R``, repeatable) reruns RULE and, by
+propagation, every rule downstream of it.
 
 Every run writes its events to ``RUN/.peppers/events.jsonl`` and serves a
 monitor socket (``pep monitor attach|status|pause|resume|abort``).
@@ -53,8 +58,11 @@ def add_parser(sub) -> argparse.ArgumentParser:
     make.add_argument("-n", "--dry-run", action="store_true",
                       help="print the plan (streams, tiles, memory, breaks) and stop")
     make.add_argument("--why", action="store_true", help="print the reason for each stale rule")
-    make.add_argument("--force", action="store_true",
-                      help="rerun every rule the targets need")
+    make.add_argument("-B", "--force", action="store_true",
+                      help="rerun every rule the targets need (as make -B)")
+    make.add_argument("-R", "--forcerun", action="append", default=[], metavar="RULE",
+                      help="rerun RULE and everything downstream of it (as snakemake -R; "
+                           "repeatable)")
     make.add_argument("--rerun-triggers", type=_triggers, default=TRIGGERS, metavar="LIST",
                       help="which changes make a rule stale, comma-separated from "
                            f"{','.join(TRIGGERS)} (default all; 'none' for missing outputs "
@@ -80,17 +88,14 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    import sys
-
     from peppers.cli.common import open_run
-    from peppers.drs.make import Maker, plan_make
-    from peppers.drs.progress import ProgressView
-    from peppers.drs.report import explain
-    from peppers.errors import MakeError
+    from peppers.drs.make import plan_make
+    from peppers.drs.explain import explain
 
     db = open_run(args)
-    plan = plan_make(db, args.targets, force=args.force, triggers=args.rerun_triggers,
-                     threads=args.threads, mem=args.mem)
+    force = True if args.force else (set(args.forcerun) or False)
+    plan = plan_make(db, expand_targets(db, args.targets), force=force,
+                     triggers=args.rerun_triggers, threads=args.threads, mem=args.mem)
     if args.dry_run or args.why:
         print(explain(plan, why=args.why))
     if args.dry_run:
@@ -101,26 +106,53 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if args.detach:
         return _detach(db.root, args.argv)
-    from peppers.errors import RunAborted
+    return execute(db, plan, args.argv, streams=args.streams, mpi=args.mpi,
+                   threads=args.threads, queue=args.queue, debug=args.debug,
+                   label=" ".join(args.targets))
+
+
+def expand_targets(db, targets: list[str]) -> list[str]:
+    """The targets with ``products`` replaced by every product rule the run's inputs allow."""
+    if "products" not in targets:
+        return list(targets)
+    from peppers.operators.product_set import product_targets
+
+    chosen = product_targets(db)
+    return [t for name in targets for t in (chosen if name == "products" else [name])]
+
+
+def execute(db, plan, argv: list[str], *, streams: int = 1, mpi: int | None = None,
+            threads: int | None = None, queue: str | None = None, debug: bool = False,
+            label: str = "") -> int:
+    """Run ``plan`` as every make runs: monitored (event log, socket) with the progress view.
+
+    ``pep run make`` and ``pep demo`` both come here, so both leave the same
+    event log for ``pep monitor status``.
+    """
+    import sys
+
+    from peppers.cli.progress import ProgressView
+    from peppers.drs.make import Maker
+    from peppers.errors import MakeError, RunAborted
     from peppers.rmi import MonitoredRun
 
-    monitor = MonitoredRun(db.root, args.argv, threads=args.threads,
-                           resource=args.queue or db.get("rmi.resource", None),
+    monitor = MonitoredRun(db.root, argv, threads=threads,
+                           resource=queue or db.get("rmi.resource", None),
                            group=db.get("rmi.group", None))
     with monitor, ProgressView() as view:
-        maker = Maker(plan, parallel=args.streams, mpi=args.mpi, display=monitor.display(view))
+        maker = Maker(plan, parallel=streams, mpi=mpi, display=monitor.display(view))
         try:
             report = maker.run()
         except MakeError as error:
             print(f"pep: error: {error}", file=sys.stderr)
             cause = error.__cause__
             monitor.outcome("aborted" if isinstance(cause, RunAborted) else "failed", str(error))
-            if cause is not None and args.debug:
+            if cause is not None and debug:
                 raise cause
             return 1
     for name, stats in report.stats.items():
         print(f"{name}: {stats.summary().splitlines()[0]}")
-    print(f"make {' '.join(args.targets)}: {report.summary()}")
+    print(f"make {label}: {report.summary()}")
     return 0
 
 

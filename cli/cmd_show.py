@@ -17,7 +17,8 @@ import argparse
 
 from peppers.cli.common import command_parser
 
-KIND_CHOICES = ("auto", "phase", "amplitude", "coherence", "height")
+KIND_CHOICES = ("auto", "phase", "unwrapped", "amplitude", "coherence", "height", "value",
+                "labels", "mask")
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -39,6 +40,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
                         help="decimation: mean of each cell (reads every pixel), nearest "
                              "(reads one row per cell), auto (mean up to 256 MiB)")
     parser.add_argument("--title", default=None, help="title (default: the image name)")
+    parser.add_argument("--rewrap", type=float, default=None, metavar="RAD",
+                        help="unwrapped phase: show it re-wrapped, RAD radians per colour "
+                             "cycle (e.g. 6.283 for the fringes); default continuous")
     return parser
 
 
@@ -62,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
     if output.suffix.lower() != ".png":
         raise ImageError(f"{output}: pep show writes PNG; name the file *.png")
     result = quicklook(path, output, kind=args.kind, title=args.title,
-                       max_size=args.max_size, db=db, method=args.method)
+                       max_size=args.max_size, db=db, method=args.method, rewrap=args.rewrap)
     scale = (f"{result.metres_per_pixel:.3g} m/pixel" if result.metres_per_pixel
              else "scale unknown")
     print(f"wrote {result.path} ({result.kind}, {result.source_shape[0]} x "

@@ -45,6 +45,29 @@ OPTIONS = (
     ("--slope-margin", "slope_margin", float,
      "largest range slope as a fraction of the layover/shadow limit (default 0.8)"),
     ("--gcps", "gcps", int, "ground control points to write (default 36)"),
+    ("--mogi-volume", "mogi_volume_m3", float,
+     "Mogi source between the passes: volume change, m^3 (default 0 = none)"),
+    ("--mogi-depth", "mogi_depth_m", float, "Mogi source depth, m (default 1500)"),
+    ("--mogi-east", "mogi_east_m", float, "Mogi epicentre east of the scene centre, m"),
+    ("--mogi-north", "mogi_north_m", float, "Mogi epicentre north of the scene centre, m"),
+    ("--okada-length", "okada_length_m", float,
+     "Okada rectangular fault between the passes: length, m (default 0 = none)"),
+    ("--okada-width", "okada_width_m", float, "Okada fault width down dip, m (default 1000)"),
+    ("--okada-depth", "okada_depth_m", float, "Okada fault top-edge depth, m (default 300)"),
+    ("--okada-strike", "okada_strike_deg", float, "Okada strike, deg from north (default 0)"),
+    ("--okada-dip", "okada_dip_deg", float, "Okada dip, deg (default 60)"),
+    ("--okada-strike-slip", "okada_strike_slip_m", float, "Okada left-lateral slip, m"),
+    ("--okada-dip-slip", "okada_dip_slip_m", float, "Okada thrust slip, m"),
+    ("--okada-opening", "okada_opening_m", float, "Okada tensile opening, m"),
+    ("--okada-east", "okada_east_m", float, "Okada epicentre east of the scene centre, m"),
+    ("--okada-north", "okada_north_m", float, "Okada epicentre north of the scene centre, m"),
+    ("--dem-error", "dem_error_m", float,
+     "RMS error of the reference DEM dem_reference.tif, m (default 0 = no reference DEM)"),
+    ("--dem-error-correlation", "dem_error_correlation_m", float,
+     "correlation length of that error, m (default 60)"),
+    ("--dem-voids", "dem_voids", int, "voids (nodata) in the reference DEM (default 0)"),
+    ("--dem-geoid", "dem_geoid", str,
+     "geoid grid (e.g. EGM96 .gtx): the reference DEM holds geoid heights"),
     ("--threads", "threads", int, "worker threads, 0 = all cores (default 0)"),
 )
 
@@ -65,6 +88,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
                         default=None, help="side of the flight direction (default right)")
     parser.add_argument("--ascending", dest="ascending", action="store_true", default=None,
                         help="northbound pass (default southbound)")
+    parser.add_argument("--allow-layover", dest="allow_layover", action="store_true",
+                        default=None, help="keep the relief even where it lays over or "
+                        "shadows; the truth gets a layover_shadow mask")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace OUTDIR if it exists and is not empty")
     parser.add_argument("--quiet", action="store_true", help="print only the summary")
@@ -74,7 +100,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     from peppers.operators.simulate import SimulationConfig, simulate
 
-    fields = [dest for _, dest, _, _ in OPTIONS] + ["look_side", "ascending"]
+    fields = [dest for _, dest, _, _ in OPTIONS] + ["look_side", "ascending", "allow_layover"]
     changes = {name: getattr(args, name) for name in fields if getattr(args, name) is not None}
     config = SimulationConfig(**changes)
     progress = None if args.quiet else (lambda line: print(f"  {line}", flush=True))

@@ -1,11 +1,12 @@
 """Declared parameters: their types, defaults and documentation.
 
 A run is created with a parameter set, a mapping ``key -> {type, default,
-doc}``. It is stored in ``.peppers/parameters.yaml``; the defaults are
+doc}`` plus optional bounds ``ge``, ``gt``, ``le``, ``choices`` (see
+:mod:`peppers.bounds`; on a list they apply to every item). It is stored in ``.peppers/parameters.yaml``; the defaults are
 written as the keys' first values and the docs as comments above them in
 the record files. Every value of a declared key -- set through the API, on
 the command line, or typed into a record by hand -- is checked against its
-type; keys that are not declared (results written by rules, notes) take any
+type and bounds; keys that are not declared (results written by rules, notes) take any
 storable value.
 
 Type expressions
@@ -20,15 +21,17 @@ items are all of type ``T``; ``T1 | T2`` for either. Examples: ``int``,
 from __future__ import annotations
 
 import datetime as _dt
+import difflib
 import functools
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from peppers.bounds import BOUNDS, violation
 from peppers.errors import HKVError, RecordError
 from peppers.hkv.keys import split_key
-from peppers.hkv.values import ImageRef, normalize
+from peppers.hkv.values import ImageRef, normalize, value_text
 
 #: A checker returns the (possibly coerced) value or raises ``_Mismatch``.
 Checker = Callable[[Any], Any]
@@ -135,12 +138,15 @@ class Parameter:
         Its default value (already checked), or :data:`NO_DEFAULT`.
     doc : str
         One or more lines of documentation.
+    bounds : dict
+        ``ge``, ``gt``, ``le``, ``choices`` that are set (see :mod:`peppers.bounds`).
     """
 
     key: str
     type: str
     default: Any
     doc: str
+    bounds: Mapping[str, Any] = field(default_factory=dict)
 
     def check(self, value: Any) -> Any:
         """Return ``value`` (coerced, e.g. int -> float) if it has this type.
@@ -148,16 +154,20 @@ class Parameter:
         Raises
         ------
         RecordError
-            Naming the key, the declared type and the value seen.
+            Naming the key, the declared type and the value seen, or the
+            bound the value breaks.
         """
         try:
-            return compile_type(self.type)(value)
+            checked = compile_type(self.type)(value)
         except _Mismatch:
-            from peppers.hkv.values import value_text
             raise RecordError(f"key {self.key}: expected {self.type}, got "
                               f"{value_text(value)} ({type(value).__name__}); "
                               f"{self.doc.splitlines()[0] if self.doc else ''}".rstrip("; "))\
                 from None
+        problem = violation(checked, **self.bounds) if self.bounds else None
+        if problem is not None:
+            raise RecordError(f"key {self.key}: {problem}")
+        return checked
 
 
 class _NoDefault:
@@ -211,6 +221,36 @@ class Schema:
         parameter = self.parameters.get(key)
         return parameter.doc if parameter else ""
 
+    def namespaces(self) -> frozenset[str]:
+        """First components of the declared keys (``insar``, ``ppe``, ``products``).
+
+        Inside these, a key must be declared to be set by hand (see
+        :meth:`undeclared`); every other namespace (``user.*`` for notes and
+        free settings) takes any key.
+        """
+        return frozenset(key.split(".", 1)[0] for key in self.parameters)
+
+    def undeclared(self, key: str) -> str | None:
+        """Why ``key`` may not be set by hand, or None if it may.
+
+        A key is refused when it lies in a declared namespace (see
+        :meth:`namespaces`) without being declared; the answer names the
+        closest declared keys (``difflib``).
+
+        >>> schema = Schema({"insar.coherence.window": {"type": "list[int]"}})
+        >>> print(schema.undeclared("insar.coherenc.window"))  # doctest: +ELLIPSIS
+        insar.coherenc.window is not a declared parameter; did you mean insar.coherence.window? ...
+        >>> schema.undeclared("user.note") is None
+        True
+        """
+        if key in self.parameters or key.split(".", 1)[0] not in self.namespaces():
+            return None
+        close = difflib.get_close_matches(key, list(self.parameters), n=3, cutoff=0.6)
+        space = key.split(".", 1)[0]
+        hint = (f"; did you mean {' or '.join(close)}?" if close
+                else f"; 'pep get {space}' lists the declared {space}.* keys")
+        return f"{key} is not a declared parameter{hint} (free keys go under user.*)"
+
     def defaults(self) -> dict[str, Any]:
         """Key -> default for every parameter that has one."""
         return {k: p.default for k, p in self.parameters.items() if p.default is not NO_DEFAULT}
@@ -222,6 +262,7 @@ class Schema:
             entry: dict[str, Any] = {"type": p.type}
             if p.default is not NO_DEFAULT:
                 entry["default"] = p.default
+            entry.update(p.bounds)
             if p.doc:
                 entry["doc"] = p.doc
             out[key] = entry
@@ -233,10 +274,10 @@ def _parameter(key: str, spec: Mapping[str, Any]) -> Parameter:
     if not isinstance(spec, Mapping) or "type" not in spec:
         raise HKVError(f"parameters: {key}: needs a mapping with at least 'type' "
                        f"(and optionally 'default', 'doc'), got {spec!r}")
-    unknown = set(spec) - {"type", "default", "doc"}
+    unknown = set(spec) - {"type", "default", "doc", *BOUNDS}
     if unknown:
         raise HKVError(f"parameters: {key}: unknown field(s) {sorted(map(str, unknown))}; "
-                       "allowed: type, default, doc")
+                       f"allowed: type, default, doc, {', '.join(BOUNDS)}")
     if not isinstance(spec["type"], str):
         raise HKVError(f"parameters: {key}: type must be a string such as 'int' or "
                        f"'list[float]', got {spec['type']!r}")
@@ -247,8 +288,15 @@ def _parameter(key: str, spec: Mapping[str, Any]) -> Parameter:
     doc = spec.get("doc") or ""
     if not isinstance(doc, str):
         raise HKVError(f"parameters: {key}: doc must be a string, got {type(doc).__name__}")
-    parameter = Parameter(key, spec["type"].strip(), NO_DEFAULT, doc.strip())
+    bounds = {b: spec[b] for b in BOUNDS if spec.get(b) is not None}
+    for b, bound in bounds.items():
+        ok = (isinstance(bound, list) and bool(bound)) if b == "choices" else \
+            (isinstance(bound, (int, float)) and not isinstance(bound, bool))
+        if not ok:
+            raise HKVError(f"parameters: {key}: {b} must be "
+                           f"{'a non-empty list' if b == 'choices' else 'a number'}, got {bound!r}")
+    parameter = Parameter(key, spec["type"].strip(), NO_DEFAULT, doc.strip(), bounds)
     if "default" in spec:
         default = parameter.check(normalize(spec["default"], f"parameters: {key}: default"))
-        parameter = Parameter(key, parameter.type, default, parameter.doc)
+        parameter = Parameter(key, parameter.type, default, parameter.doc, bounds)
     return parameter

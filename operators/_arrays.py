@@ -30,7 +30,7 @@ from typing import Mapping
 import numpy as np
 
 from peppers.errors import OperatorError
-from peppers.ppe.region import Region
+from peppers.image import ImageSpec, Region
 
 _FLOATS = {np.dtype(t) for t in (np.float32, np.float64, np.complex64, np.complex128)}
 
@@ -191,8 +191,6 @@ def apply_local(op, images: Mapping[str, np.ndarray],
     dict of port to ndarray
         The outputs for ``output_region``.
     """
-    from peppers.ppe.operator import ImageSpec
-
     specs = {port: ImageSpec(images[port].shape, images[port].dtype) for port in op.inputs}
     out_specs = op.output_spec(specs)
     if output_region is None:

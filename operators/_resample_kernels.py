@@ -20,7 +20,26 @@ complex arithmetic; the weights are real, so the sums are the same.
 Polynomials are evaluated in normalised coordinates ``u = (R - r0) / sr``,
 ``v = (C - c0) / sc`` as ``sum_t coef[t] * u**pu[t] * v**pv[t]``: per row
 the terms are gathered into a polynomial in ``v`` alone, evaluated per pixel
-with the powers of ``v`` tabulated once per column.
+with the powers of ``v`` tabulated once per column. Dense offset rasters
+(``row_raster``, ``col_raster``: one value per output pixel) are added to the
+polynomials when given (an empty array means none).
+
+Azimuth carrier (Doppler centroid, TOPS ramp)
+---------------------------------------------
+A SAR image whose azimuth spectrum is centred at ``f`` cycles per line (the
+Doppler centroid over the PRF; for a TOPS burst ``f`` drifts along the burst
+by the steering ramp) must be demodulated before a baseband interpolator
+touches it, and remodulated after (ISCE3 ``ResampSlc``, ISCE2
+``resamp_slc``/``resamp_withCarrier``; ESA COPE-GSEG-EOPG-TN-14-0025 for
+TOPS). With ``f`` and its azimuth rate ``k = df/dr`` (cycles per line^2)
+read at the anchor line ``f_r`` and the mapped column from a bilinear table
+on the input grid, the carrier phase about the anchor is
+``psi(t) = 2 pi (f t + k t^2 / 2)``; tap ``a`` (at ``t_a = a - taps/2 + 1``)
+is demodulated by ``exp(-i psi(t_a))`` and the interpolated value
+remodulated by ``exp(i psi(t_out))`` at the fraction ``t_out``. Both factors
+fold into complex azimuth weights ``w_a exp(i (psi(t_out) - psi(t_a)))``, so
+the cost is one complex multiply-add per tap row. Everything still follows
+from absolute coordinates: results do not depend on the tiling.
 """
 
 from __future__ import annotations
@@ -43,8 +62,34 @@ def _powers(values, order):
 
 
 @numba.njit(nogil=True, cache=True)
+def _carrier_at(table, row0, col0, drow, dcol, row, col):
+    """Bilinear carrier ``f`` and its row derivative ``df/drow`` at ``(row, col)``.
+
+    Along columns the table is clamped at its edges; along rows the edge
+    cells extend linearly, so ``f`` and its derivative stay consistent (the
+    derivative is that of the bilinear cell holding the point; 0 for a
+    one-row table).
+    """
+    m, n = table.shape
+    u = (row - row0) / drow if m > 1 else 0.0
+    v = (col - col0) / dcol if n > 1 else 0.0
+    v = min(max(v, 0.0), n - 1.0)
+    i = min(max(int(math.floor(u)), 0), max(m - 2, 0))
+    j = min(int(v), max(n - 2, 0))
+    fu = u - i
+    fv = v - j
+    i1 = min(i + 1, m - 1)
+    j1 = min(j + 1, n - 1)
+    top = table[i, j] * (1.0 - fv) + table[i, j1] * fv
+    bottom = table[i1, j] * (1.0 - fv) + table[i1, j1] * fv
+    slope = (bottom - top) / drow if m > 1 else 0.0
+    return top + (bottom - top) * fu, slope
+
+
+@numba.njit(nogil=True, cache=True)
 def resample(x, in_row0, in_col0, out_row0, out_col0, row_coef, col_coef, pu, pv,
-             center_row, center_col, scale_row, scale_col, lut, ncomp, out):
+             center_row, center_col, scale_row, scale_col, lut, ncomp, out,
+             row_raster, col_raster, carrier, car_row0, car_col0, car_drow, car_dcol):
     """Windowed-sinc resampling through a polynomial offset field.
 
     Parameters
@@ -68,6 +113,16 @@ def resample(x, in_row0, in_col0, out_row0, out_col0, row_coef, col_coef, pu, pv
         Real numbers per pixel: 2 for complex images, 1 for real ones.
     out : ndarray (h, w * ncomp), real
         Receives the resampled values (the same view as ``x``).
+    row_raster, col_raster : ndarray (h, w) or (0, 0), float
+        Dense offsets added to the polynomials at each output pixel, or
+        empty arrays for none.
+    carrier : ndarray (m, n) or (0, 0), float64
+        Azimuth carrier ``f`` in cycles per line at input rows
+        ``car_row0 + i car_drow`` and columns ``car_col0 + j car_dcol``
+        (bilinear, clamped at the edges); empty: baseband (no demodulation).
+        Complex images only (``ncomp = 2``).
+    car_row0, car_col0, car_drow, car_dcol : float
+        The carrier table's grid.
 
     Returns
     -------
@@ -92,6 +147,10 @@ def resample(x, in_row0, in_col0, out_row0, out_col0, row_coef, col_coef, pu, pv
     span = taps * ncomp
     column = np.empty(span)
     outside = 0
+    dense = row_raster.shape[0] > 0
+    with_carrier = carrier.shape[0] > 0 and ncomp == 2
+    wre = np.empty(taps)
+    wim = np.empty(taps)
     for i in range(h):
         big_r = out_row0 + i
         u = (big_r - center_row) / scale_row
@@ -111,6 +170,9 @@ def resample(x, in_row0, in_col0, out_row0, out_col0, row_coef, col_coef, pu, pv
             for q in range(order + 1):
                 dr += row_in_v[q] * vpow[j, q]
                 dc += col_in_v[q] * vpow[j, q]
+            if dense:
+                dr += row_raster[i, j]
+                dc += col_raster[i, j]
             pr = big_r + dr
             pc = big_c + dc
             fr = math.floor(pr)
@@ -133,6 +195,36 @@ def resample(x, in_row0, in_col0, out_row0, out_col0, row_coef, col_coef, pu, pv
             # columns first: a contiguous multiply-add over the taps x ncomp
             # floats of each row (vectorised), then the weighted sum along the row
             c0 *= ncomp
+            if with_carrier:
+                f, slope = _carrier_at(carrier, car_row0, car_col0, car_drow, car_dcol,
+                                       fr, pc)
+                t_out = qr / n_lut
+                psi_out = f * t_out + 0.5 * slope * t_out * t_out
+                for a in range(taps):
+                    t = a - half
+                    dpsi = 2.0 * math.pi * (psi_out - f * t - 0.5 * slope * t * t)
+                    wre[a] = lut[qr, a] * math.cos(dpsi)
+                    wim[a] = lut[qr, a] * math.sin(dpsi)
+                for k in range(span):
+                    column[k] = 0.0
+                # complex weights on the (re, im) pairs of each column
+                for a in range(taps):
+                    xa = x[r0 + a, c0:c0 + span]
+                    ca = wre[a]
+                    sa = wim[a]
+                    for b in range(taps):
+                        re = xa[2 * b]
+                        im = xa[2 * b + 1]
+                        column[2 * b] += ca * re - sa * im
+                        column[2 * b + 1] += ca * im + sa * re
+                acc_re = 0.0
+                acc_im = 0.0
+                for b in range(taps):
+                    acc_re += lut[qc, b] * column[2 * b]
+                    acc_im += lut[qc, b] * column[2 * b + 1]
+                out[i, j * 2] = acc_re
+                out[i, j * 2 + 1] = acc_im
+                continue
             for k in range(span):
                 column[k] = 0.0
             for a in range(taps):

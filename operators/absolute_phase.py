@@ -32,6 +32,31 @@ known position:
     warning in the log, and the tag ``HEIGHTS=relative`` on the products.
     With references, components none of them reaches are dropped (NaN).
 
+Quality gates. Rounding to whole cycles is right only if the phase is known
+modulo 2 pi exactly. Each referenced component is checked (``residual`` =
+reference minus the fitted constant and plane, per point):
+
+* *misclosure*: the constant is further than ``max_misclosure`` cycles from
+  a whole number of cycles (not with ``refine_baseline``, whose constants
+  are not rounded);
+* *scatter*: the RMS residual of the points used exceeds ``max_residual``
+  cycles;
+* *blunder*: more than half of the component's points were rejected or
+  disagree by more than half a cycle, i.e. by more than half the height of
+  ambiguity (an unwrapping error inside the component, or references that
+  do not belong to it).
+
+A component failing a gate is dropped (NaN in the product, listed in
+``quality.flagged_components``). When failing components hold half or more of
+the referenced pixels, the product cannot be called absolute: with
+``on_failure="relative"`` (the default) the result says ``method:
+relative``, ``relative: true`` (the products are tagged
+``HEIGHTS=relative``) and ``refused`` says why and what to do; the best
+estimate of the constants is kept. ``on_failure="fail"`` stops the rule with
+that message instead. ``quality`` sums the product up: fraction of pixels
+unwrapped and referenced, components, per-component statistics and the GCP
+residuals; ``pep report`` shows it (:mod:`peppers.report.quality`).
+
 :class:`AbsolutePhaseEstimate` (a reduction) stores the result under
 ``insar.absolute_phase``; :class:`AbsolutePhase` (local) applies it.
 """
@@ -46,9 +71,9 @@ from typing import Any, ClassVar, Mapping
 import numpy as np
 
 from peppers.errors import OperatorError
+from peppers.image import ImageSource, ImageSpec, Region
+from peppers.operator import LocalOperator, Param, ReductionOperator
 from peppers.operators.height import multilook_centres, radar_looks
-from peppers.ppe.operator import ImageSource, ImageSpec, LocalOperator, Param, ReductionOperator
-from peppers.ppe.region import Region
 
 __all__ = ["AbsolutePhaseEstimate", "AbsolutePhase", "predicted_phase", "sample_component",
            "robust_mean", "read_dem"]
@@ -181,7 +206,7 @@ def read_dem(path: Path) -> Any:
         heights = ds.read(1, masked=True).astype(np.float64).filled(np.nan)
         crs, transform = ds.crs, ds.transform
     wgs84 = CRS.from_epsg(4326)
-    if crs is not None and crs != wgs84:
+    if crs is not None and crs != wgs84 and crs.to_epsg() != 4979:  # 4979: 3-D WGS 84
         dst_transform, width, height = calculate_default_transform(
             crs, wgs84, heights.shape[1], heights.shape[0],
             *rasterio.transform.array_bounds(heights.shape[0], heights.shape[1], transform))
@@ -218,24 +243,38 @@ class AbsolutePhaseEstimate(ReductionOperator):
         ``[a_row, a_col]``, ``fill_height_m``, and per-method statistics
         (``gcps: {given, inside, used, rejected, rms_rad}``,
         ``misclosure_rad``: largest distance of a component's estimate from
-        whole cycles).
+        whole cycles), ``quality`` (see the module docstring) and, when the
+        gates refuse absolute heights, ``refused`` (the reason).
+    max_misclosure, max_residual : float
+        Gates, cycles (defaults 0.15 and 0.15: 0.94 rad, i.e. heights within 0.15 of the height of ambiguity at the references).
+    on_failure : {"relative", "fail"}
+        What a refusal does: tag the heights relative, or stop the rule.
     """
 
     name: ClassVar[str] = "absolute_phase_estimate"
     inputs: ClassVar[tuple[str, ...]] = ("unwrapped", "components")
     outputs: ClassVar[tuple[str, ...]] = ("result",)
     params = (Param("run_inputs", dict, {}, "the run's inputs subtree (HKV inputs)"),
-              Param("looks", tuple, (5, 5), "multilook looks", key="insar.multilook.looks"),
+              Param("looks", tuple, (5, 5), "multilook looks", key="insar.multilook.looks", ge=1),
               Param("reference_height_m", float, 0.0, "flat-earth reference height, m",
                     key="insar.interferogram.reference_height_m"),
               Param("use_gcps", bool, True, "use the run's GCPs", key="insar.height.use_gcps"),
               Param("refine_baseline", bool, False, "also fit a phase plane to the GCPs",
                     key="insar.height.refine_baseline"),
-              Param("dem_points", int, 300, "DEM points per component without GCPs"))
+              Param("dem_points", int, 300, "DEM points per component without GCPs"),
+              Param("max_misclosure", float, 0.15,
+                    "largest distance of a component constant from whole cycles, cycles",
+                    key="insar.height.max_misclosure", gt=0, le=0.5),
+              Param("max_residual", float, 0.15,
+                    "largest RMS residual of a component's reference points, cycles",
+                    key="insar.height.max_residual", gt=0),
+              Param("on_failure", str, "relative",
+                    "when the gates refuse absolute heights: relative (tag) or fail (stop)",
+                    key="insar.height.on_failure", choices=("relative", "fail")))
 
     def __init__(self, **values: Any) -> None:
         super().__init__(**values)
-        from peppers.operators.flat_earth import scene_from_mapping
+        from peppers.scene import scene_from_mapping
 
         inputs = self.run_inputs
         if "master" not in inputs or "slave" not in inputs:
@@ -244,6 +283,13 @@ class AbsolutePhaseEstimate(ReductionOperator):
         self._master = scene_from_mapping(inputs["master"], "inputs.master")
         self._slave = scene_from_mapping(inputs["slave"], "inputs.slave")
         self.looks = radar_looks(inputs["master"], self.looks)
+        if self.on_failure not in ("relative", "fail"):
+            raise ValueError(f"{self.label}: on_failure must be 'relative' or 'fail', "
+                             f"got {self.on_failure!r}")
+        if not (0.0 < self.max_misclosure <= 0.5 and self.max_residual > 0.0):
+            raise ValueError(f"{self.label}: need 0 < max_misclosure <= 0.5 and "
+                             f"max_residual > 0 (cycles), got {self.max_misclosure!r}, "
+                             f"{self.max_residual!r}")
 
     def _points(self, llh: np.ndarray, unw: np.ndarray, comps: np.ndarray):
         rows, cols, predicted = predicted_phase(llh, self._master, self._slave, self.looks,
@@ -293,32 +339,47 @@ class AbsolutePhaseEstimate(ReductionOperator):
             chunks.append(tuple(a[keep] for a in pts))
             origin.append("dem")
         ids, offsets, kinds, misclosure, heights = [], [], [], 0.0, []
+        table: list[dict[str, Any]] = []
         if chunks:
             rows, cols, diff, comp, hgt = (np.concatenate(a) for a in zip(*chunks))
             source = np.concatenate([np.full(len(c[2]), o) for c, o in zip(chunks, origin)])
             constants, inliers, ramp = self._fit(rows, cols, diff, comp)
+            res = diff - np.array([constants.get(int(c), np.nan) for c in comp]) \
+                - ramp[0] * rows - ramp[1] * cols
+            if not self.refine_baseline:   # residuals from the whole cycles actually applied
+                res = res + np.array([constants[int(c)] - TWO_PI * round(constants[int(c)]
+                                                                        / TWO_PI) for c in comp])
             for c, value in constants.items():
                 cycles = value / TWO_PI
-                misclosure = max(misclosure, abs(cycles - round(cycles)) * TWO_PI)
+                closure = abs(cycles - round(cycles)) * TWO_PI
+                misclosure = max(misclosure, closure)
                 ids.append(c)
                 offsets.append(value if self.refine_baseline else TWO_PI * round(cycles))
                 kinds.append(str(source[comp == c][0]))
+                table.append(self._component_quality(c, comps, res[comp == c],
+                                                     inliers[comp == c], closure, kinds[-1]))
             heights = hgt[inliers]
             result["ramp_rad_per_pixel"] = ramp
             if "gcps" in result:
                 g = source == "gcps"
-                res = diff - np.array([constants.get(int(c), np.nan) for c in comp]) \
-                    - ramp[0] * rows - ramp[1] * cols
                 used = inliers & g
                 result["gcps"].update(used=int(used.sum()), rejected=int((g & ~inliers).sum()),
                                       rms_rad=float(np.sqrt(np.mean(res[used] ** 2)))
-                                      if used.any() else float("nan"))
+                                      if used.any() else float("nan"),
+                                      max_abs_rad=float(np.max(np.abs(res[g])))
+                                      if g.any() else float("nan"))
+        refused = None
         if ids:
             used = sorted(set(kinds))
             result.update(method="+".join(used), relative=False)
             if misclosure > 0.5 and not self.refine_baseline:
                 log.warning("absolute phase: references disagree with whole cycles by up to "
                             "%.2f rad; consider insar.height.refine_baseline", misclosure)
+            refused = self._gate(table, result)
+            if refused is None:
+                bad = {row["id"] for row in table if row["failed"]}
+                keep = [i for i, c in enumerate(ids) if c not in bad]
+                ids, offsets, kinds = ([v[i] for i in keep] for v in (ids, offsets, kinds))
         else:
             ids, offsets, kinds = present, [0.0] * len(present), ["relative"] * len(present)
             result.update(method="relative", relative=True)
@@ -331,7 +392,60 @@ class AbsolutePhaseEstimate(ReductionOperator):
                       misclosure_rad=float(misclosure),
                       fill_height_m=float(np.median(heights)) if len(heights)
                       else float(self.reference_height_m))
+        result["quality"] = self._summary(comps, ids, table, result, refused)
         return result
+
+    def _component_quality(self, c: int, comps: np.ndarray, res: np.ndarray,
+                           inliers: np.ndarray, closure: float, kind: str) -> dict[str, Any]:
+        """One component's reference statistics and the gates it fails."""
+        wrong = (~inliers) | (np.abs(res) > math.pi)   # > half a cycle: > h_a / 2
+        rms = float(np.sqrt(np.mean(res[inliers] ** 2))) if inliers.any() else float("inf")
+        reasons = []
+        if not self.refine_baseline and closure > self.max_misclosure * TWO_PI:
+            reasons.append(f"misclosure {closure:.2f} rad > {self.max_misclosure:g} cycle")
+        if rms > self.max_residual * TWO_PI:
+            reasons.append(f"residual {rms:.2f} rad RMS > {self.max_residual:g} cycle")
+        if wrong.mean() > 0.5:
+            reasons.append(f"{int(wrong.sum())} of {len(res)} references off by more than "
+                           "half an ambiguity")
+        return {"id": int(c), "pixels": int(np.count_nonzero(comps == c)), "source": kind,
+                "points": int(len(res)), "rms_rad": rms, "misclosure_rad": float(closure),
+                "blunder_points": int(wrong.sum()), "failed": "; ".join(reasons)}
+
+    def _gate(self, table: list[dict[str, Any]], result: dict[str, Any]) -> str | None:
+        """The refusal message when failing components hold half the referenced pixels."""
+        total = sum(row["pixels"] for row in table)
+        failed = [row for row in table if row["failed"]]
+        if not failed or 2 * sum(row["pixels"] for row in failed) < total:
+            return None
+        worst = max(failed, key=lambda row: row["pixels"])
+        message = (f"{self.label}: absolute heights refused: component {worst['id']} "
+                   f"({worst['pixels']} px, {worst['points']} {worst['source']} points): "
+                   f"{worst['failed']}. The phase is not known modulo 2 pi exactly (a "
+                   "baseline or orbit error, unwrapping errors, or wrong references). To fix: "
+                   "refine the baseline (pep set insar.height.refine_baseline true), add or "
+                   "check GCPs (inputs.gcps), or use a reference DEM (pep init "
+                   "--reference-dem)")
+        if self.on_failure == "fail":
+            raise OperatorError(message)
+        log.warning("%s; heights are tagged RELATIVE", message)
+        result.update(method="relative", relative=True, refused=message)
+        return message
+
+    @staticmethod
+    def _summary(comps: np.ndarray, ids: list[int], table: list[dict[str, Any]],
+                 result: dict[str, Any], refused: str | None) -> dict[str, Any]:
+        """Per-product quality: coverage, components, references, flags."""
+        n = max(1, comps.size)
+        unwrapped = comps > 0
+        return {"fraction_unwrapped": float(np.count_nonzero(unwrapped) / n),
+                "fraction_referenced": float(np.count_nonzero(np.isin(comps, ids)) / n)
+                if ids and not result.get("relative") else 0.0,
+                "components": int(len(np.unique(comps[unwrapped]))),
+                "components_referenced": int(len(ids)) if not result.get("relative") else 0,
+                "flagged_components": [row["id"] for row in table if row["failed"]],
+                "gcp_rms_rad": float((result.get("gcps") or {}).get("rms_rad", float("nan"))),
+                "refused": refused, "table": table}
 
     def _fit(self, rows, cols, diff, comp):
         """Per-component constants (and the plane), with outlier rejection."""

@@ -51,10 +51,10 @@ from typing import Any, ClassVar, Mapping
 import numpy as np
 
 from peppers.errors import OperatorError
+from peppers.image import ImageSpec, Region
+from peppers.operator import LocalOperator, Param
 from peppers.operators import _coherence_kernels as kernels
 from peppers.operators._arrays import complex_dtype, positive_pair, prepare_input, working_dtype
-from peppers.ppe.operator import ImageSpec, LocalOperator, Param
-from peppers.ppe.region import Region
 
 __all__ = ["Coherence", "expected_sample_coherence", "phase_crb"]
 
@@ -199,7 +199,7 @@ class Coherence(LocalOperator):
     inputs: ClassVar[tuple[str, ...]] = ("interferogram", "master", "slave",
                                          "slope_rows", "slope_cols")
     params = (Param("window", tuple, (5, 5), "estimation window (rows, cols), odd",
-                    key="insar.coherence.window"),
+                    key="insar.coherence.window", ge=1),
               Param("slope_compensation", bool, True,
                     "remove the local fringe inside the window",
                     key="insar.coherence.slope_compensation"))

@@ -36,12 +36,12 @@ from typing import Any, ClassVar, Mapping
 
 import numpy as np
 
+from peppers.image import ImageSpec, Region
+from peppers.operator import LocalOperator, Param
 from peppers.operators import _filter_kernels as kernels
 from peppers.operators._arrays import (accumulator_dtype, positive_pair, prepare_input,
                                        working_dtype)
 from peppers.operators.fft import get_plan, next_fast_length
-from peppers.ppe.operator import ImageSpec, LocalOperator, Param
-from peppers.ppe.region import Region
 
 
 def _filtered_spec(owner: str, spec: ImageSpec) -> ImageSpec:

@@ -39,10 +39,10 @@ from typing import Any, ClassVar, Mapping
 import numpy as np
 
 from peppers.errors import OperatorError
+from peppers.image import ImageSource, ImageSpec, Region
+from peppers.operator import LocalOperator, Param, ReductionOperator
 from peppers.operators import _geocode_kernels as kernels
 from peppers.operators.height import radar_looks
-from peppers.ppe.operator import ImageSource, ImageSpec, LocalOperator, Param, ReductionOperator
-from peppers.ppe.region import Region
 
 __all__ = ["MapGrid", "Geocode", "to_map", "is_geographic"]
 
@@ -55,7 +55,7 @@ REGION_MARGIN = 2
 
 def is_geographic(crs: str) -> bool:
     """True for EPSG:4326 itself (x = longitude, y = latitude, no transform needed)."""
-    return str(crs).strip().upper() in ("EPSG:4326", "WGS84", "OGC:CRS84")
+    return str(crs).strip().upper() in ("EPSG:4326", "EPSG:4979", "WGS84", "OGC:CRS84")
 
 
 def to_map(crs: str, lat: np.ndarray, lon: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -120,7 +120,7 @@ class MapGrid(ReductionOperator):
     outputs: ClassVar[tuple[str, ...]] = ("grid",)
     params = (Param("crs", str, WGS84, "product CRS", key="products.crs"),
               Param("posting", float, 1.0 / 3600.0, "pixel size, CRS units",
-                    key="products.posting"),
+                    key="products.posting", gt=0),
               Param("margin", int, 2, "empty map pixels around the footprint"))
 
     def __init__(self, **values: Any) -> None:
@@ -190,14 +190,14 @@ class Geocode(LocalOperator):
     edge_mode: ClassVar[str] = "nodata"
     params = (Param("grid", dict, {}, "product grid (products.grid)"),
               Param("master", dict, {}, "master scene metadata (inputs.master)"),
-              Param("looks", tuple, (5, 5), "multilook looks", key="insar.multilook.looks"),
+              Param("looks", tuple, (5, 5), "multilook looks", key="insar.multilook.looks", ge=1),
               Param("resampling", str, "bilinear", "bilinear or nearest",
-                    key="products.resampling"),
+                    key="products.resampling", choices=("nearest", "bilinear")),
               Param("height_margin_m", float, 50.0, "height margin of the inverse lookup, m"))
 
     def __init__(self, **values: Any) -> None:
         super().__init__(**values)
-        from peppers.operators.flat_earth import scene_from_mapping
+        from peppers.scene import scene_from_mapping
 
         if self.resampling not in ("bilinear", "nearest"):
             raise OperatorError(f"{self.label}: products.resampling must be bilinear or "

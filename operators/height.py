@@ -44,9 +44,9 @@ from typing import Any, ClassVar, Mapping
 import numpy as np
 
 from peppers.errors import OperatorError
+from peppers.image import ImageSpec, Region
+from peppers.operator import LocalOperator, Param
 from peppers.operators import _height_kernels as kernels
-from peppers.ppe.operator import ImageSpec, LocalOperator, Param
-from peppers.ppe.region import Region
 
 __all__ = ["PhaseToHeight", "multilook_centres", "radar_looks", "height_of_ambiguity",
            "height_crb"]
@@ -125,7 +125,7 @@ class PhaseToHeight(LocalOperator):
     params = (Param("master", dict, {}, "master scene metadata (inputs.master)"),
               Param("slave", dict, {}, "slave scene metadata (inputs.slave)"),
               Param("looks", tuple, (5, 5), "multilook looks (azimuth, range)",
-                    key="insar.multilook.looks"),
+                    key="insar.multilook.looks", ge=1),
               Param("reference_height_m", float, 0.0, "flat-earth reference height, m",
                     key="insar.interferogram.reference_height_m"),
               Param("fill_height_m", float, 0.0,
@@ -135,7 +135,7 @@ class PhaseToHeight(LocalOperator):
 
     def __init__(self, **values: Any) -> None:
         super().__init__(**values)
-        from peppers.operators.flat_earth import scene_from_mapping
+        from peppers.scene import scene_from_mapping
 
         if not self.master or not self.slave:
             raise OperatorError(f"{self.label}: parameters master and slave (the scene "

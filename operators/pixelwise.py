@@ -21,10 +21,10 @@ from typing import ClassVar, Mapping
 import numpy as np
 
 from peppers.errors import OperatorError
+from peppers.image import ImageSpec, Region
+from peppers.operator import LocalOperator, Param
 from peppers.operators import _pixelwise_kernels as kernels
 from peppers.operators._arrays import complex_dtype, prepare_input, working_dtype
-from peppers.ppe.operator import ImageSpec, LocalOperator, Param
-from peppers.ppe.region import Region
 
 
 class PhaseRamp(LocalOperator):

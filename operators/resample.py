@@ -31,6 +31,24 @@ length 1, 3, 6, 10 ... is a polynomial of order 0, 1, 2, 3 ...
 
 Edge mode ``constant``: input pixels outside the image are zero, the
 natural fill for a complex SLC (whose no-data value is 0+0j).
+
+Azimuth carrier
+---------------
+``carrier`` (see :func:`carrier_table`) gives the azimuth carrier of the
+*input* image (Doppler centroid over PRF, plus the TOPS steering ramp), in
+cycles per line on a regular grid of input pixel positions; the kernel
+demodulates before and remodulates after the interpolation (method in
+:mod:`peppers.operators._resample_kernels`). Without it the input is taken
+as baseband, today's assumption for zero-Doppler ``peppers-slc/1`` scenes.
+
+Dense offsets
+-------------
+:class:`OffsetRasterResampler` adds two offset rasters on the output grid
+(inputs ``row_offset`` and ``col_offset``, float pixels, input position
+minus output position) to the polynomial; the parameter ``raster_bound``
+bounds ``|raster|`` per axis so the input region stays computable without
+reading the rasters (the kernel still checks every pixel). The contract
+is in ``docs/coregistration.md``.
 """
 
 from __future__ import annotations
@@ -42,15 +60,54 @@ from typing import Any, ClassVar, Mapping
 import numpy as np
 
 from peppers.errors import OperatorError
+from peppers.image import ImageSpec, Region
+from peppers.operator import LocalOperator, Param
 from peppers.operators import _resample_kernels as kernels
 from peppers.operators._arrays import positive_pair, prepare_input, working_dtype
-from peppers.ppe.operator import ImageSpec, LocalOperator, Param
-from peppers.ppe.region import Region
 
 #: Sub-pixel steps of the weight table (as ISCE2's resampler: SINC_SUB 8192).
 LUT_STEPS = 8192
 #: Grid samples per axis used to bound the mapping over a region.
 BOUND_SAMPLES = 65
+
+
+def carrier_table(carrier: Mapping[str, Any], label: str) -> tuple[np.ndarray, float, float,
+                                                                 float, float]:
+    """Validate a carrier mapping; return ``(values, row0, col0, row_step, col_step)``.
+
+    Parameters
+    ----------
+    carrier : mapping
+        ``values`` (2-D list, cycles per line: Doppler centroid / PRF, plus
+        the TOPS ramp), ``row0``, ``col0`` (input pixel position of
+        ``values[0][0]``) and ``row_step``, ``col_step`` (grid spacing in
+        input pixels; ignored along an axis of length 1). Empty: no carrier.
+    label : str
+        Names the operator in errors.
+
+    Raises
+    ------
+    ValueError
+        If a key is missing, the table is not a finite 2-D array or a step
+        is not positive.
+    """
+    if not carrier:
+        return np.zeros((0, 0)), 0.0, 0.0, 1.0, 1.0
+    try:
+        values = np.array(carrier["values"], dtype=np.float64)
+        grid = [float(carrier[k]) for k in ("row0", "col0", "row_step", "col_step")]
+    except KeyError as missing:
+        raise ValueError(f"{label}: carrier lacks {missing}; expected values, row0, col0, "
+                         "row_step, col_step") from None
+    except (TypeError, ValueError):
+        raise ValueError(f"{label}: carrier values must be a 2-D list of numbers") from None
+    if values.ndim != 2 or values.size == 0 or not np.all(np.isfinite(values)):
+        raise ValueError(f"{label}: carrier values must be a non-empty finite 2-D table, "
+                         f"got shape {values.shape}")
+    if not all(math.isfinite(g) for g in grid) or grid[2] <= 0 or grid[3] <= 0:
+        raise ValueError(f"{label}: carrier row_step and col_step must be positive, "
+                         f"got {grid[2:]}")
+    return np.ascontiguousarray(values), *grid
 
 
 def polynomial_powers(n_coefficients: int) -> tuple[np.ndarray, np.ndarray]:
@@ -127,6 +184,9 @@ class PolynomialResampler(LocalOperator):
     center, scale : tuple of float
         Normalisation of the polynomial coordinates (default ``(0, 0)`` and
         ``(1, 1)``: raw pixel coordinates).
+    carrier : dict
+        Azimuth carrier of the input (see :func:`carrier_table`); empty
+        (default): baseband input. Complex images only.
 
     Raises
     ------
@@ -169,6 +229,7 @@ class PolynomialResampler(LocalOperator):
         Param("shape", tuple, (), "output (rows, cols); empty: the input's shape"),
         Param("center", tuple, (0.0, 0.0), "polynomial coordinate origin (row, col)"),
         Param("scale", tuple, (1.0, 1.0), "polynomial coordinate scale (row, col)"),
+        Param("carrier", dict, {}, "azimuth carrier table of the input (cycles/line)"),
     )
 
     def __init__(self, **values: Any) -> None:
@@ -197,6 +258,7 @@ class PolynomialResampler(LocalOperator):
             raise ValueError(f"{label}: center and scale must be (row, col) pairs with "
                              f"non-zero scale, got {self.center!r} and {self.scale!r}")
         self.halo = (self.taps // 2, self.taps // 2)
+        self._carrier = carrier_table(self.carrier, label)
 
     # -- geometry -------------------------------------------------------------
     def _offsets(self, rows: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -279,21 +341,120 @@ class PolynomialResampler(LocalOperator):
 
     def compute(self, inputs: Mapping[str, np.ndarray],
                 output_region: Region) -> dict[str, np.ndarray]:
-        dtype = working_dtype(inputs["input"].dtype, self.label)
+        return {"output": self.resample(inputs["input"], output_region)}
+
+    def resample(self, image: np.ndarray, output_region: Region,
+                 rasters: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+        """Resample ``image`` (exactly :meth:`input_region`) onto ``output_region``.
+
+        ``rasters``: optional dense ``(row, col)`` offsets of ``output_region``'s
+        shape, added to the polynomial.
+        """
+        dtype = working_dtype(image.dtype, self.label)
         wanted = self.input_region(output_region, {})["input"]
-        x = prepare_input(self.label, "input", inputs["input"], wanted.shape, dtype)
+        x = prepare_input(self.label, "input", image, wanted.shape, dtype)
         out = np.empty(output_region.shape, dtype=dtype)
         if out.size == 0:
-            return {"output": out}
+            return out
         ncomp = 2 if dtype.kind == "c" else 1
+        if self._carrier[0].size and ncomp == 1:
+            raise OperatorError(f"{self.label}: an azimuth carrier needs a complex input, "
+                                f"got {dtype}")
         real = np.dtype(dtype.char.lower()) if ncomp == 2 else dtype  # complex64 -> float32
+        if rasters is None:
+            row_raster = col_raster = np.zeros((0, 0))
+        else:
+            row_raster, col_raster = (prepare_input(self.label, port, r, output_region.shape,
+                                                    np.float64)
+                                      for port, r in zip(("row_offset", "col_offset"), rasters))
+        table, c_r0, c_c0, c_dr, c_dc = self._carrier
         outside = kernels.resample(
             x.view(real), wanted.row, wanted.col, output_region.row, output_region.col,
             self._row_coef, self._col_coef, self._pu, self._pv,
             self.center[0], self.center[1], self.scale[0], self.scale[1],
-            sinc_table(self.taps, float(self.beta)), ncomp, out.view(real))
+            sinc_table(self.taps, float(self.beta)), ncomp, out.view(real),
+            row_raster, col_raster, table, c_r0, c_c0, c_dr, c_dc)
         if outside:
             raise OperatorError(
                 f"{self.label}: {outside} pixel(s) of output {output_region} map outside "
-                f"the input region {wanted} (input_region bound is too tight)")
-        return {"output": out}
+                f"the input region {wanted} ({self._too_far})")
+        return out
+
+    #: What an access outside the requested input means (a bug, or a raster beyond its bound).
+    _too_far = "input_region bound is too tight"
+
+
+class OffsetRasterResampler(PolynomialResampler):
+    """Resample through dense offset rasters (plus the polynomial).
+
+    ``out[R, C] = x(R + dr(R, C) + row_offset[R, C], C + dc(R, C) + col_offset[R, C])``
+    with the polynomial ``dr, dc`` of :class:`PolynomialResampler` (default
+    zero) and the rasters on the output grid (inputs ``row_offset`` and
+    ``col_offset``, pixels; e.g. geometric offsets from the orbits and a
+    DEM). The input region is the polynomial's, widened by ``raster_bound``.
+
+    Parameters
+    ----------
+    raster_bound : tuple of float
+        ``(rows, cols)``: an upper bound of ``|row_offset|`` and
+        ``|col_offset|`` over the image, pixels (after the polynomial: if the
+        polynomial carries the smooth part, the bound is that of the rest).
+    **values
+        The parameters of :class:`PolynomialResampler`.
+
+    Raises
+    ------
+    ValueError
+        If ``raster_bound`` is not two finite non-negative numbers.
+    OperatorError
+        From :meth:`compute` if a raster value exceeds the bound (the pixel
+        would need input outside the region read), naming how many pixels.
+    """
+
+    name: ClassVar[str] = "offset_raster_resample"
+    inputs: ClassVar[tuple[str, ...]] = ("input", "row_offset", "col_offset")
+    params = PolynomialResampler.params + (
+        Param("raster_bound", tuple, (), "bound of |row_offset|, |col_offset| (rows, cols), px"),
+    )
+    _too_far = "an offset raster exceeds raster_bound"
+
+    def __init__(self, **values: Any) -> None:
+        super().__init__(**values)
+        self.raster_bound = raster_bound(self.label, self.raster_bound)
+
+    def mapped_bounds(self, output_region: Region) -> tuple[float, float, float, float]:
+        r_lo, r_hi, c_lo, c_hi = super().mapped_bounds(output_region)
+        br, bc = self.raster_bound
+        return r_lo - br, r_hi + br, c_lo - bc, c_hi + bc
+
+    def output_spec(self, input_specs: Mapping[str, ImageSpec]) -> dict[str, ImageSpec]:
+        spec = input_specs["input"]
+        for port in ("row_offset", "col_offset"):
+            if self.shape and input_specs[port].shape != tuple(self.shape):
+                raise OperatorError(f"{self.label}: {port} is {input_specs[port].shape}, "
+                                    f"the output {tuple(self.shape)}")
+        shape = tuple(self.shape) if self.shape else input_specs["row_offset"].shape
+        return {"output": ImageSpec(shape, working_dtype(spec.dtype, self.label),
+                                    spec.nodata, spec.geo)}
+
+    def input_region(self, output_region: Region,
+                     input_specs: Mapping[str, ImageSpec]) -> dict[str, Region]:
+        regions = super().input_region(output_region, input_specs)
+        return {**regions, "row_offset": output_region, "col_offset": output_region}
+
+    def compute(self, inputs: Mapping[str, np.ndarray],
+                output_region: Region) -> dict[str, np.ndarray]:
+        return {"output": self.resample(inputs["input"], output_region,
+                                        (inputs["row_offset"], inputs["col_offset"]))}
+
+
+def raster_bound(label: str, value: Any) -> tuple[float, float]:
+    """Validate a ``raster_bound`` pair (rows, cols) of finite non-negative pixels."""
+    try:
+        pair = tuple(float(v) for v in value)
+    except (TypeError, ValueError):
+        pair = ()
+    if len(pair) != 2 or not all(math.isfinite(v) and v >= 0 for v in pair):
+        raise ValueError(f"{label}: raster_bound must be (rows, cols) bounds of the offset "
+                         f"rasters in pixels, finite and >= 0, got {value!r}")
+    return pair

@@ -38,11 +38,11 @@ from typing import Any, ClassVar, Mapping
 import numpy as np
 
 from peppers.errors import OperatorError
+from peppers.image import ImageSpec, Region
+from peppers.operator import LocalOperator, Param
 from peppers.operators import _slope_kernels as kernels
 from peppers.operators._arrays import complex_dtype, positive_pair, prepare_input, working_dtype
 from peppers.operators.fft import get_plan
-from peppers.ppe.operator import ImageSpec, LocalOperator, Param
-from peppers.ppe.region import Region
 
 __all__ = ["FringeSlope"]
 
@@ -106,9 +106,9 @@ class FringeSlope(LocalOperator):
     edge_mode: ClassVar[str] = "constant"
     outputs: ClassVar[tuple[str, ...]] = ("rows", "cols")
     params = (Param("window", tuple, (16, 32), "estimation window (rows, cols)",
-                    key="insar.slope.window"),
+                    key="insar.slope.window", ge=2),
               Param("oversampling", int, 4, "zero-padding factor of the slope FFT",
-                    key="insar.slope.oversampling"),
+                    key="insar.slope.oversampling", ge=1),
               Param("step", tuple, (0, 0), "node spacing (rows, cols); (0, 0) = half the window"))
 
     def __init__(self, **values: Any) -> None:

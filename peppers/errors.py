@@ -63,6 +63,10 @@ class OperatorError(PeppersError, RuntimeError):
     """An operator failed; the message names the operator and the tile."""
 
 
+class ParameterError(OperatorError, ValueError):
+    """An operator parameter breaks its declared bounds (names operator, parameter, key)."""
+
+
 class ImageError(PeppersError, OSError):
     """An image on disk is missing, truncated, or not what was expected."""
 

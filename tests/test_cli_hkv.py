@@ -1,4 +1,4 @@
-"""``pep get / set / history / audit`` on a run directory."""
+"""``pep get / set / unset / history / audit`` on a run directory."""
 
 from __future__ import annotations
 
@@ -106,7 +106,63 @@ def test_audit_lists_commands_and_changes(run, capsys):
 
 
 def test_every_command_has_help_with_example(tmp_path):
-    for command in ("get", "set", "history", "audit"):
+    for command in ("get", "set", "unset", "history", "audit"):
         result = subprocess.run([sys.executable, "-m", "peppers.cli.main", command, "--help"],
                                 capture_output=True, text=True, cwd=tmp_path, check=True)
         assert "example:" in result.stdout and f"pep --run myrun {command}" in result.stdout
+
+
+@pytest.fixture
+def default_run(tmp_path):
+    """A run with the packaged parameter set (what ``pep init`` declares)."""
+    from peppers.cli.cmd_init import default_parameters
+
+    RunDatabase.create(tmp_path / "run", default_parameters())
+    return tmp_path / "run"
+
+
+def test_set_refuses_a_typo_naming_the_closest_key(default_run, capsys):
+    r = ["--run", str(default_run)]
+    status, _, err = pep(capsys, *r, "set", "insar.coherenc.window", "[5,5]")
+    assert status == 1 and err.count("\n") == 1
+    assert err.startswith("pep: error: pep set: insar.coherenc.window is not a declared "
+                          "parameter; did you mean insar.coherence.window")
+    status, _, err = pep(capsys, *r, "set", "insar.looks", "4")  # the old help example
+    assert status == 1 and "insar.multilook.looks" in err and err.count("\n") == 1
+    for key in ("ppe.tile_shap", "products.postng"):
+        assert pep(capsys, *r, "set", key, "1")[0] == 1
+    db = RunDatabase.open(default_run)
+    assert db.keys("insar.coherenc") == [] and db.keys("insar.looks") == []
+
+
+def test_set_checks_bounds_naming_them(default_run, capsys):
+    r = ["--run", str(default_run)]
+    cases = {("insar.coherence.window", "[-1,5]"): "item -1 must be >= 1 (bound ge: 1)",
+             ("products.posting", "0"): "0.0 must be > 0 (bound gt: 0)",
+             ("insar.unwrap.method", "snaphu"): "'snaphu' must be one of mcf, wls, branch_cut"}
+    for (key, value), message in cases.items():
+        status, _, err = pep(capsys, *r, "set", key, value)
+        assert status == 1 and err == f"pep: error: key {key}: {message}" + (
+            " (bound choices)" if "one of" in message else "") + "\n"
+    db = RunDatabase.open(default_run)
+    assert db.get("insar.coherence.window") == [5, 5] and db.get("insar.unwrap.method") == "mcf"
+    assert pep(capsys, *r, "set", "insar.coherence.window", "[1,25]")[0] == 0
+
+
+def test_user_keys_are_free_and_unset_removes_them_with_an_audit_entry(default_run, capsys):
+    r = ["--run", str(default_run)]
+    assert pep(capsys, *r, "set", "user.dem.note", "from the 2024 survey")[0] == 0
+    assert pep(capsys, *r, "set", "user.dem.year", "2024")[0] == 0
+    assert pep(capsys, *r, "unset", "user.dem.note")[:2] == (
+        0, "user.dem.note: from the 2024 survey -> (absent)\n")
+    db = RunDatabase.open(default_run)
+    assert db.keys("user") == ["user.dem.year"]
+    entries = [json.loads(line) for line in pep(capsys, *r, "audit", "--json")[1].splitlines()]
+    change = [e for e in entries if e["kind"] == "change"][-1]
+    assert change["argv"] == ["pep", *r, "unset", "user.dem.note"]
+    assert change["changes"] == [{"key": "user.dem.note", "old": "from the 2024 survey",
+                                  "new": None}]
+    status, _, err = pep(capsys, *r, "unset", "insar.coherence.window")
+    assert status == 1 and "declared parameter" in err and err.count("\n") == 1
+    status, _, err = pep(capsys, *r, "unset", "user.dem.note")
+    assert status == 1 and "nothing is stored at or below user.dem.note" in err

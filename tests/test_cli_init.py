@@ -16,6 +16,7 @@ import yaml
 from rasterio.errors import NotGeoreferencedWarning
 from rasterio.transform import Affine
 
+from peppers.bounds import BOUNDS
 from peppers.cli.cmd_init import default_parameters
 from peppers.cli.main import main
 from peppers.hkv import RunDatabase
@@ -85,7 +86,7 @@ CASES = {
     "fewer than 8 state vectors": (_few_vectors, "orbit.state_vectors"),
     "non-increasing times": (_repeat_time, "orbit.state_vectors[3].utc"),
     "unknown look_side": (_set("sensor", "look_side", "up"), "sensor.look_side"),
-    "wrong format": (lambda doc: doc.__setitem__("format", "peppers-slc/2"), "format"),
+    "wrong format": (lambda doc: doc.__setitem__("format", "peppers-slc/3"), "format"),
     "unknown frame": (_set("orbit", "frame", "ECI"), "orbit.frame"),
 }
 
@@ -175,7 +176,7 @@ def test_valid_init_records_inputs_and_parameters(capsys, pair):
     assert load_run_scene(db, "master") == scene
 
     for key, spec in default_parameters().items():
-        assert db.get(key) == spec["default"]
+        assert db.get(key, None) == spec.get("default")  # no default (ppe.mpi.launcher): absent
     assert db.get("insar.coherence.window") == [5, 5]
     log = db.audit_log()
     assert log[0].kind == "create" or any(e.argv[:2] == ["pep", "init"] for e in log)
@@ -249,7 +250,7 @@ def test_parameter_set_is_declared_typed_and_documented():
     schema = Schema(parameters)  # refuses bad types, defaults of the wrong type, key clashes
     assert len(schema) == len(parameters) >= 40
     for key, spec in parameters.items():
-        assert set(spec) == {"type", "default", "doc"}, key
+        assert {"type", "doc"} <= set(spec) <= {"type", "default", "doc", *BOUNDS}, key
         assert key.count(".") >= 1 and len(spec["doc"]) > 20, key
     for key in ("insar.coherence.window", "insar.adaptive_filter.alpha",
                 "insar.coregistration.chip_size", "insar.unwrap.method", "products.crs",

@@ -221,3 +221,28 @@ def test_missing_input_port_is_named(tmp_path, capsys):
     out = tmp_path / "i.vrt"
     assert main(["op", "multiply", "--input", "a=x.vrt", "--output", str(out)]) == 1
     assert "missing --input for port(s) b" in capsys.readouterr().err
+
+
+def test_unwrap_from_run_reads_the_runs_declared_keys(tmp_path):
+    """``pep op unwrap --from-run`` takes what ``pep run make`` takes (threshold 0.3, not 0)."""
+    import argparse
+
+    from peppers.cli.cmd_init import default_parameters
+    from peppers.cli.cmd_op import operator_values
+    from peppers.hkv import RunDatabase
+    from peppers.cli.registry import discover, lookup
+
+    db = RunDatabase.create(tmp_path / "run", default_parameters())
+    db.set("insar.unwrap.overlap", 64)
+    entry = lookup(discover(tmp_path / "run"), "unwrap")
+    values = operator_values(entry, argparse.Namespace(from_run=True), db)
+    assert values["threshold"] == db.get("insar.unwrap.coherence_threshold") == 0.3
+    assert values["min_component_size"] == db.get("insar.unwrap.min_region_size")
+    assert (values["tile_size"], values["overlap"], values["nlooks"]) == (1024, 64, 0.0)
+    assert entry.cls(**values).threshold == 0.3
+
+
+def test_help_shows_bounds(capsys):
+    with pytest.raises(SystemExit):
+        main(["op", "coherence", "--help"])
+    assert ">= 1, key insar.coherence.window" in " ".join(capsys.readouterr().out.split())

@@ -55,7 +55,7 @@ def test_make_prints_summary_and_up_to_date(tmp_path, capsys):
     db = make_run(tmp_path, CHAIN)
     status, out, err = pep(capsys, db.root, "run", "make", "final", "-j", "1", "--mem", "64M")
     assert status == 0 and "make final: 3 step(s) done" in out
-    assert "done   stream-1 (smooth, scale)" in err
+    assert "done   stream-1 2 rules: smooth, scale" in err
     assert pep(capsys, db.root, "run", "make", "final")[1].strip() == "make final: up to date"
 
 

@@ -133,12 +133,12 @@ def test_reduction_outputs_are_keys_and_overlaps_refused(tmp_path):
     rules:
       stats:
         kind: reduction
-        operator: peppers.drs.examples:ImageStats
+        operator: peppers.operators.statistics:ImageStats
         inputs: {input: a}
         outputs: {stats: t.stats}
       more:
         kind: reduction
-        operator: peppers.drs.examples:ImageStats
+        operator: peppers.operators.statistics:ImageStats
         inputs: {input: a}
         outputs: {stats: t.stats.mean}
     """

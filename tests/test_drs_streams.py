@@ -28,7 +28,7 @@ rules:
     params: {factor: t.factor}
   g:
     kind: global
-    operator: peppers.drs.examples:RemoveMean
+    operator: peppers.operators.statistics:RemoveMean
     inputs: {input: b}
     outputs: {output: c}
   l3:
@@ -95,7 +95,7 @@ rules:
     params: {offset: t.offset}
   g:
     kind: global
-    operator: peppers.drs.examples:RemoveMean
+    operator: peppers.operators.statistics:RemoveMean
     inputs: {input: a}
     outputs: {output: c}
   mix:

@@ -42,7 +42,8 @@ def scene(tmp_path_factory):
               "slave": yaml.safe_load((out / "slave.yaml").read_text())}
     points = [{k: p[k] for k in ("lat", "lon", "height_m")} for p in result.truth["gcps"]["points"]]
     return dict(folder=out, truth=truth, comps=comps, unwrapped=unwrapped, inputs=inputs,
-                gcps=points, gcp_cols=[p["col"] for p in result.truth["gcps"]["points"]])
+                gcps=points, gcp_cols=[p["col"] for p in result.truth["gcps"]["points"]],
+                gcp_rowcol=[(p["row"], p["col"]) for p in result.truth["gcps"]["points"]])
 
 
 def _estimate(scene, unwrapped=None, **params):
@@ -132,3 +133,61 @@ def test_robust_mean_ignores_a_minority_of_blunders(centre, outliers, seed):
     mean, inliers = robust_mean(values)
     assert abs(mean - good.mean()) < 0.2
     assert not inliers[20:].any()
+
+
+# -- quality gates (issue 15) ---------------------------------------------------------
+def _wrong_baseline(inputs, metres):
+    """The run inputs with the slave orbit moved ``metres`` radially (a baseline error)."""
+    slave = yaml.safe_load(yaml.safe_dump(inputs["slave"]))
+    for sv in slave["orbit"]["state_vectors"]:
+        p = np.array(sv["position_m"])
+        sv["position_m"] = (p * (1 + metres / np.linalg.norm(p))).tolist()
+    return dict(inputs, slave=slave)
+
+
+def test_good_references_pass_the_gates(scene):
+    inputs = dict(scene["inputs"], gcps={"points": scene["gcps"]})
+    result = _estimate(scene, run_inputs=inputs)
+    quality = result["quality"]
+    assert result["method"] == "gcps" and "refused" not in result
+    assert quality["refused"] is None and quality["flagged_components"] == []
+    assert quality["fraction_unwrapped"] == 1.0 and quality["fraction_referenced"] == 1.0
+    assert quality["components"] == quality["components_referenced"] == 2
+    assert [row["id"] for row in quality["table"]] == [1, 2]
+    assert all(row["rms_rad"] < 0.6 and row["blunder_points"] == 0 for row in quality["table"])
+
+
+@pytest.mark.parametrize("metres", [60.0, -20.0, 300.0])
+def test_wrong_baseline_never_gives_absolute_heights(scene, metres, caplog):
+    inputs = _wrong_baseline(dict(scene["inputs"], gcps={"points": scene["gcps"]}), metres)
+    result = _estimate(scene, run_inputs=inputs)
+    assert result["method"] == "relative" and result["relative"] is True
+    message = result["refused"]
+    assert "absolute heights refused" in message and "refine_baseline" in message
+    assert "reference-dem" in message and "GCPs" in message
+    assert result["quality"]["refused"] == message and result["quality"]["fraction_referenced"] == 0
+    assert "RELATIVE" in caplog.text
+    with pytest.raises(OperatorError, match="absolute heights refused"):
+        _estimate(scene, run_inputs=inputs, on_failure="fail")
+
+
+def test_half_cycle_misclosure_refuses_and_a_bad_small_component_is_dropped(scene):
+    inputs = dict(scene["inputs"], gcps={"points": scene["gcps"]})
+    # the whole phase off by half a cycle: rounding cannot pick the cycle
+    result = _estimate(scene, unwrapped=scene["unwrapped"] + math.pi, run_inputs=inputs)
+    assert result["method"] == "relative" and "misclosure" in result["refused"]
+    # a small third component around one GCP, off by half a cycle: flagged and dropped
+    row, col = (int(round(v)) for v in scene["gcp_rowcol"][0])
+    box = (slice(max(0, row - 15), row + 16), slice(max(0, col - 15), col + 16))
+    comps = scene["comps"].copy()
+    comps[box] = 3
+    unwrapped = scene["unwrapped"].copy()
+    unwrapped[box] += math.pi
+    op = AbsolutePhaseEstimate(looks=(1, 1), run_inputs=inputs)
+    result = op.reduce({"unwrapped": ArraySource(unwrapped.astype(np.float32)),
+                        "components": ArraySource(comps)})
+    assert result["method"] == "gcps" and result["quality"]["flagged_components"] == [3]
+    assert result["dropped_components"] == [3] and result["component_ids"] == [1, 2]
+    assert _offsets(result) == {c: TWO_PI * k for c, k in CYCLES.items()}
+    row3 = [r for r in result["quality"]["table"] if r["id"] == 3][0]
+    assert "misclosure" in row3["failed"] and row3["points"] >= 1

@@ -113,7 +113,8 @@ def test_unwrap_operator_selects_method_and_derives_looks(scenes):
     _, case, results, _ = scenes["easy-1"]
     assert equivalent_looks({}, (4, 4)) == pytest.approx(16 * LOOK_EFFICIENCY)
     for method, solver in (("mcf", UnwrapMCF), ("wls", None), ("branch_cut", None)):
-        op = Unwrap(method=method, looks=(4, 4), fill_max_hole=0, min_component_size=50)
+        op = Unwrap(method=method, looks=(4, 4), fill_max_hole=0, min_component_size=50,
+                    threshold=0.0, tile_size=0)
         unw, comps = op.unwrap(case.ifg, case.coherence, 0)
         np.testing.assert_array_equal(comps, results[method][1])
         np.testing.assert_allclose(unw, results[method][0], atol=1e-5)

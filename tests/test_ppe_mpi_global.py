@@ -132,7 +132,7 @@ def test_unwrap_rule_on_ranks_equals_threads(scene, n, strategy):
     assert len(tasks) == n and sum(tasks) == stats["total"] == 9
     if strategy != "dynamic":
         assert min(tasks) >= 2
-    assert not list((run / "images").glob(".tmp-*"))
+    assert not list((run / "images").glob("*.tmp-*"))
 
 
 def test_failing_tile_stops_every_rank_and_commits_nothing(scene):
@@ -150,7 +150,7 @@ def test_failing_tile_stops_every_rank_and_commits_nothing(scene):
     assert "rule 'unwrap' stopped: rank 1 on" in error
     assert "failed on tile" in error and "deliberate unwrapping failure" in error
     assert not (run / "images" / "unwrapped.vrt").exists()
-    assert not list((run / "images").glob(".tmp-*"))
+    assert not list((run / "images").glob("*.tmp-*"))
 
 
 def test_not_a_tiled_global_rule_is_one_error(scene):

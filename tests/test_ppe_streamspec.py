@@ -121,7 +121,7 @@ def test_missing_spec_file_says_who_writes_it(tmp_path):
 
 @pytest.mark.parametrize("node, field, problem", [
     (NodeSpec("x", "peppers.no_such:Op", {}, {"input": "a"}, {"output": "o"}),
-     "nodes[0].operator", "cannot import 'peppers.no_such'"),
+     "nodes[0].operator", "cannot import peppers.no_such"),
     (NodeSpec("x", "peppers.operators.filters:Nope", {}, {"input": "a"}, {"output": "o"}),
      "nodes[0].operator", "has no 'Nope'"),
     (NodeSpec("x", "peppers.ppe.operator:ImageSpec", {}, {"input": "a"}, {"output": "o"}),

@@ -130,8 +130,15 @@ def test_report_without_graphviz_draws_the_graph_itself(run, tmp_path):
     out = tmp_path / "elsewhere" / "r.html"
     assert main(["--run", str(run), "report", "-o", str(out), "--no-dot"]) == 0
     _check_report(out)
-    assert "drawn by peppers" in out.read_text(encoding="utf-8")
+    text = out.read_text(encoding="utf-8")
+    assert "drawn by peppers" in text
     assert (tmp_path / "elsewhere" / "rule_graph.png").is_file()
+    # finished rules are up to date, not "stale: needed"; the Mermaid text is folded away
+    assert "stale:" not in text and ":::stale" not in text and ":::fresh" in text
+    assert "<details><summary>Mermaid text" in text
+    with Image.open(tmp_path / "elsewhere" / "rule_graph.png") as im:
+        assert im.width <= 1200 and im.height > im.width / 2      # top to bottom, readable
+    assert "has not been fixed yet" in text or "same GCPs" in text
 
 
 def test_gcps_outside_or_on_no_data_are_not_covered(run):

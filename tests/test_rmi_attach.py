@@ -13,7 +13,7 @@ import time
 
 from rich.console import Console
 
-from peppers.rmi import RunState, detach, run_status, wait_started
+from peppers.rmi import RunStatus, detach, run_status, wait_started
 from peppers.rmi.view import render
 
 from support.rmi import DEADLINE, gate, wait_for, write_script
@@ -106,7 +106,7 @@ def test_attach_renders_controls_and_detaches_in_a_pty(tmp_path):
 
 
 def test_view_renders_state_without_a_terminal():
-    state = RunState.fold([
+    state = RunStatus.fold([
         {"t": 100.0, "kind": "run_start", "process": {"user": "ana", "host": "h1", "pid": 42}},
         {"t": 101.0, "kind": "stream_start", "stream": "stream-1", "rules": ["flat", "filt"],
          "total": 40, "skipped": 4, "threads": 2},

@@ -20,7 +20,7 @@ import pytest
 from peppers.errors import MonitorError
 from peppers.rmi import detach, run_status, wait_started
 from peppers.rmi.client import MonitorClient
-from peppers.rmi.state import RunState
+from peppers.rmi.state import RunStatus
 
 from support.rmi import (DEADLINE, TILES, computed, expected, gate, output, run_foreground,
                           wait_for, write_script)
@@ -52,14 +52,14 @@ class Watcher:
     def __init__(self, root, role="observe"):
         self.client = MonitorClient.connect(root, role=role)
         self.client.request("subscribe")
-        self.state = RunState()
+        self.state = RunStatus()
         self.closed = False
 
     def pump(self, timeout=0.05):
         try:
             while (message := self.client.poll(timeout)) is not None:
                 if message["type"] == "snapshot":
-                    self.state = RunState.from_dict(message["state"])
+                    self.state = RunStatus.from_dict(message["state"])
                 elif message["type"] == "event":
                     self.state.apply(message["event"])
                 timeout = 0.0

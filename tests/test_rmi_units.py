@@ -17,7 +17,7 @@ from peppers.ppe.engine import steering
 from peppers.ppe.executor import ThreadExecutor
 from peppers.ppe.region import Region
 from peppers.ppe.testing import Scale
-from peppers.rmi import EventLog, RunControl, RunState, last_run
+from peppers.rmi import EventLog, RunControl, RunStatus, last_run
 from peppers.rmi.paths import MAX_SOCKET_PATH, RunPaths
 from peppers.rmi.protocol import MAX_MESSAGE, LineBuffer, ProtocolError, encode
 
@@ -70,10 +70,10 @@ def test_state_fold_pause_abort_and_round_trip():
          "threads": 1, "nodes": {"r1": [5, 2.5]}},
         {"t": 3.5, "kind": "control", "action": "pause", "by": "ana@h pid 3"},
     ]
-    state = RunState.fold(events)
+    state = RunStatus.fold(events)
     assert state.state == "paused" and state.streams["a"].state == "paused"
     assert state.eta == pytest.approx(2.5)                 # 5 left x 0.5 s, one thread
-    again = RunState.from_dict(json.loads(json.dumps(state.to_dict())))
+    again = RunStatus.from_dict(json.loads(json.dumps(state.to_dict())))
     assert again.to_dict() == state.to_dict()
     state.apply({"t": 4.0, "kind": "stream_end", "stream": "a", "status": "aborted"})
     state.apply({"t": 4.1, "kind": "run_end", "status": "aborted", "error": "stop"})

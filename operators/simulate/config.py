@@ -105,6 +105,31 @@ class SimulationConfig:
         fraction of tan(incidence) (the layover limit is 1).
     gcps : int
         Ground control points to pick on coherent ground.
+    mogi_volume_m3, mogi_depth_m, mogi_east_m, mogi_north_m : float
+        A Mogi point source between the passes (Mogi 1958): volume change
+        (0 = none; positive inflates), depth below the mean terrain height,
+        and its epicentre east and north of the scene centre, metres.
+    okada_length_m, okada_width_m, okada_depth_m, okada_strike_deg, okada_dip_deg : float
+        A rectangular Okada (1985) dislocation between the passes (length 0
+        = none): size, depth of its top edge, strike and dip.
+    okada_strike_slip_m, okada_dip_slip_m, okada_opening_m : float
+        Its uniform slip (left-lateral, thrust) and opening.
+    okada_east_m, okada_north_m : float
+        Epicentre of its top-edge centre from the scene centre, metres.
+    poisson : float
+        Poisson's ratio of the elastic half-space.
+    dem_error_m, dem_error_correlation_m : float
+        RMS and correlation length of the random error of the reference DEM
+        ``dem_reference.tif`` (written when any of the reference-DEM options
+        is set).
+    dem_voids : int
+        Elliptical voids (nodata) in the reference DEM.
+    dem_geoid : str
+        Path of a geoid grid (e.g. EGM96 ``.gtx``): the reference DEM then
+        holds geoid (orthometric) heights, CRS ``EPSG:4326+5773``.
+    allow_layover : bool
+        Keep the requested relief even where it lays over or shadows; the
+        truth then has a ``layover_shadow`` mask.
     sensor_name : str
         Free text for the scene files.
     threads : int
@@ -142,6 +167,26 @@ class SimulationConfig:
     spectral_exponent: float = 4.0
     slope_margin: float = 0.8
     gcps: int = 36
+    mogi_volume_m3: float = 0.0
+    mogi_depth_m: float = 1500.0
+    mogi_east_m: float = 0.0
+    mogi_north_m: float = 0.0
+    okada_length_m: float = 0.0
+    okada_width_m: float = 1000.0
+    okada_depth_m: float = 300.0
+    okada_strike_deg: float = 0.0
+    okada_dip_deg: float = 60.0
+    okada_strike_slip_m: float = 0.0
+    okada_dip_slip_m: float = 0.0
+    okada_opening_m: float = 0.0
+    okada_east_m: float = 0.0
+    okada_north_m: float = 0.0
+    poisson: float = 0.25
+    dem_error_m: float = 0.0
+    dem_error_correlation_m: float = 60.0
+    dem_voids: int = 0
+    dem_geoid: str = ""
+    allow_layover: bool = False
     sensor_name: str = "SIM-C"
     threads: int = 0
 
@@ -161,6 +206,12 @@ class SimulationConfig:
         if self.look_side not in ("right", "left"):
             raise SimulationError(f"simulate: option look_side = {self.look_side!r} must be "
                                   "'right' or 'left'")
+        if not isinstance(self.dem_geoid, str):
+            raise SimulationError(f"simulate: option dem_geoid = {self.dem_geoid!r} must be a "
+                                  "path string")
+        if not isinstance(self.allow_layover, bool):
+            raise SimulationError(f"simulate: option allow_layover = {self.allow_layover!r} "
+                                  "must be true or false")
         if self.irf_support % 2:
             raise SimulationError(f"simulate: option irf_support = {self.irf_support} must be even")
         if not isinstance(self.centre_utc, datetime) or self.centre_utc.tzinfo is None:
@@ -170,6 +221,16 @@ class SimulationConfig:
             raise SimulationError(
                 f"simulate: latitude {self.lat_deg} is not overflown by an orbit of inclination "
                 f"{self.inclination_deg} deg (with a 2 deg margin for the look angle)")
+
+    @property
+    def has_reference_dem(self) -> bool:
+        """Whether a distinct reference DEM (``dem_reference.tif``) is made."""
+        return self.dem_error_m > 0 or self.dem_voids > 0 or bool(self.dem_geoid)
+
+    @property
+    def has_deformation(self) -> bool:
+        """Whether the ground moves between the passes."""
+        return self.mogi_volume_m3 != 0.0 or self.okada_length_m > 0.0
 
     def replace(self, **changes) -> "SimulationConfig":
         """A copy with some options changed (validated again)."""
@@ -187,7 +248,7 @@ class SimulationConfig:
 _INT_BOUNDS = (
     ("lines", 64, 200_000), ("samples", 64, 100_000), ("seed", 0, 2**32 - 1),
     ("patches", 0, 64), ("scatterers_per_axis", 1, 8), ("irf_support", 4, 32),
-    ("gcps", 0, 10_000), ("threads", 0, 1024),
+    ("gcps", 0, 10_000), ("threads", 0, 1024), ("dem_voids", 0, 1000),
 )
 #: (option, lowest, highest) for the real-valued options.
 _FLOAT_BOUNDS = (
@@ -200,4 +261,12 @@ _FLOAT_BOUNDS = (
     ("inclination_deg", 1.0, 179.0), ("snr_db", -10.0, 80.0), ("jitter", 0.0, 1.0),
     ("bandwidth", 0.3, 1.0), ("dem_posting_arcsec", 0.05, 30.0),
     ("spectral_exponent", 2.2, 5.0), ("slope_margin", 0.1, 0.95),
+    ("mogi_volume_m3", -1e11, 1e11), ("mogi_depth_m", 10.0, 100e3),
+    ("mogi_east_m", -1e6, 1e6), ("mogi_north_m", -1e6, 1e6),
+    ("okada_length_m", 0.0, 1e6), ("okada_width_m", 1.0, 1e6), ("okada_depth_m", 0.0, 100e3),
+    ("okada_strike_deg", -360.0, 360.0), ("okada_dip_deg", 0.1, 90.0),
+    ("okada_strike_slip_m", -100.0, 100.0), ("okada_dip_slip_m", -100.0, 100.0),
+    ("okada_opening_m", -100.0, 100.0), ("okada_east_m", -1e6, 1e6),
+    ("okada_north_m", -1e6, 1e6), ("poisson", 0.0, 0.49),
+    ("dem_error_m", 0.0, 1000.0), ("dem_error_correlation_m", 0.0, 1e5),
 )

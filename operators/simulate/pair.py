@@ -42,10 +42,16 @@ from typing import Callable
 import numpy as np
 
 from peppers.errors import SimulationError
-from peppers.geometry.ellipsoid import ecef_to_enu, incidence_angle_deg, llh_to_ecef
-from peppers.geometry.zero_doppler import geo2rdr, rdr2geo
+from peppers.geometry.ellipsoid import (ecef_to_enu, ecef_to_llh, enu_basis,
+                                        incidence_angle_deg, llh_to_ecef)
+from peppers.geometry.dem import GridDem
+from peppers.geometry.zero_doppler import geo2rdr, look_sign, rdr2geo
+from peppers.geometry.geoid import GeoidGrid
 from peppers.operators.simulate import orbits, scatterers, truth
 from peppers.operators.simulate.config import SimulationConfig
+from peppers.operators.simulate.deformation import MogiSource, OkadaSource, ecef_displacement
+from peppers.operators.simulate.dem_errors import reference_dem, write_reference_dem
+from peppers.operators.simulate.layover import truth_layover_shadow
 from peppers.operators.simulate.irf import ImpulseResponse
 from peppers.operators.simulate.radar_grid import (GridSpec, ellipsoid_phase, ground_geometry,
                                                     parallel_map)
@@ -132,8 +138,9 @@ def _scenes(cfg: SimulationConfig, master_k, slave_k, range_centre: float) -> tu
     return made[0], made[1]
 
 
-def _dem_bounds(cfg, grid, master_orbit, margin, heights) -> tuple[float, float, float, float]:
-    """Lat/lon box of the extended footprint at the extreme heights, padded ~1 km."""
+def _dem_bounds(cfg, grid, master_orbit, margin, heights,
+                pad_m: float = 1000.0) -> tuple[float, float, float, float]:
+    """Lat/lon box of the extended footprint at the extreme heights, padded ~``pad_m``."""
     ma, mr = margin
     rows = np.array([-ma, grid.lines / 2, grid.lines + ma])
     cols = np.array([-mr, grid.samples / 2, grid.samples + mr])
@@ -144,7 +151,7 @@ def _dem_bounds(cfg, grid, master_orbit, margin, heights) -> tuple[float, float,
         lats.append(llh[..., 0])
         lons.append(llh[..., 1])
     lat, lon = np.concatenate(lats, axis=None), np.concatenate(lons, axis=None)
-    pad_lat = 1000.0 / 111_320.0
+    pad_lat = pad_m / 111_320.0
     pad_lon = pad_lat / math.cos(math.radians(cfg.lat_deg))
     return (lat.min() - pad_lat, lat.max() + pad_lat, lon.min() - pad_lon, lon.max() + pad_lon)
 
@@ -217,8 +224,8 @@ def _simulate_into(folder: Path, cfg: SimulationConfig,
     """All the work of :func:`simulate`, writing into ``folder``; returns truth.yaml's content."""
     clock = _Clock(progress)
     threads = cfg.threads or os.cpu_count() or 1
-    streams = np.random.SeedSequence(cfg.seed).spawn(5)
-    rng_terrain, rng_patches, rng_noise_m, rng_noise_s, rng_gcps = \
+    streams = np.random.SeedSequence(cfg.seed).spawn(6)
+    rng_terrain, rng_patches, rng_noise_m, rng_noise_s, rng_gcps, rng_reference = \
         (np.random.default_rng(s) for s in streams)
 
     # 1-2: orbits, scenes, grids
@@ -249,20 +256,35 @@ def _simulate_into(folder: Path, cfg: SimulationConfig,
     # 3: terrain
     low = cfg.base_height_m - cfg.relief_m - 100.0
     high = cfg.base_height_m + cfg.relief_m + 100.0
-    bounds = _dem_bounds(cfg, grid, master_orbit, margin, (low, high))
+    bounds = _dem_bounds(cfg, grid, master_orbit, margin, (low, high),
+                         1000.0 + (4.0 * cfg.relief_m if cfg.allow_layover else 0.0))
     away_e, away_n, incidence = _look_geometry(cfg, grid, master_orbit, centre)
     terrain = make_terrain(bounds, posting_arcsec=cfg.dem_posting_arcsec,
                            base_height_m=cfg.base_height_m, relief_m=cfg.relief_m,
                            exponent=cfg.spectral_exponent, away_east=away_e,
                            away_north=away_n, incidence_deg=incidence,
-                           slope_margin=cfg.slope_margin, rng=rng_terrain)
+                           slope_margin=cfg.slope_margin, rng=rng_terrain,
+                           reduce=not cfg.allow_layover)
     terrain.write_geotiff(folder / "dem.tif")
+    reference = None
+    if cfg.has_reference_dem:
+        geoid = GeoidGrid(cfg.dem_geoid) if cfg.dem_geoid else None
+        reference = reference_dem(terrain, error_m=cfg.dem_error_m,
+                                  correlation_m=cfg.dem_error_correlation_m,
+                                  voids=cfg.dem_voids, geoid=geoid, rng=rng_reference)
+        write_reference_dem(folder / "dem_reference.tif", terrain, reference)
+    sources = deformation_sources(cfg)
+    displacement = None
+    if sources:
+        def displacement(xyz):
+            return ecef_displacement(xyz, sources, cfg.base_height_m)
     clock.done("terrain")
 
     # 4: geometry
     geometry = ground_geometry(grid, master_orbit, grid, slave_orbit, look_side=cfg.look_side,
                                wavelength_m=cfg.wavelength_m, terrain=terrain, margin=margin,
-                               along_lag_s=lag, threads=threads)
+                               along_lag_s=lag, threads=threads, displacement=displacement,
+                               allow_layover=cfg.allow_layover)
     flat_phase = ellipsoid_phase(grid, master_orbit, grid, slave_orbit,
                                  look_side=cfg.look_side, wavelength_m=cfg.wavelength_m,
                                  along_lag_s=lag, threads=threads)
@@ -301,7 +323,7 @@ def _simulate_into(folder: Path, cfg: SimulationConfig,
     del master_img, slave_img
     phase = geometry.interior("phase")
     llh = geometry.interior("llh")
-    rasters = truth.write_rasters(folder, {
+    arrays = {
         "phase_unflattened": phase,
         "phase_flattened": phase - flat_phase,
         "azimuth_offset": geometry.interior("row_offset"),
@@ -310,7 +332,20 @@ def _simulate_into(folder: Path, cfg: SimulationConfig,
         "coherence_unfiltered": coherence * geometric,
         "height": llh[..., 2], "lat": llh[..., 0], "lon": llh[..., 1],
         "intensity": intensity,
-    })
+    }
+    if geometry.los_displacement is not None:
+        los = geometry.interior("los_displacement")
+        arrays["los_displacement"] = los
+        arrays["phase_deformation"] = (-4.0 * np.pi / cfg.wavelength_m) * los
+    if cfg.allow_layover:
+        sat_pos, sat_vel = master_orbit.interpolate(grid.times(np.arange(cfg.lines)))
+        arrays["layover_shadow"] = truth_layover_shadow(
+            sat_pos, sat_vel, look_sign(cfg.look_side), grid.ranges(np.arange(cfg.samples)),
+            geometry.interior("xyz"), terrain.sampler(), relief_pad_m=2.0 * cfg.relief_m)
+    if reference is not None:
+        error = GridDem(reference.error, terrain.lat0, terrain.lon0, terrain.dlat, terrain.dlon)
+        arrays["reference_dem_error"] = error(llh[..., 0], llh[..., 1])
+    rasters = truth.write_rasters(folder, arrays)
     gcps = truth.pick_gcps(coherence, llh[..., 0], llh[..., 1], llh[..., 2], cfg.gcps,
                            0.9 * cfg.coherence / (1.0 + 10 ** (-cfg.snr_db / 10)), rng_gcps)
     truth.write_gcps(folder / "gcps.yaml", gcps)
@@ -318,8 +353,47 @@ def _simulate_into(folder: Path, cfg: SimulationConfig,
     content = _describe(cfg, terrain, rasters, gcps, patches, centre_baseline, irf,
                         noise_power, mean_beta, incidence, grid, master_orbit, slave_orbit,
                         geometry, clock, threads)
+    if sources:
+        los = geometry.interior("los_displacement")
+        content["deformation"] = {
+            "sources": [src.describe() for src in sources],
+            "half_space_surface_height_m": cfg.base_height_m,
+            "los_displacement_range_m": [float(los.min()), float(los.max())],
+            "convention": "los_displacement = r2(still) - r2(moved): positive towards the slave "
+                          "antenna (the MintPy/HyP3 sign); phase_deformation = "
+                          "-4 pi / wavelength * los_displacement, part of phase_unflattened"}
+    if reference is not None:
+        content["reference_dem"] = reference.description
+    content["layover_shadow"] = {"allowed": cfg.allow_layover, "folded_pixels": geometry.folded,
+                                 "shadowed_pixels": geometry.shadowed}
+    if cfg.allow_layover:
+        mask = arrays["layover_shadow"]
+        content["layover_shadow"].update(layover_fraction=float(np.mean(mask == 1)),
+                                         shadow_fraction=float(np.mean(mask == 2)))
     truth.write_truth_yaml(folder / "truth.yaml", content)
     return content
+
+
+def deformation_sources(cfg: SimulationConfig) -> list:
+    """The Mogi and Okada sources the options ask for, epicentres placed from the centre."""
+    basis = enu_basis(cfg.lat_deg, cfg.lon_deg)
+    centre = llh_to_ecef(cfg.lat_deg, cfg.lon_deg, cfg.base_height_m)
+
+    def place(east: float, north: float) -> tuple[float, float]:
+        llh = ecef_to_llh(centre + east * basis[0] + north * basis[1])
+        return float(llh[0]), float(llh[1])
+
+    sources = []
+    if cfg.mogi_volume_m3 != 0.0:
+        lat, lon = place(cfg.mogi_east_m, cfg.mogi_north_m)
+        sources.append(MogiSource(lat, lon, cfg.mogi_depth_m, cfg.mogi_volume_m3, cfg.poisson))
+    if cfg.okada_length_m > 0.0:
+        lat, lon = place(cfg.okada_east_m, cfg.okada_north_m)
+        sources.append(OkadaSource(lat, lon, cfg.okada_depth_m, cfg.okada_length_m,
+                                   cfg.okada_width_m, cfg.okada_strike_deg, cfg.okada_dip_deg,
+                                   cfg.okada_strike_slip_m, cfg.okada_dip_slip_m,
+                                   cfg.okada_opening_m, cfg.poisson))
+    return sources
 
 
 def _describe(cfg, terrain, rasters, gcps, patches, centre_baseline, irf, noise_power,

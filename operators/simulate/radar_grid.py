@@ -101,6 +101,12 @@ class GroundGeometry:
         ``4 pi (r2 - r1) / lambda``, radians (unwrapped).
     cos_inc, area_ratio : ndarray (R, C) float32
         Local incidence cosine, pixel ground area over slant-plane area.
+    los_displacement : ndarray (R, C) float64 or None
+        With deformation: the slave range of the undisplaced point minus
+        that of the displaced one, ``r2 - r2'`` (positive towards the slave
+        antenna), metres.
+    folded, shadowed : int
+        Pixels counted as folded (layover) and shadowed by the surface test.
     """
 
     margin: tuple[int, int]
@@ -111,6 +117,9 @@ class GroundGeometry:
     phase: np.ndarray
     cos_inc: np.ndarray
     area_ratio: np.ndarray
+    los_displacement: np.ndarray | None = None
+    folded: int = 0
+    shadowed: int = 0
 
     def interior(self, name: str) -> np.ndarray:
         """The field ``name`` cropped to the master image."""
@@ -139,8 +148,14 @@ def run_blocks(n_rows: int, threads: int, work) -> list:
 
 def _intersect(grid: GridSpec, orbit: Orbit, look_side: str, rows: np.ndarray,
                cols: np.ndarray, terrain: Terrain | None, height: float,
-               threads: int) -> tuple[np.ndarray, np.ndarray]:
-    """Ground points of the pixels ``rows x cols`` (fractional allowed)."""
+               threads: int, retry: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Ground points of the pixels ``rows x cols`` (fractional allowed).
+
+    With ``retry`` (folded terrain, where the look-angle residual is not
+    monotonic), pixels the kernel cannot solve are solved again by
+    :func:`peppers.geometry.zero_doppler.rdr2geo` on the DEM (height
+    iteration with bracketing, which finds one of the roots).
+    """
     sat_pos, sat_vel = orbit.interpolate(grid.times(rows))
     ranges = grid.ranges(cols)
     side = look_sign(look_side)
@@ -159,6 +174,17 @@ def _intersect(grid: GridSpec, orbit: Orbit, look_side: str, rows: np.ndarray,
 
     run_blocks(rows.size, threads, work)
     bad = np.argwhere(status != _k.OK)
+    if bad.size and retry and terrain is not None:
+        from peppers.geometry.zero_doppler import rdr2geo
+
+        t = grid.times(rows[bad[:, 0]])
+        again_xyz, again_llh = rdr2geo(t, ranges[bad[:, 1]], orbit, look_side,
+                                       terrain.sampler(), dem_max_iter=400, on_failure="nan")
+        xyz[bad[:, 0], bad[:, 1]] = again_xyz
+        llh[bad[:, 0], bad[:, 1]] = again_llh
+        solved = np.all(np.isfinite(again_xyz), axis=-1)
+        status[bad[solved, 0], bad[solved, 1]] = _k.OK
+        bad = np.argwhere(status != _k.OK)
     if bad.size:
         i, j = bad[0]
         why = "is off the DEM" if status[i, j] == _k.OFF_DEM else "did not converge"
@@ -187,7 +213,8 @@ def _slave_position(xyz: np.ndarray, slave: Orbit, slave_grid: GridSpec, t_guess
 def ground_geometry(master_grid: GridSpec, master: Orbit, slave_grid: GridSpec, slave: Orbit,
                     *, look_side: str, wavelength_m: float, terrain: Terrain,
                     margin: tuple[int, int], along_lag_s: float,
-                    threads: int) -> GroundGeometry:
+                    threads: int, displacement=None,
+                    allow_layover: bool = False) -> GroundGeometry:
     """All per-pixel fields of the extended master grid (module docstring).
 
     Parameters
@@ -203,6 +230,12 @@ def ground_geometry(master_grid: GridSpec, master: Orbit, slave_grid: GridSpec, 
     along_lag_s : float
         Expected slave-minus-master zero-Doppler time (starting guess).
     threads : int
+    displacement : callable, optional
+        ``displacement(xyz) -> dxyz``: ECEF displacement of ground points
+        between the passes. The slave geometry (offsets, phase) is that of
+        the displaced points, exactly at every pixel centre.
+    allow_layover : bool
+        Do not refuse folded or shadowed pixels (they are counted).
 
     Returns
     -------
@@ -211,16 +244,22 @@ def ground_geometry(master_grid: GridSpec, master: Orbit, slave_grid: GridSpec, 
     Raises
     ------
     SimulationError
-        If a pixel's ground point is off the DEM, or the terrain folds
-        (layover) or hides (shadow) any pixel.
+        If a pixel's ground point is off the DEM, or (without
+        ``allow_layover``) the terrain folds (layover) or hides (shadow) any
+        pixel.
     """
     ma, mr = margin
     rows = np.arange(-ma, master_grid.lines + ma, dtype=np.float64)
     cols = np.arange(-mr, master_grid.samples + mr, dtype=np.float64)
     xyz, llh = _intersect(master_grid, master, look_side, rows, cols, terrain,
-                          float(np.mean(terrain.heights)), threads)
+                          float(np.mean(terrain.heights)), threads, retry=allow_layover)
     t1 = master_grid.times(rows)
-    srow, scol, r2 = _slave_position(xyz, slave, slave_grid, t1 + along_lag_s, threads)
+    moved = xyz if displacement is None else xyz + displacement(xyz)
+    srow, scol, r2 = _slave_position(moved, slave, slave_grid, t1 + along_lag_s, threads)
+    los = None
+    if displacement is not None:
+        still = _slave_position(xyz, slave, slave_grid, t1 + along_lag_s, threads)[2]
+        los = still - r2
     r1 = master_grid.ranges(cols)[None, :]
     phase = (4.0 * np.pi / wavelength_m) * (r2 - r1)
     srow -= rows[:, None]
@@ -243,11 +282,12 @@ def ground_geometry(master_grid: GridSpec, master: Orbit, slave_grid: GridSpec, 
 
     counts = np.array(run_blocks(xyz.shape[0], threads, fields))
     folded, shadowed = (int(v) for v in counts.sum(axis=0))
-    if folded or shadowed:
+    if (folded or shadowed) and not allow_layover:
         raise SimulationError(
             f"simulate: the terrain folds {folded} pixels (layover) and hides {shadowed} "
             "(shadow); reduce relief_m or slope_margin")
-    return GroundGeometry((ma, mr), xyz, llh, srow, scol, phase, cos_inc, area)
+    return GroundGeometry((ma, mr), xyz, llh, srow, scol, phase, cos_inc, area, los,
+                          folded, shadowed)
 
 
 def ellipsoid_phase(master_grid: GridSpec, master: Orbit, slave_grid: GridSpec, slave: Orbit,

@@ -176,7 +176,8 @@ def slope_limits(heights: np.ndarray, dlat: float, dlon: float, lat_deg: float,
 def make_terrain(bounds: tuple[float, float, float, float], *, posting_arcsec: float,
                  base_height_m: float, relief_m: float, exponent: float,
                  away_east: float, away_north: float, incidence_deg: tuple[float, float],
-                 slope_margin: float, rng: np.random.Generator) -> Terrain:
+                 slope_margin: float, rng: np.random.Generator,
+                 reduce: bool = True) -> Terrain:
     """Synthesise the DEM over ``bounds`` and make it free of layover and shadow.
 
     Parameters
@@ -197,6 +198,9 @@ def make_terrain(bounds: tuple[float, float, float, float], *, posting_arcsec: f
         Allowed fraction of the layover (``tan(inc)``) and shadow
         (``cot(inc)``) limits.
     rng : numpy.random.Generator
+    reduce : bool
+        Shrink the relief to avoid layover and shadow (False keeps the
+        requested relief: ``--allow-layover``).
 
     Returns
     -------
@@ -223,7 +227,7 @@ def make_terrain(bounds: tuple[float, float, float, float], *, posting_arcsec: f
     inc_near, inc_far = (math.radians(a) for a in incidence_deg)
     allowed = [slope_margin * math.tan(inc_near) / facing if facing > 0 else math.inf,
                slope_margin / math.tan(inc_far) / away if away > 0 else math.inf]
-    used = min(relief_m, *allowed)
+    used = min(relief_m, *allowed) if reduce else relief_m
     # float32 values, so that dem.tif holds exactly the surface the simulation used
     heights = (base_height_m + used * unit).astype(np.float32).astype(np.float64)
     return Terrain(heights, lat0, lon0, -step, step, float(relief_m), float(used))

@@ -28,10 +28,10 @@ import numpy as np
 import yaml
 
 from peppers.errors import SimulationError
+from peppers.image import ImageSpec, Region
 from peppers.io.atomic import atomic_write_bytes
 from peppers.io.raw import RawImage
-from peppers.ppe.operator import ImageSpec
-from peppers.ppe.region import Region
+from peppers.plain import plain
 
 __all__ = ["RASTERS", "write_rasters", "pick_gcps", "write_gcps", "write_truth_yaml",
            "TRUTH_FORMAT", "load_truth", "read_truth_raster"]
@@ -69,6 +69,22 @@ RASTERS: dict[str, tuple[str, str, str]] = {
     "intensity": ("float32", "1",
                   "expected signal intensity |SLC|^2 of either image (radar brightness beta0 "
                   "smoothed by the impulse response; thermal noise excluded)"),
+    "los_displacement": (
+        "float64", "m",
+        "ground displacement between the passes along the line of sight, positive towards the "
+        "satellite (MintPy/HyP3 sign): slave range of the still point minus that of the moved "
+        "point"),
+    "phase_deformation": (
+        "float32", "rad",
+        "the deformation part of phase_unflattened: -4 pi / wavelength * los_displacement"),
+    "reference_dem_error": (
+        "float32", "m",
+        "dem_reference.tif (made ellipsoidal) minus the true surface at the pixel's ground "
+        "point; NaN on its voids"),
+    "layover_shadow": (
+        "uint8", "1",
+        "0 clear, 1 layover (two or more visible stretches of terrain at the pixel's range), "
+        "2 shadow (only hidden terrain there), from the terrain profile of each azimuth line"),
 }
 
 
@@ -151,22 +167,9 @@ def write_gcps(path: Path, points: list[dict[str, float]]) -> None:
     atomic_write_bytes(path, yaml.safe_dump(body, sort_keys=False).encode("utf-8"))
 
 
-def _plain(value: Any) -> Any:
-    """Numpy scalars and arrays to plain Python for YAML."""
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return _plain(value.tolist())
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
-
-
 def write_truth_yaml(path: Path, content: dict[str, Any]) -> None:
     """Write ``truth.yaml`` (``format`` first), atomically."""
-    body = {"format": TRUTH_FORMAT, **_plain(content)}
+    body = {"format": TRUTH_FORMAT, **plain(content)}
     atomic_write_bytes(path, yaml.safe_dump(body, sort_keys=False, width=100).encode("utf-8"))
 
 

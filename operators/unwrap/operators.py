@@ -19,24 +19,39 @@ from typing import Any, Callable, ClassVar, Mapping
 import numpy as np
 
 from peppers.errors import OperatorError
+from peppers.image import ImageSink, ImageSource, ImageSpec, Region
+from peppers.operator import GlobalOperator, Param
 from peppers.operators.unwrap.branch_cut import unwrap_branch_cut
 from peppers.operators.unwrap.fill import fill_holes
 from peppers.operators.unwrap.masks import wrapped_phase
 from peppers.operators.unwrap.mcf import unwrap_mcf
 from peppers.operators.unwrap.tiled import unwrap_tiled
 from peppers.operators.unwrap.wls import unwrap_wls
-from peppers.ppe.operator import GlobalOperator, ImageSink, ImageSource, ImageSpec, Param
-from peppers.ppe.region import Region
 
 _COMMON = (
-    Param("threshold", float, 0.0, "coherence below which pixels are not unwrapped",
-          "insar.unwrap.threshold"),
-    Param("min_component_size", int, 50, "smallest component unwrapped (pixels)"),
-    Param("fill_max_hole", int, 100, "largest enclosed hole interpolated (pixels; 0: none)"),
-    Param("tile_size", int, 0, "outer tile size in pixels (0: one tile)", "insar.unwrap.tile_size"),
-    Param("overlap", int, 128, "overlap of neighbouring tiles (pixels)", "insar.unwrap.overlap"),
-    Param("threads", int, 0, "worker threads for tiles (0: all cores)"),
+    Param("threshold", float, 0.0, "coherence below which pixels are not unwrapped", ge=0.0),
+    Param("min_component_size", int, 50, "smallest component unwrapped (pixels)", ge=0),
+    Param("fill_max_hole", int, 100, "largest enclosed hole interpolated (pixels; 0: none)",
+          ge=0),
+    Param("tile_size", int, 0, "outer tile size in pixels (0: one tile)", ge=0),
+    Param("overlap", int, 128, "overlap of neighbouring tiles (pixels)", ge=0),
+    Param("threads", int, 0, "worker threads for tiles (0: all cores)", ge=0),
 )
+
+#: :class:`Unwrap` (the ``unwrap`` rule's operator) reads these from the run
+#: (``insar.unwrap.*``, defaults as in ``peppers/parameters.yaml``); the
+#: single-method operators keep the script defaults of :data:`_COMMON`.
+_RUN_KEYS = {
+    "threshold": Param("threshold", float, 0.3, "coherence below which pixels are not unwrapped",
+                       "insar.unwrap.coherence_threshold", ge=0.0),
+    "min_component_size": Param("min_component_size", int, 100,
+                                "smallest component unwrapped (pixels)",
+                                "insar.unwrap.min_region_size", ge=0),
+    "tile_size": Param("tile_size", int, 1024, "outer tile size in pixels (0: one tile)",
+                       "insar.unwrap.tile_size", ge=0),
+    "overlap": Param("overlap", int, 256, "overlap of neighbouring tiles (pixels)",
+                     "insar.unwrap.overlap", ge=0),
+}
 
 
 class _Unwrap(GlobalOperator):
@@ -111,7 +126,7 @@ class UnwrapMCF(_Unwrap):
     solver = staticmethod(unwrap_mcf)
     solver_params = ("nlooks", "smoothness", "gradient_window")
     params: ClassVar[tuple[Param, ...]] = _COMMON + (
-        Param("nlooks", float, 1.0, "equivalent number of looks", "insar.unwrap.nlooks"),
+        Param("nlooks", float, 1.0, "equivalent number of looks"),
         Param("smoothness", float, 0.3, "std of the true gradient around the local rate (rad)"),
         Param("gradient_window", int, 7, "box of the local fringe-rate estimate (pixels)"),
     )
@@ -163,10 +178,6 @@ class UnwrapBranchCut(_Unwrap):
     )
 
 
-#: Equivalent looks per averaged pixel: the square of the usual SAR
-#: bandwidth / sampling-rate ratio (0.85 per axis; the simulator's default),
-#: since oversampled neighbours are correlated.
-LOOK_EFFICIENCY = 0.85 ** 2
 
 _METHODS: dict[str, type[_Unwrap]] = {"mcf": UnwrapMCF, "wls": UnwrapWLS,
                                       "branch_cut": UnwrapBranchCut}
@@ -186,12 +197,22 @@ def equivalent_looks(master: Mapping[str, Any], looks: Any) -> float:
     Returns
     -------
     float
-        ``la * lr * LOOK_EFFICIENCY``, at least 1.
+        ``la * lr * (B_a / PRF) * (B_r / f_s)``, at least 1: oversampled
+        neighbours are correlated, so each averaged pixel counts by the
+        bandwidth / sampling-rate ratio per axis, from the scene's metadata
+        (:func:`~peppers.operators.scene_spectra.scene_spectrum`; without a
+        scene or bandwidths, its default fraction).
     """
     from peppers.operators.height import radar_looks
+    from peppers.operators.scene_spectra import DEFAULT_BANDWIDTH_FRACTION, scene_spectrum
 
     la, lr = radar_looks(master, looks)
-    return max(1.0, la * lr * LOOK_EFFICIENCY)
+    if master:
+        spectrum = scene_spectrum(master)
+        efficiency = spectrum.azimuth_fraction * spectrum.range_fraction
+    else:
+        efficiency = DEFAULT_BANDWIDTH_FRACTION ** 2
+    return max(1.0, la * lr * efficiency)
 
 
 class Unwrap(_Unwrap):
@@ -219,12 +240,13 @@ class Unwrap(_Unwrap):
     """
 
     name: ClassVar[str] = "unwrap"
-    params: ClassVar[tuple[Param, ...]] = _COMMON + (
-        Param("method", str, "mcf", "solver: mcf, wls or branch_cut", "insar.unwrap.method"),
+    params: ClassVar[tuple[Param, ...]] = tuple(_RUN_KEYS.get(p.name, p) for p in _COMMON) + (
+        Param("method", str, "mcf", "solver: mcf, wls or branch_cut", "insar.unwrap.method",
+              choices=("mcf", "wls", "branch_cut")),
         Param("nlooks", float, 0.0, "equivalent looks (0: from the multilook looks)",
-              "insar.unwrap.nlooks"),
+              "insar.unwrap.nlooks", ge=0),
         Param("master", dict, {}, "master scene metadata (inputs.master)"),
-        Param("looks", tuple, (5, 5), "multilook looks", "insar.multilook.looks"),
+        Param("looks", tuple, (5, 5), "multilook looks", "insar.multilook.looks", ge=1),
         Param("smoothness", float, 0.3, "MCF: std of the true gradient around the local rate"),
         Param("gradient_window", int, 7, "MCF: box of the local fringe-rate estimate"),
         Param("tol", float, 1e-4, "WLS: PCG relative residual"),

@@ -33,7 +33,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from peppers.ppe.region import Region
+from peppers.image import Region
 from peppers.operators.unwrap.residues import TWO_PI
 
 

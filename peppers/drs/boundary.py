@@ -4,12 +4,11 @@ Every boundary reads stored images only (the streams before it wrote them)
 and never leaves a half-written output under a final name:
 
 global
-    :meth:`GlobalOperator.run(sources, sinks) <peppers.ppe.operator.GlobalOperator.run>`
-    with sources from :func:`~peppers.io.source.open_source` and sinks
-    :meth:`RawImage.create <peppers.io.raw.RawImage.create>` in a private
-    folder ``images/.tmp-RULE-PID/``; on success each raw file and then its
-    header are renamed into ``images/`` (the header last: a header in place
-    always has its pixels).
+    :meth:`GlobalOperator.run(sources, sinks) <peppers.operator.GlobalOperator.run>`
+    through :func:`peppers.ppe.runner.run_global`: sinks are raw images in a
+    hidden folder beside each output (``images/.NAME.vrt.tmp-PID/``); on
+    success each raw file and then its header are renamed into ``images/``
+    (the header last: a header in place always has its pixels).
 reduction
     :meth:`ReductionOperator.reduce(sources)` returns values; they are
     stored in HKV together with the rule's record in one transaction.
@@ -29,48 +28,38 @@ import contextlib
 import json
 import os
 import shlex
-import shutil
 import string
-import subprocess
 import sys
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+from peppers.drs.logged import run_logged
 from peppers.drs.resolve import make_operator, param_values
 from peppers.drs.rules import Rule
 from peppers.drs.ruleset import RuleSet
 from peppers.drs.state import RunState
 from peppers.drs.streams import stored_path
-from peppers.errors import OperatorError, PeppersError
-from peppers.io.atomic import commit, fsync_dir
+from peppers.errors import OperatorError
+from peppers.io.atomic import commit
+from peppers.ppe import runner
 
 
-def _sources(rule: Rule, rules: RuleSet, state: RunState) -> dict[str, Any]:
-    from peppers.io.source import open_source
-
-    return {port: open_source(state.root / stored_path(rules, state, image))
+def _inputs(rule: Rule, rules: RuleSet, state: RunState) -> dict[str, Path]:
+    return {port: state.root / stored_path(rules, state, image)
             for port, image in rule.inputs.items()}
 
 
-def _close(objects: dict[str, Any]) -> None:
-    for obj in objects.values():
-        with contextlib.suppress(Exception):
-            obj.close()
-
-
-def _failed(rule: Rule, error: Exception) -> OperatorError:
-    failure = OperatorError(f"{rule.kind} rule {rule.name} ({rule.operator or 'command'}) "
-                            f"failed: {type(error).__name__}: {error}")
-    failure.__cause__ = error
-    return failure
+def _what(rule: Rule) -> str:
+    return f"{rule.kind} rule {rule.name} ({rule.operator or 'command'})"
 
 
 def run_global(rule: Rule, rules: RuleSet, state: RunState, *, operator: Any = None) -> None:
     """Run a global rule; its outputs appear under ``images/`` only on success.
 
-    ``operator`` replaces the rule's operator (rank 0 of an MPI run passes
-    one that writes the reconciled tiles, :mod:`peppers.ppe.mpi_global`).
+    :func:`peppers.ppe.runner.run_global` with the rule's operator, inputs
+    and outputs. ``operator`` replaces the rule's operator (rank 0 of an MPI
+    run passes one that writes the reconciled tiles, :mod:`peppers.drs.mpi`).
 
     Raises
     ------
@@ -79,37 +68,11 @@ def run_global(rule: Rule, rules: RuleSet, state: RunState, *, operator: Any = N
     RuleError, ImageError
         Bad parameters, unreadable inputs.
     """
-    from peppers.io.raw import RawImage, raw_path_for
-
     op = make_operator(rule, state) if operator is None else operator
-    tmp = state.root / "images" / f".tmp-{rule.name}-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    sources, sinks = _sources(rule, rules, state), {}
-    try:
-        specs = op.output_spec({port: s.spec for port, s in sources.items()})
-        names = {port: rule.outputs.get(port, f"_unused_{port}") for port in op.outputs}
-        sinks = {port: RawImage.create(tmp / f"{names[port]}.vrt", specs[port])
-                 for port in op.outputs}
-        try:
-            op.run(sources, sinks)
-        except PeppersError:
-            raise
-        except Exception as error:  # noqa: BLE001 - an operator's failure, reported
-            raise _failed(rule, error) from error
-        for sink in sinks.values():
-            sink.flush()
-        _close(sinks)
-        for port, image in rule.outputs.items():
-            final = state.root / rule.output_path(image)
-            final.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(raw_path_for(tmp / f"{image}.vrt"), raw_path_for(final))
-            os.replace(tmp / f"{image}.vrt", final)
-            fsync_dir(final.parent)
-    finally:
-        _close(sources)
-        _close(sinks)
-        shutil.rmtree(tmp, ignore_errors=True)
+    outputs = {port: state.root / rule.output_path(image) for port, image in rule.outputs.items()}
+    for path in outputs.values():
+        path.parent.mkdir(parents=True, exist_ok=True)
+    runner.run_global(op, _inputs(rule, rules, state), outputs, what=_what(rule))
 
 
 def run_reduction(rule: Rule, rules: RuleSet, state: RunState) -> dict[str, Any]:
@@ -123,20 +86,8 @@ def run_reduction(rule: Rule, rules: RuleSet, state: RunState) -> dict[str, Any]
     OperatorError
         The operator failed, or returned no value for an output port.
     """
-    op = make_operator(rule, state)
-    sources = _sources(rule, rules, state)
-    try:
-        try:
-            result = op.reduce(sources)
-        except PeppersError:
-            raise
-        except Exception as error:  # noqa: BLE001
-            raise _failed(rule, error) from error
-    finally:
-        _close(sources)
-    if not isinstance(result, dict):
-        raise OperatorError(f"reduction rule {rule.name}: reduce() returned "
-                            f"{type(result).__name__}, expected a dict")
+    result = runner.run_reduction(make_operator(rule, state), _inputs(rule, rules, state),
+                                  what=_what(rule))
     values = {}
     for port, key in rule.outputs.items():
         if port in result:
@@ -185,18 +136,11 @@ def run_command(rule: Rule, rules: RuleSet, state: RunState) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
     line = command_line(rule, rules, state, temps)
     log = state.root / ".peppers" / "logs" / f"{rule.name}.log"
-    log.parent.mkdir(parents=True, exist_ok=True)
     try:
-        with open(log, "w", encoding="utf-8") as out:
-            out.write(f"$ {line}\n")
-            out.flush()
-            status = subprocess.run(line, shell=True, cwd=state.root, stdout=out,
-                                    stderr=subprocess.STDOUT, check=False).returncode
-        if status != 0:
-            lines = log.read_text(encoding="utf-8", errors="replace").strip().splitlines()
-            last = lines[-1] if len(lines) > 1 else "(no output)"
-            raise OperatorError(f"command rule {rule.name}: exit status {status}: {last} "
-                                f"(full output in {log})")
+        done = run_logged(line, log, cwd=state.root)
+        if done.status != 0:
+            raise OperatorError(f"command rule {rule.name}: exit status {done.status}: "
+                                f"{done.last_line} (full output in {log})")
         for port, tmp in temps.items():
             if not tmp.exists():
                 raise OperatorError(f"command rule {rule.name}: the command did not write "

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import subprocess
 import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -40,13 +39,20 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from peppers.drs import boundary
-from peppers.drs.resolve import SpecOracle, stream_spec
+from peppers.drs.logged import run_logged
+from peppers.drs.resolve import SpecOracle, make_operator, stream_spec
 from peppers.drs.ruleset import RuleSet
+from peppers.drs.signatures import image_files
 from peppers.drs.stale import TRIGGERS, Analysis, analyse
 from peppers.drs.state import RunState, now_utc, recipe_token
 from peppers.drs.streams import Step, cut
 from peppers.errors import MakeError
 from peppers.hkv import RunDatabase
+from peppers.hkv.locks import FileLock
+from peppers.io.atomic import atomic_write_bytes
+from peppers.ppe import DEFAULT_MEM, DEFAULT_TILE, default_threads, parse_mem
+from peppers.ppe.journal import TileJournal
+from peppers.ppe.streamspec import journal_path, run_spec, stream_path
 
 
 class Display(Protocol):
@@ -116,8 +122,6 @@ def plan_make(db: RunDatabase, targets: list[str], *, force: bool = False,
     RuleError
         Malformed rules, unknown targets, missing inputs or parameters.
     """
-    from peppers.ppe import DEFAULT_MEM, DEFAULT_TILE, default_threads
-
     if package is None:
         package = bool(db.get("drs.package_rules", True))
     rules = RuleSet.load(db.root, package=package)
@@ -167,8 +171,6 @@ class Maker:
         MakeError
             A step failed; the message is the report, ``__cause__`` the error.
         """
-        from peppers.hkv.locks import FileLock
-
         lock = FileLock(self.state.root / ".peppers" / "locks" / "drs-make.lock", timeout=0)
         with lock:
             with self._lock:
@@ -290,15 +292,10 @@ class Maker:
         return {}
 
     def _share(self) -> tuple[int, int]:
-        from peppers.ppe import parse_mem
-
         share = min(self.parallel, max(1, len(self.plan.steps)))
         return max(1, self.plan.threads // share), parse_mem(self.plan.mem) // share
 
     def _run_stream(self, step: Step) -> None:
-        from peppers.io.atomic import atomic_write_bytes
-        from peppers.ppe.streamspec import stream_path
-
         root = self.state.root
         spec = stream_spec(step, self.rules, self.state, self.plan.tile_shape, self.plan.mem)
         path = stream_path(root, step.name)
@@ -321,22 +318,22 @@ class Maker:
         key_file.unlink()
 
     def _thread_stream(self, step: Step, spec: Any, resume: bool) -> Any:
-        """Run a stream in this process with its tile journal (see :func:`stream_journal`)."""
+        """Run a stream in this process: :func:`~peppers.ppe.streamspec.run_spec`.
+
+        The journal is the one MPI ranks share (:func:`stream_journal`); the
+        operators are the instances this make already built for the rules.
+        """
         threads, mem = self._share()
-        journal = stream_journal(self.state.root, step.name)
-        if not resume:
-            for old in journal.parent.glob(journal.name + "*"):
-                old.unlink()
-        pipeline = spec.build(self.state.root)
-        pipeline.threads, pipeline.mem = threads, mem
-        for target in spec.targets.values():
-            (self.state.root / target).parent.mkdir(parents=True, exist_ok=True)
+        with self._lock:
+            operators = {name: make_operator(self.rules.rules[name], self.state)
+                         for name in step.rules}
 
         def progress(event: Any) -> None:
             if self.display is not None:
                 self.display.advance(step, event.done, event.total)
 
-        return pipeline.run(journal=journal, progress=progress, echo=lambda line: None).stats
+        return run_spec(spec, self.state.root, threads=threads, mem=mem, progress=progress,
+                        force=not resume, echo=lambda line: None, operators=operators)
 
     def _attempt_key(self, spec_path: Path, step: Step) -> str:
         text = spec_path.read_bytes()
@@ -363,29 +360,18 @@ class Maker:
         command = [str(c) for c in launch_command(self.state.root, name, self.mpi,
                                                   threads=1, mem=None if rule else mem,
                                                   rule=rule)]
-        log = self.state.root / ".peppers" / "logs" / f"{step.name}.log"
-        log.parent.mkdir(parents=True, exist_ok=True)
-        with open(log, "w", encoding="utf-8") as out:
-            out.write("$ " + " ".join(command) + "\n")
-            out.flush()
-            status = subprocess.run(command, stdout=out, stderr=subprocess.STDOUT,
-                                    check=False).returncode
-        if status != 0:
-            lines = log.read_text(encoding="utf-8", errors="replace").strip().splitlines()
-            raise MakeError(f"{step.name}: '{' '.join(command)}' exited with status {status}: "
-                            f"{lines[-1] if lines else '(no output)'} (log: {log})")
+        done = run_logged(command, self.state.root / ".peppers" / "logs" / f"{step.name}.log")
+        if done.status != 0:
+            raise MakeError(f"{step.name}: '{' '.join(command)}' exited with status "
+                            f"{done.status}: {done.last_line} (log: {done.log})")
 
 
 def stream_journal(root: Path, name: str) -> Path:
     """The tile journal of a stream: the same file for threads and MPI ranks."""
-    from peppers.ppe.streamspec import journal_path
-
     return journal_path(root, name)
 
 
 def _files(path: Path) -> list[Path]:
-    from peppers.drs.signatures import image_files
-
     return [p for p in image_files(path) if p.exists()]
 
 
@@ -396,9 +382,6 @@ def _remove_image(vrt: Path) -> None:
 
 
 def _reset_journal(spec: Any, root: Path) -> None:
-    from peppers.ppe.journal import TileJournal
-    from peppers.ppe.streamspec import journal_path
-
     plan = spec.build(root).plan()
     with TileJournal(journal_path(root, spec.name), signature=plan.signature(),
                      n_tiles=len(plan.tasks)) as journal:

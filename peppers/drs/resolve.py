@@ -17,6 +17,8 @@ the estimate says so instead of guessing.
 
 from __future__ import annotations
 
+import threading
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +28,11 @@ from peppers.drs.state import RunState
 from peppers.drs.streams import Step, stored_path
 from peppers.errors import PeppersError, RuleError
 from peppers.hkv import ABSENT
+from peppers.io.source import open_source
+from peppers.operator import build_operator
+from peppers.ppe.graph import Graph
+from peppers.ppe.plan import Plan
+from peppers.ppe.streamspec import NodeSpec, StreamSpec
 
 
 def param_values(rule: Rule, state: RunState) -> dict[str, Any]:
@@ -49,18 +56,34 @@ def param_values(rule: Rule, state: RunState) -> dict[str, Any]:
 def make_operator(rule: Rule, state: RunState) -> Any:
     """The rule's operator instance with its current parameter values.
 
+    Built once per run state and parameter values
+    (:func:`peppers.operator.build_operator`): the dry-run estimate, the
+    spec oracle, the MPI check and the run of one ``pep run make`` share
+    the instance; new values (a reduction wrote them) build a new one.
+
     Raises
     ------
     RuleError
         Missing key, or the operator refuses a value (names rule and line).
     """
-    cls = rule.operator_class()
-    try:
-        return cls(**param_values(rule, state))
-    except (TypeError, ValueError) as error:
-        if isinstance(error, PeppersError):
-            raise
-        raise rule.error(f"{cls.__name__} refuses its parameters: {error}", "params") from None
+    values = param_values(rule, state)
+    token = repr(sorted(values.items()))
+    with _BUILT_LOCK:
+        built = _BUILT.setdefault(state, {})
+        cached = built.get(rule.name)
+        if cached is not None and cached[0] == token:
+            return cached[1]
+    op = build_operator(rule.operator_class(), values, rule.where("params"),
+                        error=lambda part, message: rule.error(message, part))
+    with _BUILT_LOCK:
+        _BUILT.setdefault(state, {})[rule.name] = (token, op)
+    return op
+
+
+#: Operators built per run state: rule name -> (parameter values token, operator).
+_BUILT: "weakref.WeakKeyDictionary[RunState, dict[str, tuple[str, Any]]]" = \
+    weakref.WeakKeyDictionary()
+_BUILT_LOCK = threading.Lock()
 
 
 class _SpecOnly:
@@ -98,8 +121,6 @@ class SpecOracle:
         return self._specs[image]
 
     def _find(self, image: str) -> Any:
-        from peppers.io.source import open_source
-
         maker = self.rules.image_maker.get(image)
         path = stored_path(self.rules, self.state, image)
         if maker is None or maker not in self.fresh:
@@ -137,9 +158,6 @@ class SpecOracle:
     def estimate(self, step: Step, tile_shape: tuple[int, int], mem: Any,
                  threads: int | None) -> tuple[Any, str]:
         """``(Estimate or None, note)`` of a stream step."""
-        from peppers.ppe.graph import Graph
-        from peppers.ppe.plan import Plan
-
         graph, refs = Graph(), {}
         for image in step.sources:
             spec = self.spec(image)
@@ -161,8 +179,6 @@ class SpecOracle:
 def stream_spec(step: Step, rules: RuleSet, state: RunState, tile_shape: tuple[int, int],
                 mem: str) -> Any:
     """The :class:`~peppers.ppe.streamspec.StreamSpec` of a stream step, values resolved now."""
-    from peppers.ppe.streamspec import NodeSpec, StreamSpec
-
     nodes = []
     for name in step.rules:
         rule = rules.rules[name]

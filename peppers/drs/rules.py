@@ -14,7 +14,7 @@ Everything a hand edit can break is checked here, and every error is one
 line that names the file, the line and the rule (``rules/x.yaml, line 7,
 rule smooth: ...``): YAML syntax, unknown or missing fields, a field of the
 wrong type, names that are not identifiers, a duplicated key, an operator
-that does not import or is not an :class:`~peppers.ppe.operator.Operator`,
+that does not import or is not an :class:`~peppers.operator.Operator`,
 a kind that does not match the operator class, ports the operator does not
 have, and command placeholders that name nothing. Whole-set checks (two
 rules making one output, missing inputs, cycles) live in
@@ -30,7 +30,6 @@ keys, not files.
 from __future__ import annotations
 
 import hashlib
-import importlib
 import re
 import string
 from dataclasses import dataclass, field
@@ -40,15 +39,13 @@ from typing import Any
 import yaml
 
 from peppers.errors import RuleError
+from peppers.operator import BASES, operator_class
 
 KINDS = ("local", "global", "reduction", "command")
 STORES = ("raw", "geotiff", "product")
 FIELDS = ("kind", "operator", "command", "inputs", "outputs", "params", "keep", "store", "doc")
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z_][A-Za-z0-9_-]*)*\Z")
-_BASES = {"local": "LocalOperator", "global": "GlobalOperator", "reduction": "ReductionOperator"}
-
-
 @dataclass(frozen=True)
 class Rule:
     """One checked rule.
@@ -134,30 +131,20 @@ def image_path(image: str, store: str = "raw") -> str:
 def import_operator(spec: str | None, where: str) -> type:
     """Import ``module:Class`` and check that it is an Operator subclass.
 
+    :func:`peppers.operator.operator_class` with the refusal as a rule error.
+
     Raises
     ------
     RuleError
         Naming ``where``, if the text is malformed, the import fails, or the
         object is not an operator class.
     """
-    from peppers.ppe.operator import Operator
+    return operator_class(spec, where, error=rule_error(where))
 
-    if not isinstance(spec, str) or spec.count(":") != 1:
-        raise RuleError(f"{where}: operator must be 'module:Class', got {spec!r}")
-    module_name, class_name = spec.split(":")
-    try:
-        module = importlib.import_module(module_name)
-    except Exception as error:  # noqa: BLE001 - any import failure is the rule's fault
-        raise RuleError(f"{where}: unknown operator {spec}: cannot import {module_name} "
-                        f"({type(error).__name__}: {error})") from None
-    cls = getattr(module, class_name, None)
-    if cls is None:
-        raise RuleError(f"{where}: unknown operator {spec}: {module_name} has no "
-                        f"{class_name!r}")
-    if not isinstance(cls, type) or not issubclass(cls, Operator):
-        raise RuleError(f"{where}: {spec} is not an operator (a subclass of "
-                        "peppers.ppe.operator.Operator)")
-    return cls
+
+def rule_error(where: str):
+    """The error factory of :func:`peppers.operator.build_operator` for a rule at ``where``."""
+    return lambda part, message: RuleError(f"{where}: {message}")
 
 
 # -- parsing --------------------------------------------------------------------------
@@ -338,9 +325,7 @@ def _check_operator(rule: Rule) -> Rule:
         raise rule.error(f"store of a {rule.kind} rule must be raw (images/NAME.vrt), got "
                          f"{rule.store!r}", "store")
     cls = import_operator(rule.operator, rule.where("operator"))
-    from peppers.ppe import operator as api
-
-    base = getattr(api, _BASES[rule.kind])
+    base = BASES[rule.kind]
     if not issubclass(cls, base):
         raise rule.error(f"kind is {rule.kind} but {rule.operator} is a "
                          f"{getattr(cls, 'kind', '?')} operator (not a {base.__name__})", "kind")

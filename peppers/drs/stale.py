@@ -13,7 +13,7 @@ one :class:`Reason`; the reasons, by trigger:
 ``params``   a parameter value it reads changed (recorded value hashes), or
              it reads a new parameter;
 ``code``     the operator (or command line) or its ``version`` changed;
-``force``    ``--force``;
+``force``    ``--force`` (``-B``), or ``--forcerun RULE`` for that rule;
 ``needed``   not a change: an intermediate it made stayed in memory (or was
              deleted) and a stale rule needs it now, so it is recomputed.
 
@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Collection
 
 from peppers.drs.ruleset import RuleSet
 from peppers.drs.state import RunState
@@ -89,7 +90,8 @@ def _format(value: object) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def analyse(rules: RuleSet, state: RunState, targets: list[str], *, force: bool = False,
+def analyse(rules: RuleSet, state: RunState, targets: list[str], *,
+            force: bool | Collection[str] = False,
             triggers: tuple[str, ...] = TRIGGERS) -> Analysis:
     """Find the stale rules for ``targets`` with their reasons.
 
@@ -99,8 +101,10 @@ def analyse(rules: RuleSet, state: RunState, targets: list[str], *, force: bool 
     state : RunState
     targets : list of str
         Rule names, image names or reduction keys.
-    force : bool
-        Rerun every rule the targets need.
+    force : bool or collection of str
+        ``True``: rerun every rule the targets need; rule names: rerun those
+        (and, by propagation, every rule downstream of them, as snakemake's
+        ``--forcerun``).
     triggers : tuple of str
         The triggers that count (a subset of :data:`TRIGGERS`).
 
@@ -112,7 +116,8 @@ def analyse(rules: RuleSet, state: RunState, targets: list[str], *, force: bool 
     ------
     RuleError
         Unknown target or trigger, an input no rule makes and the run does
-        not have, or a parameter key nobody sets.
+        not have, a parameter key nobody sets, or a forced rule the targets
+        do not need.
     """
     bad = sorted(set(triggers) - set(TRIGGERS))
     if bad:
@@ -126,9 +131,16 @@ def analyse(rules: RuleSet, state: RunState, targets: list[str], *, force: bool 
         requested.setdefault(rule, set()).update(wanted)
     order = rules.needed(requested)
     rules.check_inputs(order, state.is_run_input)
+    if not isinstance(force, bool):
+        unknown = sorted(set(force) - set(order))
+        if unknown:
+            raise RuleError(f"--forcerun: {', '.join(unknown)} not among the rules "
+                            f"{', '.join(targets)} need{'s' if len(targets) == 1 else ''} "
+                            f"({', '.join(order)})")
     result = Analysis(order, requested=requested)
     for name in order:
-        found = _reasons(rules, state, name, result, force)
+        forced = force if isinstance(force, bool) else name in force
+        found = _reasons(rules, state, name, result, forced)
         result.reasons[name] = [r for r in found if r.trigger not in TRIGGERS
                                 or r.trigger in triggers]
         result.ignored[name] = [r for r in found if r not in result.reasons[name]]
@@ -141,7 +153,8 @@ def _reasons(rules: RuleSet, state: RunState, name: str, result: Analysis,
              force: bool) -> list[Reason]:
     rule = rules.rules[name]
     record = state.record(name)
-    found: list[Reason] = [Reason("force", "--force")] if force else []
+    found: list[Reason] = [Reason("force", "forced (--force, -B or --forcerun)")] \
+        if force else []
     if record is None:
         return found + [Reason("new", f"never run (no record drs.rules.{name})")]
     operator = rule.operator or rule.command

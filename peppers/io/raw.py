@@ -44,11 +44,10 @@ from typing import Any
 import numpy as np
 
 from peppers.errors import ImageError, ImageMismatchError
+from peppers.image import ImageSpec, Region
 from peppers.io import _raw_kernels as _kernels
 from peppers.io.atomic import atomic_write_bytes, fsync_dir
 from peppers.io.vrt import RawLayout, dense_layout, layout_to_xml, parse_vrt
-from peppers.ppe.operator import ImageSpec
-from peppers.ppe.region import Region
 
 #: Suffixes a VRT's stem may already carry to name its raw file
 #: (``master.slc.vrt`` describes ``master.slc``); otherwise ``.raw`` is added.
@@ -105,7 +104,7 @@ class RawImage:
     Examples
     --------
     >>> import numpy as np, tempfile, pathlib
-    >>> from peppers.ppe.operator import ImageSpec
+    >>> from peppers.image import ImageSpec
     >>> d = pathlib.Path(tempfile.mkdtemp())
     >>> with RawImage.create(d / "ifg.vrt", ImageSpec((4, 6), "complex64", nodata=0)) as img:
     ...     img.write(Region(1, 2, 2, 3), np.full((2, 3), 1 + 2j, "complex64"))

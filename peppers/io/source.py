@@ -2,7 +2,7 @@
 
 :func:`open_source` is the one door through which stored inputs enter a
 pipeline. It answers an object with ``.spec`` (an
-:class:`~peppers.ppe.operator.ImageSpec`) and ``.read(region)``:
+:class:`~peppers.image.ImageSpec`) and ``.read(region)``:
 
 - our raw images (a one-band ``VRTRawRasterBand`` VRT, including the scene
   format's ``NAME.slc.vrt``) open as :class:`~peppers.io.raw.RawImage`:
@@ -31,10 +31,9 @@ from typing import Any
 import numpy as np
 
 from peppers.errors import ImageError, ImageMismatchError
+from peppers.image import ImageSource, ImageSpec, Region
 from peppers.io.raw import RawImage, check_region
 from peppers.io.vrt import parse_vrt
-from peppers.ppe.operator import ImageSource, ImageSpec
-from peppers.ppe.region import Region
 
 #: Complex integer types GDAL has and numpy does not: read widened.
 _WIDENED = {"complex_int16": np.dtype("complex64")}

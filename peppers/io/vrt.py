@@ -149,7 +149,7 @@ def dense_layout(vrt_path: Path, raw_path: Path, shape: tuple[int, int], dtype: 
         The header and the raw file (raw file named relative to the header
         when they share a directory).
     shape, dtype, nodata
-        As in :class:`~peppers.ppe.operator.ImageSpec`.
+        As in :class:`~peppers.image.ImageSpec`.
     geo : mapping or None
         ``{"crs": <anything rasterio's CRS.from_user_input takes>,
         "transform": <6 floats in GDAL order, or an affine.Affine>}``.

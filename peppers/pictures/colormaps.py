@@ -37,6 +37,9 @@ _ANCHORS: dict[str, tuple[tuple[float, tuple[int, int, int]], ...]] = {
     "phase": ((0.0, (220, 80, 200)), (0.25, (240, 150, 60)), (0.5, (120, 200, 80)),
               (0.75, (60, 130, 230)), (1.0, (220, 80, 200))),
     "grey": ((0.0, (0, 0, 0)), (1.0, (255, 255, 255))),
+    # perceptually ordered, dark blue to yellow (the anchors of viridis): unwrapped phase, values
+    "ramp": ((0.0, (68, 1, 84)), (0.25, (59, 82, 139)), (0.5, (33, 145, 140)),
+             (0.75, (94, 201, 98)), (1.0, (253, 231, 37))),
     "terrain": ((0.0, (40, 110, 60)), (0.25, (120, 170, 80)), (0.5, (225, 210, 130)),
                 (0.75, (160, 115, 75)), (1.0, (250, 250, 250))),
 }
@@ -97,6 +100,12 @@ class Colormap:
 PHASE = Colormap("phase", cyclic=True)
 GREY = Colormap("grey")
 TERRAIN = Colormap("terrain")
+RAMP = Colormap("ramp")
+
+#: Distinct colours of labels 1, 2, ... (label 0 is drawn transparent), repeated past 10.
+LABEL_COLOURS = np.array([(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40),
+                          (148, 103, 189), (140, 86, 75), (227, 119, 194), (127, 127, 127),
+                          (188, 189, 34), (23, 190, 207)], dtype=np.uint8)
 
 
 def hillshade(height: np.ndarray, spacing: tuple[float, float], *, azimuth_deg: float = 315.0,

@@ -30,8 +30,7 @@ from typing import Callable
 
 import numpy as np
 
-from peppers.ppe.operator import ImageSource
-from peppers.ppe.region import Region
+from peppers.image import ImageSource, Region
 
 #: Largest single read, bytes.
 DEFAULT_BUDGET = 16 << 20

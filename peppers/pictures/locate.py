@@ -7,7 +7,9 @@
 
 What a picture shows is guessed from the name, then the dtype
 (:func:`guess_kind`): ``*coherence*`` is coherence, ``*dem*``/``*height*``
-heights, ``*interferogram*``/``*phase*``/``*unwrapped*`` phase,
+heights, ``*unwrapped*``/``*unw*`` unwrapped phase (continuous), ``*components*``
+labels, ``*mask*`` masks, ``*lat*``/``*lon*``/look-vector/displacement names
+plain values, ``*interferogram*``/``*phase*`` wrapped phase,
 ``*slc*``/``*amplitude*`` amplitude; otherwise complex images are phase and
 real ones amplitude.
 
@@ -31,12 +33,17 @@ from pathlib import Path
 from typing import Any
 
 from peppers.errors import ImageError
-from peppers.ppe.operator import ImageSpec
+from peppers.image import ImageSpec
 
-KINDS = ("phase", "amplitude", "coherence", "height")
-_NAME_HINTS = (("coherence", ("coherence", "correlation", "coh")),
+KINDS = ("phase", "unwrapped", "amplitude", "coherence", "height", "value", "labels", "mask")
+_NAME_HINTS = (("coherence", ("coherence", "correlation", "coh", "corr")),
                ("height", ("dem", "height", "elevation", "topo")),
-               ("phase", ("interferogram", "ifg", "phase", "unwrapped", "wrapped")),
+               ("unwrapped", ("unwrapped", "unw", "absolute")),
+               ("labels", ("components", "conncomp", "labels", "component")),
+               ("mask", ("mask",)),
+               ("value", ("latitude", "longitude", "lat", "lon", "lv", "theta", "los", "disp",
+                          "displacement", "incidence", "heading")),
+               ("phase", ("interferogram", "ifg", "phase", "wrapped")),
                ("amplitude", ("amplitude", "slc", "intensity", "amp", "master", "slave")))
 #: Run inputs by image name -> the HKV key of their path (as the scheduler knows them).
 _RUN_INPUTS = {"master_slc": "inputs.master.image.path", "slave_slc": "inputs.slave.image.path",

@@ -14,16 +14,15 @@ driver and the pull), :mod:`~peppers.ppe.executor` (threads), and
 :mod:`~peppers.ppe.edges` (edge modes). See ``docs/ppe.md``.
 """
 
+from peppers.image import ImageSpec, Region, TileGrid
+from peppers.operator import GlobalOperator, LocalOperator, Operator, Param, ReductionOperator
 from peppers.ppe.cache import DEFAULT_MEM, parse_mem
 from peppers.ppe.engine import run_stream
 from peppers.ppe.estimate import Estimate
 from peppers.ppe.executor import Executor, SerialExecutor, ThreadExecutor, default_threads
 from peppers.ppe.graph import Graph, Ref
-from peppers.ppe.operator import (GlobalOperator, ImageSpec, LocalOperator, Operator, Param,
-                                  ReductionOperator)
 from peppers.ppe.pipeline import Image, Pipeline, Result, apply
 from peppers.ppe.plan import DEFAULT_TILE, Plan
-from peppers.ppe.region import Region, TileGrid
 from peppers.ppe.stats import RunStats, TileEvent
 
 __all__ = [

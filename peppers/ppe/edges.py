@@ -32,9 +32,9 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from peppers.image import ImageSpec, Region
+from peppers.operator import EDGE_MODES
 from peppers.ppe import _edge_kernels as _kernels
-from peppers.ppe.operator import EDGE_MODES, ImageSpec
-from peppers.ppe.region import Region
 
 
 def check_mode(mode: str, owner: str = "operator") -> str:

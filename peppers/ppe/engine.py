@@ -69,12 +69,12 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol, Sequenc
 import numpy as np
 
 from peppers.errors import OperatorError, PeppersError, RunAborted
+from peppers.image import Region, TileGrid
 from peppers.ppe.cache import MemoryMeter, TileCache
 from peppers.ppe.edges import fill, fill_from, fill_value
 from peppers.ppe.executor import Executor, ThreadExecutor
 from peppers.ppe.graph import Ref
 from peppers.ppe.plan import Plan, Request
-from peppers.ppe.region import Region, TileGrid
 from peppers.ppe.stats import CacheStats, RunStats, TileEvent
 
 log = logging.getLogger("peppers.ppe")

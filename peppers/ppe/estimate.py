@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterable
 
 from peppers.ppe.cache import DEFAULT_MEM, format_bytes, parse_mem
+from peppers.ppe.executor import default_threads
 
 if TYPE_CHECKING:  # pragma: no cover
     from peppers.ppe.plan import Plan
@@ -192,8 +193,6 @@ def estimate(plan: "Plan", mem: int | str | None = None, threads: int | None = N
     -------
     Estimate
     """
-    from peppers.ppe.executor import default_threads
-
     budget = parse_mem(DEFAULT_MEM if mem is None else mem)
     threads = threads or default_threads()
     order = list(range(len(plan.tasks)) if tasks is None else tasks)

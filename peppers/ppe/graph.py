@@ -11,7 +11,7 @@ before the node itself).
     :class:`~peppers.io.raw.RawImage`, a GDAL source, an in-memory array).
     Its single port is ``"output"``.
 ``OpNode``
-    A :class:`~peppers.ppe.operator.LocalOperator` and, for each of its
+    A :class:`~peppers.operator.LocalOperator` and, for each of its
     input ports, the :class:`Ref` (node, port) it reads. Output specs are
     derived once, when the node is added.
 
@@ -25,8 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, NamedTuple
 
+from peppers.image import ImageSource, ImageSpec
+from peppers.operator import LocalOperator, Operator
 from peppers.ppe.edges import check_mode
-from peppers.ppe.operator import ImageSource, ImageSpec, LocalOperator, Operator
 
 
 class Ref(NamedTuple):

@@ -47,15 +47,8 @@ from typing import Any, Callable, Mapping, Protocol, Sequence
 import numpy as np
 
 from peppers.errors import MPIRunError, PeppersError
-from peppers.ppe.mpi import (
-    MPIStats,
-    RankStats,
-    _Channel,
-    _node_threads,
-    _ranks_text,
-    agree,
-    share_work,
-)
+from peppers.ppe.mpi import (MPIStats, RankStats, _Channel, _node_threads, _ranks_text, agree,
+                             share_work)
 from peppers.ppe.strategies import check_strategy
 
 
@@ -128,7 +121,7 @@ class UnwrapTiles:
         from peppers.operators.unwrap.fill import fill_holes
         from peppers.operators.unwrap.masks import wrapped_phase
         from peppers.operators.unwrap.tiled import reconcile, stitch
-        from peppers.ppe.region import Region
+        from peppers.image import Region
 
         offsets, labels = reconcile(self.plans, results)
         unw, comps = stitch(self.shape, self.plans, results, offsets, labels)

@@ -52,12 +52,16 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import numpy as np
 
+from peppers.image import ImageSpec
+from peppers.io.raw import RawImage
+from peppers.io.source import ArraySource, open_source
+from peppers.operator import Operator
 from peppers.ppe.cache import DEFAULT_MEM, parse_mem
 from peppers.ppe.engine import Observer, run_stream
 from peppers.ppe.estimate import Estimate
 from peppers.ppe.executor import Executor
 from peppers.ppe.graph import Graph, Ref
-from peppers.ppe.operator import ImageSpec, Operator
+from peppers.ppe.journal import TileJournal
 from peppers.ppe.plan import DEFAULT_TILE, Plan
 from peppers.ppe.stats import RunStats, TileEvent
 
@@ -123,12 +127,8 @@ class Pipeline:
     def source(self, data: Any, name: str | None = None) -> Image:
         """Add a stored input: an array, a raster path, or an image source."""
         if isinstance(data, (str, os.PathLike)):
-            from peppers.io.source import open_source
-
             source = open_source(data)
         elif isinstance(data, np.ndarray):
-            from peppers.io.source import ArraySource
-
             source = ArraySource(data)
         else:
             source = data
@@ -212,8 +212,6 @@ class Pipeline:
         plan = self.plan()
         resume = None
         if journal is not None:
-            from peppers.ppe.journal import TileJournal
-
             in_memory = [n for n, (_, path) in self._outputs.items() if path is None]
             if in_memory:
                 raise ValueError(f"a journal needs file outputs; {in_memory} are in memory "
@@ -233,9 +231,6 @@ class Pipeline:
 
     def _open_outputs(self, journal: Any) -> tuple[dict[Ref, Any], dict[str, Any]]:
         """Sinks by target and outputs by name; file outputs resume if the journal has tiles."""
-        from peppers.io.raw import RawImage
-        from peppers.io.source import ArraySource
-
         resume = journal is not None and bool(journal.done()) and all(
             path.exists() for _, path in self._outputs.values())
         if journal is not None and not resume:

@@ -2,7 +2,7 @@
 
 Policy
 ------
-Every operator node has its own :class:`~peppers.ppe.region.TileGrid` over
+Every operator node has its own :class:`~peppers.image.region.TileGrid` over
 its output image, with the stream's tile shape. The *tasks* of a stream are
 the tiles of the target nodes, in row-major stripes (sorted by the tile's
 top-left pixel, targets interleaved), so that consecutive tasks share
@@ -44,14 +44,12 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
-from typing import TYPE_CHECKING, Iterable, NamedTuple, Sequence
+from typing import Iterable, NamedTuple, Sequence
 
+from peppers.image import Region, TileGrid
 from peppers.ppe.edges import source_region
+from peppers.ppe.estimate import Estimate, estimate
 from peppers.ppe.graph import Graph, OpNode, Ref
-from peppers.ppe.region import Region, TileGrid
-
-if TYPE_CHECKING:  # pragma: no cover
-    from peppers.ppe.estimate import Estimate
 
 #: Default tile shape (rows, cols).
 DEFAULT_TILE = (512, 512)
@@ -240,8 +238,6 @@ class Plan:
 
         See :func:`peppers.ppe.estimate.estimate`.
         """
-        from peppers.ppe.estimate import estimate
-
         return estimate(self, mem=mem, threads=threads, tasks=tasks)
 
     def node_name(self, node: int) -> str:

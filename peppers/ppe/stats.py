@@ -12,8 +12,8 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 
+from peppers.image import Region
 from peppers.ppe.cache import TileCache, format_bytes
-from peppers.ppe.region import Region
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,6 @@ directory, or ranks that mount it at another place, resume the same journal.
 
 from __future__ import annotations
 
-import importlib
 import os
 import re
 from dataclasses import dataclass, field
@@ -44,8 +43,12 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from peppers.errors import StreamSpecError
+from peppers.io.atomic import atomic_write_bytes
+from peppers.io.source import open_source
+from peppers.operator import LocalOperator, Operator, build_operator
+from peppers.plain import plain
 from peppers.ppe.cache import parse_mem
-from peppers.ppe.operator import LocalOperator
+from peppers.ppe.journal import TileJournal
 from peppers.ppe.pipeline import Image, Pipeline
 from peppers.ppe.stats import RunStats, TileEvent
 
@@ -81,7 +84,7 @@ class NodeSpec:
     name : str
         The rule name (unique in the stream).
     operator : str
-        ``"module:Class"`` of a :class:`~peppers.ppe.operator.LocalOperator`.
+        ``"module:Class"`` of a :class:`~peppers.operator.LocalOperator`.
     params : dict
         Resolved parameter values (not HKV keys).
     inputs, outputs : dict
@@ -95,7 +98,7 @@ class NodeSpec:
     outputs: dict[str, str] = field(default_factory=dict)
 
     def to_plain(self) -> dict[str, Any]:
-        return {"name": self.name, "operator": self.operator, "params": _plain(self.params),
+        return {"name": self.name, "operator": self.operator, "params": plain(self.params),
                 "inputs": dict(self.inputs), "outputs": dict(self.outputs)}
 
 
@@ -193,8 +196,6 @@ class StreamSpec:
         """Validate and write the spec atomically (temporary file, fsync, rename)."""
         import yaml
 
-        from peppers.io.atomic import atomic_write_bytes
-
         self.validate(f"stream {self.name!r}")
         text = "# peppers stream spec, written by the scheduler; run with pep-ppe\n" + \
             yaml.safe_dump(self.to_plain(), sort_keys=False, default_flow_style=None)
@@ -268,7 +269,8 @@ class StreamSpec:
                 raise fail(f"targets.{image}", f"expected a path ending in .vrt, got {path!r}")
 
     # -- building -------------------------------------------------------------
-    def build(self, run_root: str | os.PathLike) -> Pipeline:
+    def build(self, run_root: str | os.PathLike,
+              operators: Mapping[str, Operator] | None = None) -> Pipeline:
         """A :class:`~peppers.ppe.pipeline.Pipeline` with the sources, operators and outputs.
 
         Raises
@@ -278,13 +280,16 @@ class StreamSpec:
             rejects its parameters or ports.
         ImageError
             If a source image cannot be opened (names the file).
+
+        ``operators`` (node name -> instance) are used instead of building
+        those nodes' operators again (the scheduler passes the ones it built).
         """
-        return self.build_images(run_root)[0]
+        return self.build_images(run_root, operators)[0]
 
-    def build_images(self, run_root: str | os.PathLike) -> tuple[Pipeline, dict[str, Image]]:
+    def build_images(self, run_root: str | os.PathLike,
+                     operators: Mapping[str, Operator] | None = None
+                     ) -> tuple[Pipeline, dict[str, Image]]:
         """Like :meth:`build`, also returning every image of the stream by name."""
-        from peppers.io.source import open_source
-
         where = f"stream {self.name!r}"
         self.validate(where)
         root = Path(run_root)
@@ -293,7 +298,7 @@ class StreamSpec:
         for image, path in self.sources.items():
             images[image] = p.source(_SpecSource(open_source(root / path), path), name=image)
         for i, node in enumerate(self.nodes):
-            op = _instantiate(node, f"nodes[{i}]", where)
+            op = _instantiate(node, f"nodes[{i}]", where, (operators or {}).get(node.name))
             wired = {port: images[image] for port, image in node.inputs.items()}
             made = p.add(op, name=node.name, **wired)
             made = made if isinstance(made, tuple) else (made,)
@@ -322,24 +327,18 @@ class _SpecSource:
         return getattr(self._source, name)
 
 
-def _instantiate(node: NodeSpec, at: str, where: str) -> LocalOperator:
-    """Import ``module:Class``, check it is a local operator, make it with the params."""
-    module_name, _, class_name = node.operator.partition(":")
-    try:
-        cls = getattr(importlib.import_module(module_name), class_name)
-    except ImportError as error:
-        raise StreamSpecError(where, f"{at}.operator", f"cannot import {module_name!r}: "
-                              f"{error}") from None
-    except AttributeError:
-        raise StreamSpecError(where, f"{at}.operator", f"module {module_name!r} has no "
-                              f"{class_name!r}") from None
-    if not (isinstance(cls, type) and issubclass(cls, LocalOperator)):
-        raise StreamSpecError(where, f"{at}.operator", f"{node.operator} is not a local "
-                              "operator; global and reduction rules are stream boundaries")
-    try:
-        op = cls(**node.params)
-    except (TypeError, ValueError) as error:
-        raise StreamSpecError(where, f"{at}.params", str(error)) from None
+def _instantiate(node: NodeSpec, at: str, where: str, op: Operator | None = None
+                 ) -> LocalOperator:
+    """The node's local operator (:func:`~peppers.operator.build_operator`), ports checked.
+
+    ``op``, if given, is the instance the caller already built for this node.
+    """
+    def fail(part: str, message: str) -> StreamSpecError:
+        return StreamSpecError(where, f"{at}.{part}", message)
+
+    if op is None:
+        op = build_operator(node.operator, node.params, where, kind="local", error=fail)
+    class_name = type(op).__name__
     if set(node.inputs) != set(op.inputs):
         raise StreamSpecError(where, f"{at}.inputs", f"{class_name} has input ports "
                               f"{list(op.inputs)}, the spec wires {sorted(node.inputs)}")
@@ -361,21 +360,11 @@ def _image_name(image: Any, name: str, fail: Callable[[str, str], Exception]) ->
         raise fail(name, f"image names are identifiers, got {image!r}")
 
 
-def _plain(value: Any) -> Any:
-    """Parameter values as plain YAML types (tuples -> lists, numpy scalars -> Python)."""
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if hasattr(value, "item") and hasattr(value, "dtype"):
-        return value.item() if getattr(value, "ndim", 0) == 0 else _plain(value.tolist())
-    return value
-
-
 def run_spec(spec: StreamSpec, run_root: str | os.PathLike, *, threads: int | None = None,
              mem: int | str | None = None,
              progress: Callable[[TileEvent], None] | None = None, retries: int = 0,
-             force: bool = False, echo: Callable[[str], None] | None = None) -> RunStats:
+             force: bool = False, echo: Callable[[str], None] | None = None,
+             operators: Mapping[str, Operator] | None = None) -> RunStats:
     """Run one stream in this process with the thread executor.
 
     Parameters
@@ -396,6 +385,8 @@ def run_spec(spec: StreamSpec, run_root: str | os.PathLike, *, threads: int | No
         Forget the journal first: recompute every tile.
     echo : callable, optional
         Receives the estimate line (default: the ``peppers.ppe`` logger).
+    operators : mapping, optional
+        Node name -> operator already built for it (see :meth:`StreamSpec.build`).
 
     Returns
     -------
@@ -407,9 +398,7 @@ def run_spec(spec: StreamSpec, run_root: str | os.PathLike, *, threads: int | No
         A bad spec, an unreadable source, or an operator failing on a tile
         (the message names operator and tile); finished tiles stay journaled.
     """
-    from peppers.ppe.journal import TileJournal
-
-    p = spec.build(run_root)
+    p = spec.build(run_root, operators)
     p.threads = threads
     if mem is not None:
         p.mem = parse_mem(mem)

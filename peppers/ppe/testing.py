@@ -26,9 +26,9 @@ from typing import ClassVar, Mapping
 
 import numpy as np
 
-from peppers.ppe.operator import ImageSpec, LocalOperator, Param
+from peppers.image import ImageSpec, Region
+from peppers.operator import LocalOperator, Param
 from peppers.ppe.plan import Plan
-from peppers.ppe.region import Region
 
 
 class RequestMonitor:

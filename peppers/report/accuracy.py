@@ -135,3 +135,73 @@ def gcp_accuracy(path: str | os.PathLike, points: Sequence[dict[str, Any]]) -> A
         return Accuracy(checks, 0, math.nan, math.nan, math.nan, math.nan)
     return Accuracy(checks, int(diff.size), float(diff.mean()), float(diff.std()),
                     float(np.sqrt(np.mean(diff ** 2))), float(np.abs(diff).max()))
+
+
+# -- the bound for the looks the chain actually uses (issue 15) -------------------------
+def filter_noise_gain(op: Any, filtered: np.ndarray, coherence: np.ndarray, looks: float, *,
+                      threshold: float = 0.6, seed: int = 0) -> float:
+    """Phase-error variance of the filter over the multilook's, measured on a replica.
+
+    The filter is data-driven (its weights come from the noisy spectrum),
+    so its gain is measured rather than derived: a replica of the scene is
+    made from the run's own filtered phase ``phi`` (the signal, with the
+    scene's fringes and relief) and coherence ``g``: ``z = exp(j phi) (g +
+    w)``, ``w`` complex Gaussian of variance ``(1 - g^2) / L`` per pixel (the
+    multilooked noise of ``L`` independent looks, whose phase variance is the
+    Cramer-Rao ``(1 - g^2) / (2 L g^2)``). The replica is filtered, and the
+    ratio of the phase-error variances after and before, over pixels of
+    coherence ``>= threshold``, is the gain ``g_f``: the filter's equivalent
+    looks are ``L / g_f``. A filter that distorts the phase (e.g. unsmoothed
+    Goldstein weights on coherent ground) gets a gain above 1.
+
+    Parameters
+    ----------
+    op : LocalOperator
+        The filter as the run builds it (inputs ``interferogram``, ``coherence``).
+    filtered, coherence : ndarray
+        The run's filtered interferogram and coherence (multilooked grid).
+    looks : float
+        Independent looks of the multilook, ``la lr B^2``.
+    threshold, seed : float, int
+        Coherence of the pixels counted; random seed of the replica.
+
+    Returns
+    -------
+    float
+        ``g_f``; NaN if no pixel qualifies.
+    """
+    from peppers.ppe import apply
+
+    g = np.clip(np.nan_to_num(np.asarray(coherence, dtype=np.float64)), 1e-3, 0.999)
+    phase = np.angle(np.asarray(filtered, dtype=np.complex128))
+    rng = np.random.default_rng(seed)
+    w = np.sqrt((1.0 - g * g) / (2.0 * looks)) * (rng.normal(size=g.shape)
+                                                  + 1j * rng.normal(size=g.shape))
+    replica = np.exp(1j * phase) * (g + w)
+    out = apply(op, interferogram=replica.astype(np.complex64),
+                coherence=g.astype(np.float32))
+    ok = (g >= threshold) & (np.abs(np.asarray(filtered)) > 0)
+    if not ok.any():
+        return math.nan
+    before = np.angle(replica[ok] * np.exp(-1j * phase[ok]))
+    after = np.angle(out[ok] * np.exp(-1j * phase[ok]))
+    return float(np.mean(after ** 2) / np.mean(before ** 2))
+
+
+def chain_looks(looks: tuple[int, int], bandwidth: float = 0.85,
+                filter_gain: float = 1.0) -> dict[str, float]:
+    """Independent looks of the multilook and of the multilook + filter.
+
+    ``L_ml = la lr B^2`` (samples of a band ``B`` of the sampling rate are
+    correlated: the equivalent number of looks of SNAPHU, ``docs/stream1.md``)
+    and ``L = L_ml / g`` with ``g`` the filter's measured noise gain
+    (:func:`filter_noise_gain`).
+
+    Examples
+    --------
+    >>> round(chain_looks((5, 5), 0.85, 0.5)["looks"], 9)
+    36.125
+    """
+    nominal = float(looks[0] * looks[1]) * bandwidth ** 2
+    gain = filter_gain if math.isfinite(filter_gain) and filter_gain > 0 else 1.0
+    return {"posting_looks": nominal, "filter_gain": float(gain), "looks": nominal / gain}

@@ -1,13 +1,16 @@
 """The rule graph of a run, as a picture for the report.
 
-The graph drawn is the one ``pep dag`` draws for the rules the run has
-records of (what ran; colours say stale or up to date) -- or, in a run
-where nothing ran yet, for every rule whose inputs the run has. With
-Graphviz's ``dot`` on PATH it is rendered by :func:`peppers.drs.dag.render_png`;
-without it, :func:`draw_layers` draws it with Pillow: rules in columns by
-dependency depth (networkx topological generations), boxes coloured like
-``pep dag``, arrows from maker to reader. The Mermaid text goes into the
-report either way, so the graph can be pasted into Markdown.
+The graph drawn is the one ``pep dag`` draws for the *last* rules the run
+has records of (those no other recorded rule reads: what a make was asked
+for), so intermediates a stream kept in memory are not drawn "stale:
+needed" -- nothing up to date needs them again. In a run where nothing ran
+yet it is every rule whose inputs the run has. The graph runs top to
+bottom, so its width is that of its widest layer (a few boxes), not of its
+longest chain. With Graphviz's ``dot`` on PATH it is rendered by
+:func:`peppers.drs.dag.render_png`; without it, :func:`draw_layers` draws it
+with Pillow: rules in rows by dependency depth (networkx topological
+generations), boxes coloured like ``pep dag``, arrows from maker to reader.
+The Mermaid text is kept for the report's collapsed "Mermaid" section.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import networkx as nx
 from peppers.errors import RuleError
 from peppers.pictures.figure import font
 
-BOX_W, BOX_H, GAP_X, GAP_Y, PAD = 190, 38, 60, 18, 16
+BOX_W, BOX_H, GAP_X, GAP_Y, PAD = 190, 38, 24, 26, 16
 
 
 @dataclass(frozen=True)
@@ -45,7 +48,10 @@ def _plan(db: Any) -> Any:
     rules = RuleSet.load(db.root, package=package)
     candidates = [r for r in recorded if r in rules.rules]
     if candidates:
-        return plan_make(db, candidates, package=package)
+        inside = set(candidates)
+        last = [r for r in candidates
+                if not any(reader in inside for reader in rules.graph.successors(r))]
+        return plan_make(db, last or candidates, package=package)
     makeable = []
     for name in rules.rules:
         try:
@@ -71,21 +77,21 @@ def draw_layers(plan: Any, path: Path) -> None:
             if maker in graph:
                 graph.add_edge(maker, name)
     layers = [sorted(layer) for layer in nx.topological_generations(graph)]
-    tallest = max((len(layer) for layer in layers), default=1)
-    width = PAD * 2 + len(layers) * BOX_W + max(0, len(layers) - 1) * GAP_X
-    height = PAD * 2 + tallest * BOX_H + max(0, tallest - 1) * GAP_Y
+    widest = max((len(layer) for layer in layers), default=1)
+    width = PAD * 2 + widest * BOX_W + max(0, widest - 1) * GAP_X
+    height = PAD * 2 + len(layers) * BOX_H + max(0, len(layers) - 1) * GAP_Y
     canvas = Image.new("RGB", (max(width, 200), max(height, 60)), "white")
     draw = ImageDraw.Draw(canvas)
     where: dict[str, tuple[int, int]] = {}
     for i, layer in enumerate(layers):
-        top = PAD + (tallest - len(layer)) * (BOX_H + GAP_Y) // 2
+        left = PAD + (widest - len(layer)) * (BOX_W + GAP_X) // 2
         for j, name in enumerate(layer):
-            where[name] = (PAD + i * (BOX_W + GAP_X), top + j * (BOX_H + GAP_Y))
+            where[name] = (left + j * (BOX_W + GAP_X), PAD + i * (BOX_H + GAP_Y))
     for a, b in graph.edges:
         (xa, ya), (xb, yb) = where[a], where[b]
-        start, end = (xa + BOX_W, ya + BOX_H // 2), (xb, yb + BOX_H // 2)
+        start, end = (xa + BOX_W // 2, ya + BOX_H), (xb + BOX_W // 2, yb)
         draw.line((*start, *end), fill=(90, 90, 90), width=1)
-        draw.polygon([end, (end[0] - 7, end[1] - 4), (end[0] - 7, end[1] + 4)],
+        draw.polygon([end, (end[0] - 4, end[1] - 7), (end[0] + 4, end[1] - 7)],
                      fill=(90, 90, 90))
     for name, (x, y) in where.items():
         rule = plan.rules.rules[name]
@@ -124,7 +130,7 @@ def rule_graph(db: Any, folder: Path, *, use_dot: bool = True) -> RuleGraph:
     path = folder / "rule_graph.png"
     if use_dot and shutil.which("dot"):
         try:
-            render_png(to_dot(plan), path)
+            render_png(to_dot(plan).replace("rankdir=LR;", "rankdir=TB;", 1), path)
             return RuleGraph(path, to_mermaid(plan), "Graphviz dot")
         except RuleError:
             pass  # fall back to our own drawing

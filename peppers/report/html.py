@@ -26,6 +26,7 @@ from peppers.errors import PeppersError
 from peppers.report import collect
 from peppers.report.accuracy import Accuracy, gcp_accuracy
 from peppers.report.graph import rule_graph
+from peppers.report.quality import quality_section
 
 STYLE = """
 body { font-family: Helvetica, Arial, sans-serif; margin: 2em; color: #222; max-width: 1200px; }
@@ -115,9 +116,24 @@ def _accuracy_section(db: Any, problems: list[str]) -> str:
         except PeppersError as error:
             problems.append(str(error))
     head = ["surface", "GCPs covered", "bias (m)", "std (m)", "RMS (m)", "max |error| (m)"]
-    return (_table(head, rows, numeric={2, 3, 4, 5})
+    return (_table(head, rows, numeric={2, 3, 4, 5}) + _same_gcps_note(db)
             + "<p>Product minus GCP height, bilinear at each GCP; the largest differences:</p>"
             + worst)
+
+
+def _same_gcps_note(db: Any) -> str:
+    """Say so when these GCPs also fixed the absolute phase: the check is then not independent."""
+    result = db.get("insar.absolute_phase", None)
+    method = result.get("method") if isinstance(result, dict) else None
+    if method is None:
+        return "<p>The absolute phase of this run has not been fixed yet.</p>"
+    if method != "gcps":
+        return (f"<p>The absolute phase was fixed by <code>{html.escape(str(method))}</code>, "
+                "not by these GCPs: an independent check.</p>")
+    return ("<p><strong>These same GCPs fixed the absolute phase</strong> "
+            "(<code>insar.absolute_phase.method = gcps</code>): the table shows how well "
+            "the product fits the points it was tied to, not an independent accuracy. Hold "
+            "some GCPs out of <code>pep init --gcps</code> for an independent check.</p>")
 
 
 def _pictures(db: Any, folder: Path, problems: list[str]) -> tuple[str, list[Path]]:
@@ -197,9 +213,11 @@ def write_report(db: Any, output: str | Path | None = None, *, use_dot: bool = T
         "<h2>Rule graph</h2>",
         (f'<p><img src="{html.escape(graph.png.name)}" alt="rule graph" '
          f'style="max-width:100%"></p>' if graph.png else ""),
-        f"<p>{html.escape(graph.how)}. Mermaid:</p><pre>{html.escape(graph.mermaid)}</pre>"
+        f"<p>{html.escape(graph.how)}.</p><details><summary>Mermaid text (to paste into "
+        f"Markdown)</summary><pre>{html.escape(graph.mermaid)}</pre></details>"
         if graph.mermaid else f"<p>{html.escape(graph.how)}</p>",
         "<h2>Accuracy against GCPs</h2>", _accuracy_section(db, problems),
+        "<h2>Quality and bound</h2>", quality_section(db, problems),
         "<h2>Pictures</h2>", pictures_html,
         "<h2>Parameters</h2>",
         _table(["key", "value", "default", "meaning"], [list(r[:4]) for r in params],

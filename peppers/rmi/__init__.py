@@ -27,9 +27,9 @@ from peppers.rmi.events import EventLog, iter_events, last_run
 from peppers.rmi.process import ProcessId
 from peppers.rmi.queue import ResourceQueue, list_queues
 from peppers.rmi.runner import MonitoredRun
-from peppers.rmi.state import RunState
+from peppers.rmi.state import RunStatus
 from peppers.rmi.status import run_status
 
-__all__ = ["EventLog", "MonitoredRun", "ProcessId", "ResourceQueue", "RunControl", "RunState",
+__all__ = ["EventLog", "MonitoredRun", "ProcessId", "ResourceQueue", "RunControl", "RunStatus",
            "attach_hint", "detach", "iter_events", "last_run", "list_queues", "run_status",
            "wait_started"]

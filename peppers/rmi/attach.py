@@ -2,7 +2,7 @@
 
 The client subscribes to the run's monitor: it receives a snapshot of the
 run's state, then every event, and folds them into its own
-:class:`~peppers.rmi.state.RunState`, redrawn with rich's ``Live`` a few
+:class:`~peppers.rmi.state.RunStatus`, redrawn with rich's ``Live`` a few
 times a second. The terminal is put in cbreak mode (keys arrive one at a
 time, without Enter) and restored on the way out, whatever happens.
 
@@ -32,7 +32,7 @@ from rich.live import Live
 from peppers.errors import MonitorError
 from peppers.ppe.cache import format_bytes, parse_mem
 from peppers.rmi.client import MonitorClient
-from peppers.rmi.state import TERMINAL, RunState
+from peppers.rmi.state import TERMINAL, RunStatus
 from peppers.rmi.view import render
 
 
@@ -61,7 +61,7 @@ class Attached:
     def __init__(self, client: MonitorClient, run: str) -> None:
         self.client = client
         self.run = run
-        self.state = RunState()
+        self.state = RunStatus()
         self.clients: list[dict[str, Any]] = []
         self.message = ""
         self.confirm_abort = False
@@ -71,7 +71,7 @@ class Attached:
     def receive(self, message: dict[str, Any]) -> None:
         kind = message.get("type")
         if kind == "snapshot":
-            self.state = RunState.from_dict(message["state"])
+            self.state = RunStatus.from_dict(message["state"])
             self.clients = list(message["state"].get("clients") or [])
         elif kind == "event":
             self.state.apply(message["event"])

@@ -39,7 +39,7 @@ from peppers.rmi.control import RunControl
 from peppers.rmi.paths import RunPaths
 from peppers.rmi.peercred import PeerCredentials, authorize, peer_credentials
 from peppers.rmi.protocol import LineBuffer, ProtocolError, check_request, encode
-from peppers.rmi.state import RunState
+from peppers.rmi.state import RunStatus
 
 log = logging.getLogger("peppers.rmi")
 
@@ -85,7 +85,7 @@ class MonitorServer:
         self.control = control
         self.group = group
         self.owner = os.geteuid()
-        self.state = RunState()
+        self.state = RunStatus()
         self.refused = 0
         self.address = None
         self._clients: dict[int, _Client] = {}

@@ -1,6 +1,6 @@
 """The state of a run, folded from its events: what ``status`` and ``attach`` show.
 
-:class:`RunState` starts empty and :meth:`RunState.apply` folds events into
+:class:`RunStatus` starts empty and :meth:`RunStatus.apply` folds events into
 it, one at a time, in the order they were written. The same fold runs in
 three places -- ``pep monitor status`` over the log file, the monitor
 server over the events as they happen, and every attached client over the
@@ -75,7 +75,7 @@ class StreamState:
 
 
 @dataclass
-class RunState:
+class RunStatus:
     """A run as its events describe it; see the module notes."""
 
     state: str = "none"
@@ -94,7 +94,7 @@ class RunState:
     note: str = ""
 
     @classmethod
-    def fold(cls, events: Iterable[dict[str, Any]]) -> "RunState":
+    def fold(cls, events: Iterable[dict[str, Any]]) -> "RunStatus":
         state = cls()
         for event in events:
             state.apply(event)
@@ -221,7 +221,7 @@ class RunState:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "RunState":
+    def from_dict(cls, data: dict[str, Any]) -> "RunStatus":
         """Rebuild from :meth:`to_dict` (the snapshot a subscriber receives)."""
         fields = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         state = cls(**{k: v for k, v in fields.items() if k not in ("streams", "logs")})

@@ -13,13 +13,13 @@ import os
 from peppers.rmi.events import last_run
 from peppers.rmi.paths import RunPaths
 from peppers.rmi.process import ProcessId
-from peppers.rmi.state import TERMINAL, RunState
+from peppers.rmi.state import TERMINAL, RunStatus
 
 
-def run_status(run_root: str | os.PathLike) -> RunState:
+def run_status(run_root: str | os.PathLike) -> RunStatus:
     """The state of the latest run in ``run_root`` (``none`` if it never ran)."""
     paths = RunPaths(run_root)
-    state = RunState.fold(last_run(paths.events))
+    state = RunStatus.fold(last_run(paths.events))
     if state.state in TERMINAL or state.state == "none":
         return state
     try:

@@ -1,6 +1,6 @@
 """The terminal view of ``pep monitor attach``, drawn with rich.
 
-:func:`render` turns a :class:`~peppers.rmi.state.RunState` (and who is
+:func:`render` turns a :class:`~peppers.rmi.state.RunStatus` (and who is
 connected) into one rich renderable: a header (run, process, state,
 controller, observers), a table of streams (state, a progress bar, tiles,
 throughput, ETA, cache hit rate), the rules with their state, the per-
@@ -20,7 +20,7 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
-from peppers.rmi.state import RunState, format_eta
+from peppers.rmi.state import RunStatus, format_eta
 
 _COLOURS = {"running": "green", "paused": "yellow", "queued": "cyan", "finished": "blue",
             "done": "blue", "failed": "red", "aborted": "magenta", "dead": "red bold"}
@@ -30,7 +30,7 @@ CONTROLLER_KEYS = ("q detach   p pause   r resume   a abort   +/- threads   "
                    "]/[ cache x2 / /2   h hand over   c release")
 
 
-def render(state: RunState, *, run: str = "", clients: Sequence[dict[str, Any]] = (),
+def render(state: RunStatus, *, run: str = "", clients: Sequence[dict[str, Any]] = (),
            me: int | None = None, message: str = "", now: float | None = None) -> Group:
     """The whole view (see the module notes)."""
     now = time.time() if now is None else now
@@ -81,7 +81,7 @@ def render(state: RunState, *, run: str = "", clients: Sequence[dict[str, Any]] 
     return Group(*parts)
 
 
-def _streams(state: RunState) -> Table:
+def _streams(state: RunStatus) -> Table:
     table = Table(title="streams", title_justify="left", show_edge=False)
     for column in ("stream", "state", "progress", "tiles", "tiles/s", "ETA", "cache hits",
                    "threads"):
@@ -97,7 +97,7 @@ def _streams(state: RunState) -> Table:
     return table
 
 
-def _operators(state: RunState) -> Table | None:
+def _operators(state: RunStatus) -> Table | None:
     rows = [(stream.name, name, tiles, seconds) for stream in state.streams.values()
             for name, (tiles, seconds) in stream.nodes.items()]
     if not rows:

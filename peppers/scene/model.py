@@ -1,4 +1,4 @@
-"""The :class:`Scene` value: one SAR acquisition of the ``peppers-slc/1`` contract.
+"""The :class:`Scene` value: one SAR acquisition of the ``peppers-slc/1`` / ``/2`` contract.
 
 A ``Scene`` is the typed, validated form of a scene's YAML metadata plus the
 location of its image. Constructing one checks every metadata rule of the
@@ -15,6 +15,13 @@ Time convention: the scene's own clock starts at ``first_line_utc``. Row
 and :meth:`Scene.orbit` returns the orbit with the same epoch, so azimuth
 times and orbit times need no conversion. Column ``j`` lies at slant range
 ``first_sample_m + j * sample_spacing_m``.
+
+Contract v2 (``peppers-slc/2``, ``docs/input-format.md``) adds optional
+radar parameters as further attributes (``centre_frequency_hz``,
+``range_bandwidth_hz``, ``doppler``, ``azimuth_time_offset``, ``tops``...).
+``None`` means the product did not say; :meth:`Scene.assumptions` lists what
+the chain then assumes, so that a run can record it. The values of those
+attributes live in :mod:`peppers.scene.radar`.
 """
 
 from __future__ import annotations
@@ -29,16 +36,25 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from peppers.errors import SceneError
+from peppers.image import Region
+from peppers.scene.radar import (DOPPLER_GEOMETRIES, SPEED_OF_LIGHT, DopplerCentroid,
+                                 Polynomial, Tops)
 from peppers.scene.utc import format_utc
 
 if TYPE_CHECKING:  # pragma: no cover
     from peppers.geometry.orbit import Orbit
-    from peppers.ppe.region import Region
 
-__all__ = ["Scene", "FORMAT", "FRAMES", "LOOK_SIDES", "MIN_STATE_VECTORS",
+__all__ = ["Scene", "FORMAT", "FORMAT_V1", "FORMAT_V2", "FORMATS", "FRAMES", "LOOK_SIDES", "MIN_STATE_VECTORS",
            "SPACING_TOLERANCE", "VELOCITY_TOLERANCE"]
 
-FORMAT = "peppers-slc/1"
+FORMAT_V1 = "peppers-slc/1"
+FORMAT_V2 = "peppers-slc/2"
+#: The formats a reader accepts; a scene with any v2 field is written as v2.
+FORMATS = (FORMAT_V1, FORMAT_V2)
+FORMAT = FORMAT_V1
+#: Attributes of contract v2 (all optional); see :meth:`Scene.assumptions`.
+V2_FIELDS = ("centre_frequency_hz", "range_sampling_rate_hz", "range_bandwidth_hz",
+             "prf_hz", "azimuth_bandwidth_hz", "doppler", "azimuth_time_offset", "tops")
 FRAMES = ("ECEF-WGS84",)
 LOOK_SIDES = ("right", "left")
 MIN_STATE_VECTORS = 8
@@ -81,6 +97,23 @@ class Scene:
         The metadata file this scene came from or was written to.
     orbit_frame : str
         ``"ECEF-WGS84"``, the only frame of the contract.
+    centre_frequency_hz : float, optional
+        Radar centre frequency of the processed image (``sensor.centre_frequency_hz``).
+    range_sampling_rate_hz, range_bandwidth_hz : float, optional
+        Range sampling rate and processed range bandwidth
+        (``range.sampling_rate_hz``, ``range.processed_bandwidth_hz``).
+    prf_hz, azimuth_bandwidth_hz : float, optional
+        Azimuth line rate (PRF of the focused lines) and processed azimuth
+        bandwidth (``azimuth.prf_hz``, ``azimuth.processed_bandwidth_hz``).
+    doppler : DopplerCentroid, optional
+        Doppler centroid (Hz) as a function of slant range and scene time,
+        and the geometry the image is focused to (``doppler``).
+    azimuth_time_offset : Polynomial, optional
+        ``dt(R)`` (s, polynomial in slant range): the zero-Doppler time of a
+        target in row ``i``, column ``j`` is ``azimuth_seconds(i) + dt(R_j)``
+        (the Sentinel-1 bistatic delay; ``azimuth.time_offset``).
+    tops : Tops, optional
+        TOPS steering rate and burst timing (``tops``).
 
     Raises
     ------
@@ -109,6 +142,14 @@ class Scene:
     image_path: Path | None = None
     yaml_path: Path | None = None
     orbit_frame: str = FRAMES[0]
+    centre_frequency_hz: float | None = None
+    range_sampling_rate_hz: float | None = None
+    range_bandwidth_hz: float | None = None
+    prf_hz: float | None = None
+    azimuth_bandwidth_hz: float | None = None
+    doppler: DopplerCentroid | None = None
+    azimuth_time_offset: Polynomial | None = None
+    tops: Tops | None = None
 
     # -- validation ---------------------------------------------------------
     def __post_init__(self) -> None:
@@ -129,6 +170,7 @@ class Scene:
             set_(self, name, array)
         self._check_state_vectors()
         self._check_orbit_timing()
+        self._check_v2()
 
     def _fail(self, field: str, problem: str) -> SceneError:
         return SceneError(self.yaml_path if self.yaml_path is not None else "<scene>",
@@ -227,6 +269,189 @@ class Scene:
                 f"{format_utc(self.azimuth_time(-margin / self.line_interval_s))} .. "
                 f"{format_utc(self.azimuth_time(need_stop / self.line_interval_s))}")
 
+    def _check_v2(self) -> None:
+        for name, field in (("centre_frequency_hz", "sensor.centre_frequency_hz"),
+                            ("range_sampling_rate_hz", "range.sampling_rate_hz"),
+                            ("range_bandwidth_hz", "range.processed_bandwidth_hz"),
+                            ("prf_hz", "azimuth.prf_hz"),
+                            ("azimuth_bandwidth_hz", "azimuth.processed_bandwidth_hz")):
+            value = getattr(self, name)
+            if value is None:
+                continue
+            if (isinstance(value, bool) or not isinstance(value, (int, float, np.number))
+                    or not math.isfinite(value) or value <= 0):
+                raise self._fail(field, f"must be a finite number > 0 (Hz), got {value!r}")
+            object.__setattr__(self, name, float(value))
+        if self.centre_frequency_hz is not None:
+            implied = SPEED_OF_LIGHT / self.centre_frequency_hz
+            if abs(implied - self.wavelength_m) > 1e-6 * self.wavelength_m:
+                raise self._fail("sensor.centre_frequency_hz",
+                                 f"{self.centre_frequency_hz!r} Hz means a wavelength of "
+                                 f"{implied!r} m, but sensor.wavelength_m is "
+                                 f"{self.wavelength_m!r}; they must agree (lambda = c / f)")
+        if (self.range_bandwidth_hz is not None and self.range_sampling_rate_hz is not None
+                and self.range_bandwidth_hz > self.range_sampling_rate_hz * (1 + 1e-9)):
+            raise self._fail("range.processed_bandwidth_hz",
+                             f"{self.range_bandwidth_hz!r} Hz exceeds the sampling rate "
+                             f"{self.range_sampling_rate_hz!r} Hz")
+        if self.doppler is not None:
+            if not isinstance(self.doppler, DopplerCentroid):
+                raise self._fail("doppler", f"must be a DopplerCentroid, got {self.doppler!r}")
+            if self.doppler.geometry not in DOPPLER_GEOMETRIES:
+                raise self._fail("doppler.geometry", f"is {self.doppler.geometry!r}; use one "
+                                                     f"of {', '.join(DOPPLER_GEOMETRIES)}")
+        if self.azimuth_time_offset is not None \
+                and not isinstance(self.azimuth_time_offset, Polynomial):
+            raise self._fail("azimuth.time_offset", "must be a Polynomial in slant range")
+        if self.tops is not None:
+            if not isinstance(self.tops, Tops) or not self.tops.bursts:
+                raise self._fail("tops.bursts", "a TOPS scene needs at least one burst")
+            for i, burst in enumerate(self.tops.bursts):
+                if burst.lines < 1:
+                    raise self._fail(f"tops.bursts[{i}].lines",
+                                     f"must be a positive integer, got {burst.lines!r}")
+                for name in ("first_line_utc", "mid_utc"):
+                    object.__setattr__(burst, name, _utc(self, getattr(burst, name),
+                                                         f"tops.bursts[{i}].{name}"))
+            rows = [b.first_row for b in self.tops.bursts]
+            if rows != sorted(rows) or len(set(rows)) != len(rows):
+                raise self._fail("tops.bursts", f"first_row values {rows} must strictly increase")
+
+    # -- contract v2 --------------------------------------------------------
+    @property
+    def format(self) -> str:
+        """``peppers-slc/2`` if any v2 field is set, else ``peppers-slc/1``."""
+        return FORMAT_V2 if any(getattr(self, n) is not None for n in V2_FIELDS) else FORMAT_V1
+
+    @property
+    def range_sampling_rate(self) -> float:
+        """Range sampling rate in Hz: the declared one, else ``c / (2 sample_spacing_m)``
+        (the same thing for a slant-range grid; not an assumption)."""
+        if self.range_sampling_rate_hz is not None:
+            return self.range_sampling_rate_hz
+        return SPEED_OF_LIGHT / (2.0 * self.sample_spacing_m)
+
+    @property
+    def line_rate_hz(self) -> float:
+        """Azimuth line rate: ``azimuth.prf_hz`` if given, else ``1 / line_interval_s``."""
+        return self.prf_hz if self.prf_hz is not None else 1.0 / self.line_interval_s
+
+    @property
+    def centre_frequency(self) -> float:
+        """Centre frequency in Hz: the declared one, else ``c / wavelength_m``."""
+        if self.centre_frequency_hz is not None:
+            return self.centre_frequency_hz
+        return SPEED_OF_LIGHT / self.wavelength_m
+
+    @property
+    def doppler_geometry(self) -> str:
+        """``zero-doppler`` (the v1 rule, and the default) or ``native-doppler``."""
+        return self.doppler.geometry if self.doppler is not None else "zero-doppler"
+
+    def doppler_centroid(self, range_m, time_s):
+        """Doppler centroid in Hz at slant range(s) ``range_m`` and scene time(s) ``time_s``.
+
+        Parameters
+        ----------
+        range_m : array_like
+            Slant range, metres.
+        time_s : array_like
+            Seconds since ``first_line_utc`` (the scene clock).
+
+        Returns
+        -------
+        float or ndarray
+            ``doppler(range_m, time_s)``, broadcast; 0 Hz when the scene
+            declares no Doppler (the v1 assumption, see :meth:`assumptions`).
+            For a TOPS burst this is the burst-centre centroid; the steering
+            ramp along the burst is :meth:`tops_doppler`.
+        """
+        if self.doppler is None:
+            return np.zeros(np.broadcast(np.asarray(range_m), np.asarray(time_s)).shape)[()]
+        return self.doppler(range_m, time_s)
+
+    def azimuth_time_offset_s(self, range_m):
+        """The range-dependent offset (s) from a row's time to the zero-Doppler time
+        of its targets (0 when the scene declares none)."""
+        if self.azimuth_time_offset is None:
+            return np.zeros(np.shape(range_m))[()]
+        return self.azimuth_time_offset(range_m)
+
+    def tops_doppler(self, row, col):
+        """Azimuth Doppler (Hz) of a TOPS scene at (fractional) rows and columns.
+
+        Parameters
+        ----------
+        row, col : array_like
+            Scene pixel coordinates, broadcast together.
+
+        Returns
+        -------
+        ndarray
+            The burst's Doppler ``f_dc(R) + k_t(R) (eta - eta_ref(R))`` of
+            :meth:`peppers.scene.radar.TopsBurst.doppler`, with ``eta`` the row's
+            time from its burst's mid time and ``v_s`` the orbit speed there.
+
+        Raises
+        ------
+        SceneError
+            Field ``tops`` if the scene is not TOPS.
+        """
+        if self.tops is None:
+            raise self._fail("tops", "this scene has no TOPS burst timing")
+        rows, cols = np.broadcast_arrays(np.asarray(row, dtype=np.float64),
+                                         np.asarray(col, dtype=np.float64))
+        out = np.empty(rows.shape)
+        orbit = self.orbit()
+        starts = np.array([b.first_row for b in self.tops.bursts])
+        which = np.clip(np.searchsorted(starts, rows, side="right") - 1, 0, len(starts) - 1)
+        for k, burst in enumerate(self.tops.bursts):
+            mask = which == k
+            if not mask.any():
+                continue
+            mid_s = (burst.mid_utc - self.first_line_utc) / timedelta(seconds=1)
+            _, vel = orbit.interpolate(mid_s)
+            eta = self.azimuth_seconds(rows[mask]) - mid_s
+            out[mask] = burst.doppler(self.slant_range(cols[mask]), eta,
+                                      steering_rate_rad_s=self.tops.steering_rate_rad_s,
+                                      speed_mps=float(np.linalg.norm(vel)),
+                                      wavelength_m=self.wavelength_m,
+                                      mid_range_m=self.tops.mid_range_m)
+        return out[()]
+
+    def assumptions(self) -> dict[str, str]:
+        """What the chain assumes for each v2 field this scene leaves out.
+
+        Returns
+        -------
+        dict
+            Contract field -> the assumption, in words; empty when the scene
+            declares every field that applies. ``pep init`` records it under
+            ``inputs.<role>.assumptions``.
+        """
+        out: dict[str, str] = {}
+        if self.centre_frequency_hz is None:
+            out["sensor.centre_frequency_hz"] = (
+                f"c / wavelength_m = {self.centre_frequency:.9g} Hz")
+        if self.range_sampling_rate_hz is None:
+            out["range.sampling_rate_hz"] = (
+                f"c / (2 sample_spacing_m) = {self.range_sampling_rate:.9g} Hz")
+        if self.range_bandwidth_hz is None:
+            out["range.processed_bandwidth_hz"] = (
+                "not declared: the chain's default fraction of the range sampling rate")
+        if self.prf_hz is None:
+            out["azimuth.prf_hz"] = f"1 / line_interval_s = {self.line_rate_hz:.9g} Hz"
+        if self.azimuth_bandwidth_hz is None:
+            out["azimuth.processed_bandwidth_hz"] = (
+                "not declared: the chain's default fraction of the line rate")
+        if self.doppler is None:
+            out["doppler"] = "zero-Doppler geometry, Doppler centroid 0 Hz everywhere"
+        if self.azimuth_time_offset is None:
+            out["azimuth.time_offset"] = "0 s: row times are the targets' zero-Doppler times"
+        if self.tops is None:
+            out["tops"] = "not a TOPS burst: no azimuth steering ramp"
+        return out
+
     # -- derived values -----------------------------------------------------
     @property
     def shape(self) -> tuple[int, int]:
@@ -289,8 +514,14 @@ class Scene:
         """
         return np.add(self.first_sample_m, np.multiply(col, self.sample_spacing_m))[()]
 
-    def orbit(self) -> "Orbit":
+    def orbit(self, nodes: int = 4) -> "Orbit":
         """The interpolating orbit, with its epoch at ``first_line_utc``.
+
+        Parameters
+        ----------
+        nodes : int
+            State vectors per Hermite polynomial (``insar.geometry.orbit_nodes``;
+            2 is the contract's cubic minimum, 4 the default degree-7 scheme).
 
         Returns
         -------
@@ -301,14 +532,14 @@ class Scene:
         from peppers.geometry.orbit import Orbit
 
         return Orbit(self.first_line_utc, self.orbit_times_s,
-                     self.positions_m.copy(), self.velocities_mps.copy())
+                     self.positions_m.copy(), self.velocities_mps.copy(), nodes=nodes)
 
     def read(self, region: "Region") -> np.ndarray:
         """Read a window of the image, windowed through rasterio.
 
         Parameters
         ----------
-        region : peppers.ppe.region.Region
+        region : peppers.image.region.Region
             Rows and columns to read; parts outside the image come back as
             0+0j, the contract's no-data value.
 
@@ -324,8 +555,6 @@ class Scene:
         import rasterio
         from rasterio.errors import NotGeoreferencedWarning, RasterioError
         from rasterio.windows import Window
-
-        from peppers.ppe.region import Region
 
         if self.image_path is None:
             raise self._fail("image.path", "this scene has no image file")

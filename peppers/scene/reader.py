@@ -1,4 +1,4 @@
-"""Reading a ``peppers-slc/1`` scene: YAML metadata to a validated :class:`Scene`.
+"""Reading a ``peppers-slc/1`` or ``/2`` scene: YAML metadata to a validated :class:`Scene`.
 
 :func:`load_scene` works in three named steps, each refusing a breach with
 a :class:`~peppers.errors.SceneError` that names the YAML file and the dotted
@@ -18,23 +18,30 @@ contract field (``orbit.state_vectors[3].utc``):
    read (a truncated raw file behind a VRT fails here, not mid-run).
 
 Fields the contract does not name are ignored, so a converter may keep its
-own notes in the file.
+own notes in the file. A ``peppers-slc/2`` file may carry the optional v2
+sections (:mod:`peppers.scene.contract_v2`); in a ``peppers-slc/1`` file they
+are not part of the contract and are ignored like any other unknown key.
+:func:`scene_from_mapping` is steps 1-2 for a mapping already in hand (the
+metadata a run records under ``inputs.<role>``).
 """
 
 from __future__ import annotations
 
 import os
 import warnings
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from peppers.errors import SceneError
-from peppers.scene.model import FORMAT, Scene
+from peppers.scene.contract_v2 import parse_v2
+from peppers.scene.model import FORMAT_V1, FORMAT_V2, FORMATS, Scene
 from peppers.scene.utc import parse_utc
 
-__all__ = ["load_scene", "load_yaml_strict"]
+FORMAT = FORMAT_V1
+__all__ = ["load_scene", "load_yaml_strict", "scene_from_mapping"]
 
 _TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
 
@@ -116,23 +123,59 @@ def load_scene(yaml_path: str | os.PathLike) -> Scene:
 
     References
     ----------
-    ``shared/spec/scene-format.md``, the ``peppers-slc/1`` contract.
+    ``docs/input-format.md``, the ``peppers-slc/1`` and ``/2`` contract.
     """
     path = Path(yaml_path).absolute()
     doc = load_yaml_strict(path)
+    scene = scene_from_mapping(doc, path, base_dir=path.parent, yaml_path=path)
+    check_image(scene)
+    return scene
+
+
+def scene_from_mapping(doc: Any, file: Path | str = "<scene>", *, base_dir: Path | None = None,
+                       yaml_path: Path | None = None, image: bool = True) -> Scene:
+    """A validated :class:`Scene` from a contract metadata mapping (v1 or v2).
+
+    Parameters
+    ----------
+    doc : mapping
+        The parsed document: ``format``, ``sensor``, ``image``, ``azimuth``,
+        ``range``, ``orbit`` (and, for v2, the optional sections). Times are
+        contract strings (or tz-aware datetimes, as a run database holds them).
+    file : path or str
+        Names the mapping in errors (the YAML file, or ``inputs.master``).
+    base_dir : Path, optional
+        Folder a relative ``image.path`` is relative to; without it the path
+        is kept as written.
+    yaml_path : Path, optional
+        Recorded as the scene's ``yaml_path``.
+    image : bool
+        Read ``image.path`` (default); False leaves ``image_path`` unset.
+
+    Returns
+    -------
+    Scene
+        The image itself is not opened (:func:`check_image` does that).
+
+    Raises
+    ------
+    SceneError
+        Naming ``file`` and the dotted field.
+    """
+    path = file
     fields = _Fields(path)
     if not isinstance(doc, dict):
         raise SceneError(path, "(yaml)", f"the document is a {_kind(doc)}; expected a mapping "
                                          "with format, sensor, image, azimuth, range and orbit")
     fmt = fields.get(doc, "", "format")
-    if fmt != FORMAT:
-        raise SceneError(path, "format", f"is {fmt!r}; this reader knows {FORMAT!r}")
+    if fmt not in FORMATS:
+        raise SceneError(path, "format", f"is {fmt!r}; this reader knows "
+                                         f"{' and '.join(repr(f) for f in FORMATS)}")
     sensor = fields.section(doc, "sensor")
-    image = fields.section(doc, "image")
+    image_section = fields.section(doc, "image")
     azimuth = fields.section(doc, "azimuth")
     range_ = fields.section(doc, "range")
     orbit = fields.section(doc, "orbit")
-    image_text = fields.string(image, "image", "path")
     vectors = fields.get(orbit, "orbit", "state_vectors")
     if not isinstance(vectors, list):
         raise SceneError(path, "orbit.state_vectors",
@@ -146,15 +189,18 @@ def load_scene(yaml_path: str | os.PathLike) -> Scene:
         times.append(fields.utc(vector, prefix, "utc"))
         positions.append(fields.vector3(vector, prefix, "position_m"))
         velocities.append(fields.vector3(vector, prefix, "velocity_mps"))
-    image_path = Path(image_text)
-    if not image_path.is_absolute():
-        image_path = path.parent / image_path
-    scene = Scene(
+    image_path = None
+    if image:
+        image_path = Path(fields.string(image_section, "image", "path"))
+        if base_dir is not None and not image_path.is_absolute():
+            image_path = Path(os.path.normpath(Path(base_dir) / image_path))
+    extra = parse_v2(doc, path) if fmt == FORMAT_V2 else {}
+    return Scene(
         sensor_name=fields.string(sensor, "sensor", "name"),
         wavelength_m=fields.number(sensor, "sensor", "wavelength_m"),
         look_side=fields.string(sensor, "sensor", "look_side"),
-        lines=fields.integer(image, "image", "lines"),
-        samples=fields.integer(image, "image", "samples"),
+        lines=fields.integer(image_section, "image", "lines"),
+        samples=fields.integer(image_section, "image", "samples"),
         first_line_utc=fields.utc(azimuth, "azimuth", "first_line_utc"),
         line_interval_s=fields.number(azimuth, "azimuth", "line_interval_s"),
         first_sample_m=fields.number(range_, "range", "first_sample_m"),
@@ -162,12 +208,11 @@ def load_scene(yaml_path: str | os.PathLike) -> Scene:
         orbit_utc=times,
         positions_m=positions,
         velocities_mps=velocities,
-        image_path=Path(os.path.normpath(image_path)),
-        yaml_path=path,
+        image_path=image_path,
+        yaml_path=yaml_path,
         orbit_frame=fields.string(orbit, "orbit", "frame"),
+        **extra,
     )
-    check_image(scene)
-    return scene
 
 
 def check_image(scene: Scene) -> None:
@@ -291,6 +336,8 @@ class _Fields:
 
     def utc(self, parent: dict, prefix: str, key: str):
         value = self.get(parent, prefix, key)
+        if isinstance(value, datetime) and value.tzinfo is not None:
+            return value  # a run database holds times as datetimes
         try:
             return parse_utc(value)
         except ValueError as error:

@@ -25,7 +25,8 @@ import yaml
 from peppers.errors import SceneError
 from peppers.io.atomic import atomic_path, atomic_write_bytes
 from peppers.io.vrt import dense_layout, layout_to_xml
-from peppers.scene.model import FORMAT, Scene
+from peppers.scene.contract_v2 import v2_sections
+from peppers.scene.model import Scene
 from peppers.scene.utc import format_utc
 
 __all__ = ["write_scene", "scene_metadata"]
@@ -49,10 +50,12 @@ def scene_metadata(scene: Scene, image_path: str) -> dict[str, Any]:
     -------
     dict
         Plain Python values only (str, int, float, lists, dicts); times as
-        contract strings, in the contract's section order.
+        contract strings, in the contract's section order. ``format`` is
+        ``peppers-slc/2`` when the scene has any v2 field (merged into its
+        sections), else ``peppers-slc/1``.
     """
-    return {
-        "format": FORMAT,
+    doc = {
+        "format": scene.format,
         "sensor": {"name": scene.sensor_name, "wavelength_m": scene.wavelength_m,
                    "look_side": scene.look_side},
         "image": {"path": image_path, "lines": scene.lines, "samples": scene.samples},
@@ -68,6 +71,9 @@ def scene_metadata(scene: Scene, image_path: str) -> dict[str, Any]:
             ],
         },
     }
+    for section, values in v2_sections(scene).items():
+        doc.setdefault(section, {}).update(values)
+    return doc
 
 
 def write_scene(yaml_path: str | os.PathLike, scene: Scene,

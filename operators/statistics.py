@@ -1,4 +1,4 @@
-"""Small boundary operators for rule-file examples, the docs and the scheduler's tests.
+"""Whole-image statistics as boundary operators (used by the rule-file examples and docs).
 
 ``RemoveMean`` (global)
     Subtracts the mean of the valid pixels of the whole image: a true
@@ -24,9 +24,8 @@ from typing import Any, ClassVar, Iterator, Mapping
 
 import numpy as np
 
-from peppers.ppe.operator import (GlobalOperator, ImageSink, ImageSource, ImageSpec, Param,
-                                  ReductionOperator)
-from peppers.ppe.region import Region
+from peppers.image import ImageSink, ImageSource, ImageSpec, Region
+from peppers.operator import GlobalOperator, Param, ReductionOperator
 
 
 def _strips(shape: tuple[int, int], rows: int) -> Iterator[Region]:

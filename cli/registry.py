@@ -3,7 +3,7 @@
 Two places say which operators exist:
 
 1. the modules of :mod:`peppers.operators` (every public module, walked
-   recursively): each concrete :class:`~peppers.ppe.operator.Operator`
+   recursively): each concrete :class:`~peppers.operator.Operator`
    subclass defined there with a ``name``;
 2. the rule files (packaged ``rules/*.yaml`` and, in a run, the run's
    ``rules/*.yaml``): each ``operator: module:Class`` they name -- so an
@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from peppers.errors import OperatorError, RuleError
-from peppers.ppe.operator import Operator, Param
+from peppers.operator import Operator, Param
 
 
 @dataclass

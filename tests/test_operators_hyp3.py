@@ -1,0 +1,139 @@
+"""The HyP3-style product set: names MintPy parses, the parameter file, valid COGs,
+look vectors that satisfy the zero-Doppler geometry, one atomic folder."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import datetime
+
+import numpy as np
+import pytest
+import rasterio
+
+from peppers.operators.hyp3 import FILES, parameter_text, platform_code, product_name
+from support.cog import assert_valid_product
+
+
+def pep(*args: str, cwd) -> str:
+    result = subprocess.run([sys.executable, "-m", "peppers", *args], cwd=cwd,
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr + result.stdout
+    return result.stdout
+
+
+@pytest.fixture(scope="module")
+def made(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("hyp3")
+    pep("simulate", "sim", "--lines", "320", "--samples", "256", "--seed", "3", "--quiet",
+        cwd=folder)
+    pep("init", "run", "--master", "sim/master.yaml", "--slave", "sim/slave.yaml",
+        "--gcps", "sim/gcps.yaml", "--reference-dem", "sim/dem.tif", cwd=folder)
+    pep("--run", "run", "run", "make", "products", "-j", "2", cwd=folder)
+    run = folder / "run"
+    (product,) = [p for p in (run / "products").iterdir() if p.is_dir()]
+    return run, product
+
+
+def mintpy_name_and_dates(filename: str):
+    """What MintPy's prep_hyp3 does with a name: 8 parts, first of 4 chars, dates 2 and 3."""
+    parts = filename.split("_")
+    assert len(parts[0]) == 4
+    dates = [datetime.strptime(x, "%Y%m%dT%H%M%S") for x in parts[1:3]]
+    return "_".join(parts[:8]), dates
+
+
+def mintpy_parse(text: str) -> dict[str, str]:
+    """prep_hyp3's reading of the .txt: spaces removed, split on ':'."""
+    out = {}
+    for line in text.splitlines():
+        key, value = line.strip().replace(" ", "").split(":")[:2]
+        out[key] = value
+    return out
+
+
+def test_every_file_of_the_set_is_there_and_a_valid_cog(made):
+    run, product = made
+    name = product.name
+    for suffix in FILES:
+        assert_valid_product(product / f"{name}_{suffix}.tif")
+    for extra in (".txt", ".README.md.txt", "_unw_phase.png"):
+        assert (product / f"{name}{extra}").stat().st_size > 0
+    assert not [p for p in (run / "products").iterdir() if p.name.startswith(".")]
+    # the tracked output is the unwrapped phase itself (a hard link)
+    assert (run / "products" / "hyp3_product.tif").samefile(product / f"{name}_unw_phase.tif")
+    with rasterio.open(product / f"{name}_dem.tif") as ds:
+        assert ds.crs.to_epsg() == 4979 and ds.tags()["HEIGHTS"] == "absolute"
+    with rasterio.open(product / f"{name}_unw_phase.tif") as unw, \
+            rasterio.open(product / f"{name}_wrapped_phase.tif") as wrapped:
+        u, w = unw.read(1), wrapped.read(1)
+    ok = np.isfinite(u)
+    assert ok.mean() > 0.3 and np.allclose(np.exp(1j * u[ok]), np.exp(1j * w[ok]), atol=1e-5)
+    assert np.all(np.abs(w[ok]) <= np.pi + 1e-6)
+
+
+def test_name_and_parameter_file_read_as_mintpy_reads_them(made):
+    run, product = made
+    name = product.name
+    for suffix in ("unw_phase", "corr", "dem", "lv_theta"):
+        parsed, dates = mintpy_name_and_dates(f"{name}_{suffix}.tif")
+        assert parsed == name
+    meta = mintpy_parse((product / f"{name}.txt").read_text())
+    for key in ("ReferenceGranule", "UTCtime", "Azimuthlooks", "Rangelooks",
+                "Earthradiusatnadir", "Spacecraftheight", "Slantrangenear", "Heading",
+                "Baseline", "Unwrappingtype"):
+        assert meta[key], key
+    assert int(meta["Azimuthlooks"]) >= 1 and int(meta["Rangelooks"]) >= 1
+    assert 6.3e6 < float(meta["Earthradiusatnadir"]) < 6.4e6
+    assert 2e5 < float(meta["Spacecraftheight"]) < 2e6
+    assert abs(float(meta["Baseline"]) - 150.0) < 15.0        # the simulated bperp, 150 m
+    assert float(meta["Heading"]) < -90                        # the simulated pass descends
+
+
+def test_look_vectors_point_at_the_antenna_at_zero_doppler(made):
+    """The unit look vector from (theta, phi) is perpendicular to the velocity at the
+    zero-Doppler time, points up, and to the look side of the track."""
+    from peppers.geometry.ellipsoid import enu_basis, llh_to_ecef
+    from peppers.geometry.zero_doppler import geo2rdr
+    from peppers.hkv import RunDatabase
+    from peppers.scene import scene_from_mapping
+
+    run, product = made
+    name = product.name
+    master = scene_from_mapping(RunDatabase.open(run).get("inputs.master"))
+    with rasterio.open(product / f"{name}_lv_theta.tif") as ds:
+        theta, transform = ds.read(1), ds.transform
+    with rasterio.open(product / f"{name}_lv_phi.tif") as ds:
+        phi = ds.read(1)
+    with rasterio.open(product / f"{name}_dem.tif") as ds:
+        height = ds.read(1)
+    rows, cols = np.nonzero(np.isfinite(theta))
+    pick = np.linspace(0, rows.size - 1, 25).astype(int)
+    r, c = rows[pick], cols[pick]
+    x0, px, _, y0, _, py = transform.to_gdal()                    # north-up EPSG:4979 grid
+    lon, lat = x0 + (c + 0.5) * px, y0 + (r + 0.5) * py
+    e = np.cos(theta[r, c]) * np.cos(phi[r, c])
+    n = np.cos(theta[r, c]) * np.sin(phi[r, c])
+    u = np.sin(theta[r, c])
+    basis = enu_basis(lat, lon)                                   # rows east, north, up
+    los = np.einsum("kij,ki->kj", basis, np.stack([e, n, u], axis=1))
+    ground = llh_to_ecef(lat, lon, height[r, c])
+    t, rng = geo2rdr(ground, master.orbit())
+    pos, vel = master.orbit().interpolate(t)
+    assert np.all(np.abs(np.einsum("ki,ki->k", los, vel / np.linalg.norm(vel, axis=1)[:, None]))
+                  < 1e-6)
+    np.testing.assert_allclose(ground + rng[:, None] * los, pos, atol=1.0)   # reaches the antenna
+    assert np.all((theta[r, c] > 0.3) & (theta[r, c] < 1.4))
+
+
+def test_platform_codes_and_the_parameter_text():
+    assert platform_code("Sentinel-1A", "sentinel1b") == "S1AB"
+    assert platform_code("NISAR", "NISAR") == "NISA" and platform_code("X", "X") == "XXXX"
+    assert parameter_text({"Reference Granule": "a:b"}) == "Reference Granule: a-b\n"
+    from types import SimpleNamespace as S
+
+    m = S(sensor_name="S1A", first_line_utc=datetime(2019, 6, 10, 13, 51, 56))
+    s = S(sensor_name="S1A", first_line_utc=datetime(2019, 6, 22, 13, 51, 57))
+    name = product_name(m, s, posting_m=80.0)
+    assert mintpy_name_and_dates(name + "_unw_phase.tif")[0] == name
+    assert name.split("_")[3] == "VVP012" and name != product_name(m, s, posting_m=40.0)
