@@ -47,9 +47,6 @@ no interferometric signal and are left out of the coherence and phase checks.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np

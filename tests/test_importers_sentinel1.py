@@ -286,8 +286,48 @@ def test_safe_folder_layout_is_found(tmp_path):
     assert "measurement" in str(info.value)
 
 
+def test_zip_members_are_found_and_a_cropped_measurement_is_refused(tmp_path):
+    import zipfile
+
+    archive = tmp_path / "S1A_TEST.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        z.write(ANNOTATION, f"S1A_TEST.SAFE/annotation/{ANNOTATION.name}")
+        z.write(MEASUREMENT, "S1A_TEST.SAFE/measurement/"
+                             "s1a-iw3-slc-vv-20220918t074921-20220918t074946-045056-056232-006.tiff")
+    with pytest.raises(SceneError) as info:
+        import_s1(archive, tmp_path / "out", swath=3, burst=7)
+    assert info.value.field == "(size)" and str(info.value.file).startswith("/vsizip/")
+    assert "601 x 1401" in str(info.value)
+    with pytest.raises(SceneError, match="no annotation for swath IW1"):
+        import_s1(archive, tmp_path / "out", swath=1)
+    assert not (tmp_path / "out").exists()
+
+
+def test_refuses_an_offset_outside_the_swath(tmp_path, capsys):
+    out = tmp_path / "out"
+    status = main(["import", "s1", "-", str(out), "--swath", "3", "--burst", "7", *_files(),
+                   "--measurement-offset", "13500", "0"])
+    err = capsys.readouterr().err
+    assert status == 1 and f"{MEASUREMENT}: --measurement-offset" in err
+
+
 def test_read_eof_keeps_a_margin(annotation):
     start = annotation.bursts[6].azimuth_time
     vectors = read_eof(RESORB, start, start + timedelta(seconds=3), mission="S1A")
     assert vectors.times[0] <= start - timedelta(seconds=50)
     assert vectors.times[-1] >= start + timedelta(seconds=53)
+
+
+def test_pep_init_accepts_imported_bursts(tmp_path, capsys):
+    """Item 5: an imported burst goes into pep init like a simulated scene (here the
+    same burst with two orbits: a zero-baseline pair, metadata only)."""
+    master = import_s1(None, tmp_path / "scenes", swath=3, burst=BURST, annotation=ANNOTATION,
+                       measurement=MEASUREMENT, measurement_offset=OFFSET, name="m")
+    slave = import_s1(None, tmp_path / "scenes", swath=3, burst=BURST, annotation=ANNOTATION,
+                      measurement=MEASUREMENT, measurement_offset=OFFSET, orbit=RESORB, name="s")
+    run = tmp_path / "run"
+    assert main(["init", str(run), "--master", str(master), "--slave", str(slave)]) == 0, \
+        capsys.readouterr().err
+    capsys.readouterr()
+    assert main(["--run", str(run), "get", "inputs.master.tops.steering_rate_rad_s"]) == 0
+    assert float(capsys.readouterr().out) == pytest.approx(np.radians(1.397440818))

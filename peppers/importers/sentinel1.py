@@ -212,12 +212,13 @@ def build_s1(ann: Annotation, measurement: str, *, bursts: tuple[int, int],
                          f"has bursts 1..{n}; asked for {i0 + 1}..{i1 + 1}")
     if measurement_shape is None:
         measurement_shape = _raster_shape(measurement)
-    if measurement_offset == (0, 0) and measurement_shape != (ann.lines, ann.samples):
-        # a whole-swath measurement must match the annotation
-        if measurement_shape[0] >= ann.lines:
-            raise SceneError(measurement, "(size)",
-                             f"is {measurement_shape}; the annotation says "
-                             f"{(ann.lines, ann.samples)}")
+    m_row, m_col = measurement_offset
+    if m_row < 0 or m_col < 0 or m_row + measurement_shape[0] > ann.lines \
+            or m_col + measurement_shape[1] > ann.samples:
+        raise SceneError(measurement, "--measurement-offset",
+                         f"a {measurement_shape[0]} x {measurement_shape[1]} raster at swath line "
+                         f"{m_row}, sample {m_col} does not fit the swath of "
+                         f"{ann.lines} x {ann.samples} ({ann.path.name})")
     pieces, starts = _pieces(ann, i0, i1, measurement_offset, measurement_shape)
     if not pieces:
         raise SceneError(measurement, "--measurement-offset",
@@ -394,6 +395,11 @@ def import_s1(source: str | Path | None, outdir: str | Path, *, swath: int,
                              "give a SAFE/zip or loose files, not both")
         xml, meas, ann_name = locate_safe(source, swath, polarization)
         ann = parse_annotation(xml, ann_name)
+        shape = _raster_shape(meas)
+        if shape != (ann.lines, ann.samples):
+            raise SceneError(meas, "(size)", f"is {shape[0]} x {shape[1]}, but the annotation "
+                                             f"describes {ann.lines} x {ann.samples}: a SAFE "
+                                             "measurement is the whole swath")
     else:
         if annotation is None or measurement is None:
             raise SceneError("<s1>", "--annotation/--measurement",
