@@ -25,7 +25,7 @@ from support.unwrap_cases import score, simulated_case
 
 from peppers.errors import OperatorError
 from peppers.operators.unwrap import unwrap_branch_cut, unwrap_mcf, unwrap_wls
-from peppers.operators.unwrap.operators import (LOOK_EFFICIENCY, Unwrap, UnwrapMCF,
+from peppers.operators.unwrap.unwrappers import (LOOK_EFFICIENCY, Unwrap, UnwrapMCF,
                                                 equivalent_looks)
 
 SIZE = {"lines": 1000, "samples": 520, "snr_db": 30.0}

@@ -168,7 +168,8 @@ def test_tiles_in_any_order_equal_the_operator(scene):
     from peppers.drs.ruleset import RuleSet
     from peppers.drs.state import RunState
     from peppers.io.source import open_source
-    from peppers.ppe.mpi_global import supports_mpi, tiled_global
+    from peppers.drs.mpi import supports_mpi
+    from peppers.ppe.mpi import tiled_job as tiled_global
 
     run = scene / "threads"
     op = make_operator(RuleSet.load(run).rules["unwrap"], RunState(RunDatabase.open(run)))
