@@ -143,7 +143,8 @@ def test_failing_tile_stops_every_rank_and_commits_nothing(scene):
         "    inputs: {interferogram: filtered_interferogram, coherence: coherence}\n"
         "    outputs: {unwrapped: unwrapped, components: components}\n"
         "    params: {threshold: insar.unwrap.coherence_threshold,\n"
-        "             min_component_size: insar.unwrap.min_region_size}\n")
+        "             min_component_size: insar.unwrap.min_region_size,\n"
+        "             tile_size: insar.unwrap.tile_size, overlap: insar.unwrap.overlap}\n")
     done = pep_ppe_rule(run, 2, "--strategy", "static", env={"PEPPERS_TEST_FAIL_RANK": "1"})
     assert done.returncode == 1, done.stderr + done.stdout
     error = done.stderr.strip().splitlines()[-1]
