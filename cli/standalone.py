@@ -9,29 +9,16 @@ come back here as YAML text.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Mapping
 
-import numpy as np
 import yaml
 
 from peppers.operator import ReductionOperator
+from peppers.plain import plain
 from peppers.ppe import runner
 from peppers.ppe.runner import run_global, run_local
 
-__all__ = ["plain", "run_global", "run_local", "run_reduction"]
-
-
-def plain(value: Any) -> Any:
-    """``value`` with numpy scalars and arrays turned into YAML-safe Python."""
-    if isinstance(value, dict):
-        return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [plain(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return plain(value.tolist())
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
+__all__ = ["run_global", "run_local", "run_reduction"]
 
 
 def run_reduction(op: ReductionOperator, inputs: Mapping[str, Path]) -> str:

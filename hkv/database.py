@@ -36,6 +36,7 @@ from typing import Any, Iterator
 import yaml
 
 from peppers.errors import HKVError, ImageError, KeyPathError
+from peppers.files import sha256_file
 from peppers.hkv import storage
 from peppers.hkv.audit import ABSENT, AuditEntry, AuditLog, Change
 from peppers.hkv.keys import locate, lock_name, split_key
@@ -359,7 +360,7 @@ class RunDatabase:
             info = path.stat()
         except FileNotFoundError:
             raise ImageError(f"{path}: image not found (referenced as {relative})") from None
-        digest = file_sha256(path) if compute_hash else None
+        digest = sha256_file(path) if compute_hash else None
         return ImageRef(check_relative(relative), digest, info.st_size,
                         utc_from_ns(info.st_mtime_ns))
 
@@ -447,15 +448,6 @@ class RunDatabase:
         for record, new, changed in jobs:
             self._store.write_stamps(record, new, changed, now, txid)
         return changes
-
-
-def file_sha256(path: Path, chunk: int = 1 << 22) -> str:
-    """Hex sha256 of a file's bytes, read in 4 MiB chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _dump(data: Any) -> bytes:

@@ -105,7 +105,8 @@ def _image_refs(value: Any) -> Iterator[ImageRef]:
 
 def _images(db: "RunDatabase", files: dict[str, bytes]) -> dict[str, dict[str, Any]]:
     """Every image the records reference: path -> {sha256, size, mtime}."""
-    from peppers.hkv.database import file_sha256, utc_from_ns
+    from peppers.files import sha256_file
+    from peppers.hkv.database import utc_from_ns
 
     images: dict[str, dict[str, Any]] = {}
     for relpath, raw in files.items():
@@ -119,7 +120,7 @@ def _images(db: "RunDatabase", files: dict[str, bytes]) -> dict[str, dict[str, A
                 path = db.path_of(ref.path)
                 if ref.sha256 is None and path.is_file():
                     info = path.stat()
-                    entry = {"sha256": file_sha256(path), "size": info.st_size,
+                    entry = {"sha256": sha256_file(path), "size": info.st_size,
                              "mtime": utc_from_ns(info.st_mtime_ns).isoformat()}
                 images[ref.path] = entry
     return dict(sorted(images.items()))

@@ -264,17 +264,17 @@ class AbsolutePhaseEstimate(ReductionOperator):
               Param("dem_points", int, 300, "DEM points per component without GCPs"),
               Param("max_misclosure", float, 0.15,
                     "largest distance of a component constant from whole cycles, cycles",
-                    key="insar.height.max_misclosure"),
+                    key="insar.height.max_misclosure", gt=0, le=0.5),
               Param("max_residual", float, 0.15,
                     "largest RMS residual of a component's reference points, cycles",
-                    key="insar.height.max_residual"),
+                    key="insar.height.max_residual", gt=0),
               Param("on_failure", str, "relative",
                     "when the gates refuse absolute heights: relative (tag) or fail (stop)",
-                    key="insar.height.on_failure"))
+                    key="insar.height.on_failure", choices=("relative", "fail")))
 
     def __init__(self, **values: Any) -> None:
         super().__init__(**values)
-        from peppers.operators.flat_earth import scene_from_mapping
+        from peppers.scene import scene_from_mapping
 
         inputs = self.run_inputs
         if "master" not in inputs or "slave" not in inputs:

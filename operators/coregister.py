@@ -65,12 +65,11 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Mapping
 
 import numpy as np
 
-from peppers.errors import OperatorError, SceneError
+from peppers.errors import OperatorError
 from peppers.image import ImageSource, Region
 from peppers.operator import Param, ReductionOperator
 from peppers.operators import _coregister_kernels as kernels
@@ -78,6 +77,7 @@ from peppers.operators._arrays import positive_pair
 from peppers.operators.doppler import deramp
 from peppers.operators.fft import get_plan, next_fast_length
 from peppers.operators.resample import polynomial_powers
+from peppers.scene import scene_from_mapping
 
 if TYPE_CHECKING:
     from peppers.scene import Scene
@@ -306,48 +306,6 @@ def correlate_chip(master: np.ndarray, window: np.ndarray, *, oversampling: int 
 
 
 # -- coarse offsets from the orbits ---------------------------------------------------
-def scene_from_record(record: Mapping[str, Any], where: str) -> "Scene":
-    """A :class:`~peppers.scene.Scene` from its contract mapping (as ``pep init`` records it).
-
-    Parameters
-    ----------
-    record : mapping
-        The scene's metadata sections (``sensor``, ``image``, ``azimuth``,
-        ``range``, ``orbit``), e.g. the HKV subtree ``inputs.master``;
-        times as contract strings or UTC datetimes.
-    where : str
-        Names the record in error messages (e.g. ``"inputs.master"``).
-
-    Raises
-    ------
-    SceneError
-        If a field is missing or breaks the contract.
-    """
-    from peppers.scene import Scene, parse_utc
-
-    def utc(value: Any) -> datetime:
-        return value if isinstance(value, datetime) else parse_utc(str(value))
-
-    try:
-        vectors = record["orbit"]["state_vectors"]
-        return Scene(
-            sensor_name=str(record["sensor"].get("name", "unknown")),
-            wavelength_m=record["sensor"]["wavelength_m"],
-            look_side=record["sensor"]["look_side"],
-            lines=record["image"]["lines"], samples=record["image"]["samples"],
-            first_line_utc=utc(record["azimuth"]["first_line_utc"]),
-            line_interval_s=record["azimuth"]["line_interval_s"],
-            first_sample_m=record["range"]["first_sample_m"],
-            sample_spacing_m=record["range"]["sample_spacing_m"],
-            orbit_utc=[utc(v["utc"]) for v in vectors],
-            positions_m=[v["position_m"] for v in vectors],
-            velocities_mps=[v["velocity_mps"] for v in vectors],
-            yaml_path=where)
-    except (KeyError, TypeError, ValueError) as error:
-        raise SceneError(where, "(record)", f"not a peppers-slc/1 scene mapping: "
-                                            f"{type(error).__name__} {error}") from None
-
-
 def orbit_offsets(master: "Scene", slave: "Scene", rows: np.ndarray, cols: np.ndarray,
                   height_m: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """Geometric slave-minus-master offsets of master pixels, from the orbits.
@@ -594,6 +552,16 @@ class Coregistration(ReductionOperator):
             return {}
         return explicit or (scene_carrier(scene) if scene else None) or {}
 
+    def _matched_windows(self):
+        """Slave windows on the master's sampling for a pair of two modes, else None."""
+        from peppers.operators.mode_match import MatchedWindows
+        from peppers.operators.scene_spectra import scene_spectrum
+
+        if not (self.master_scene and self.slave_scene):
+            return None
+        spectra = scene_spectrum(self.master_scene), scene_spectrum(self.slave_scene)
+        return MatchedWindows(*spectra) if MatchedWindows.needed(*spectra) else None
+
     def _spectra(self) -> dict[str, Any]:
         """What the chain takes of each scene's spectrum, and what it assumes (run record)."""
         from peppers.operators.scene_spectra import DEFAULT_BANDWIDTH_FRACTION, scene_spectrum
@@ -628,8 +596,8 @@ class Coregistration(ReductionOperator):
     def _coarse(self, master: ImageSource, slave: ImageSource, rows: np.ndarray,
                 cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if self.coarse == "orbit":
-            m = scene_from_record(self.master_scene, "inputs.master")
-            s = scene_from_record(self.slave_scene, "inputs.slave")
+            m = scene_from_mapping(self.master_scene, "inputs.master")
+            s = scene_from_mapping(self.slave_scene, "inputs.slave")
             return orbit_offsets(m, s, rows, cols, self.height_m)
         g = self._coarse_correlation(master, slave)
         return np.full(rows.shape, float(g[0])), np.full(cols.shape, float(g[1]))
@@ -675,9 +643,19 @@ class Coregistration(ReductionOperator):
         # where each chip's offset applies: its energy centroid (below), else its centre
         centroids = np.stack([rows, cols], axis=1)
 
+        matched = self._matched_windows()
+        # the slave position of each chip's window centre
+        at = np.stack([rows + (coarse_r if matched else g_r), cols + (coarse_c if matched
+                                                                      else g_c)], axis=1)
+
         def measure(k: int) -> tuple[str, ChipResult | None]:
-            window = _read_inside(slave, Region(tops[k] + g_r[k] - sr, lefts[k] + g_c[k] - sc,
-                                                nr + 2 * sr, nc + 2 * sc))
+            if matched is None:
+                window = _read_inside(slave, Region(tops[k] + g_r[k] - sr,
+                                                    lefts[k] + g_c[k] - sc,
+                                                    nr + 2 * sr, nc + 2 * sc))
+            else:  # two modes: the window on the master's sampling and band (mode_match)
+                window = matched.window(lambda region: _read_inside(slave, region),
+                                        tuple(at[k]), (nr + 2 * sr, nc + 2 * sc))
             if window is None:
                 return "outside", None
             chip = master.read(Region(int(tops[k]), int(lefts[k]), nr, nc))
@@ -687,8 +665,12 @@ class Coregistration(ReductionOperator):
                 return "nodata", None
             if any(self._carriers):  # steered / Doppler spectra to baseband (doppler.deramp)
                 chip = deramp(chip, self._carriers[0], tops[k], lefts[k], (rows[k], cols[k]))
-                window = deramp(window, self._carriers[1], tops[k] + g_r[k] - sr,
-                                lefts[k] + g_c[k] - sc, (rows[k] + g_r[k], cols[k] + g_c[k]))
+                if matched is None:
+                    window = deramp(window, self._carriers[1], tops[k] + g_r[k] - sr,
+                                    lefts[k] + g_c[k] - sc, tuple(at[k]))
+                else:  # on the master's sampling: the master's carrier about the chip
+                    window = deramp(window, self._carriers[0], tops[k] - sr, lefts[k] - sc,
+                                    (rows[k], cols[k]))
             return "measured", correlate_chip(chip, window, oversampling=self.oversampling,
                                               method=self.method)
 
@@ -697,10 +679,14 @@ class Coregistration(ReductionOperator):
         with ThreadPoolExecutor(self.threads or default_threads()) as pool:
             measured = list(pool.map(measure, range(rows.size)))
         status = np.array([s for s, _ in measured], dtype=object)
-        rows, cols = centroids[:, 0].copy(), centroids[:, 1].copy()
+        # offset at each chip's centroid: slave position of the centroid minus it
+        ratio = matched.ratio if matched else (1.0, 1.0)
         nan = float("nan")
-        dr = np.array([g_r[k] + r.row if r else nan for k, (_, r) in enumerate(measured)])
-        dc = np.array([g_c[k] + r.col if r else nan for k, (_, r) in enumerate(measured)])
+        dr = np.array([at[k, 0] + ratio[0] * (r.row + centroids[k, 0] - rows[k])
+                       - centroids[k, 0] if r else nan for k, (_, r) in enumerate(measured)])
+        dc = np.array([at[k, 1] + ratio[1] * (r.col + centroids[k, 1] - cols[k])
+                       - centroids[k, 1] if r else nan for k, (_, r) in enumerate(measured)])
+        rows, cols = centroids[:, 0].copy(), centroids[:, 1].copy()
         corr = np.array([r.correlation if r else 0.0 for _, r in measured])
         snr = np.array([r.snr if r else 0.0 for _, r in measured])
         status[(status == "measured") & (snr < self.snr_threshold)] = "low_snr"

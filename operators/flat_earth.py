@@ -29,81 +29,20 @@ several thousand radians across the swath. The geometry itself converges to
 
 Scenes arrive as the metadata mappings ``pep init`` records under
 ``inputs.master`` / ``inputs.slave`` (the contract's YAML sections);
-:func:`scene_from_mapping` validates one into a :class:`~peppers.scene.Scene`.
+:func:`peppers.scene.scene_from_mapping` validates one into a
+:class:`~peppers.scene.Scene`.
 """
 
 from __future__ import annotations
 
-from typing import Any, Mapping
-
 import numpy as np
 
-from peppers.errors import GeometryError, OperatorError, SceneError
+from peppers.errors import GeometryError, OperatorError
 from peppers.image import Region
 from peppers.operators import _interferogram_kernels as kernels
-from peppers.scene import Scene, parse_utc
+from peppers.scene import Scene
 
-__all__ = ["FlatEarthModel", "scene_from_mapping"]
-
-
-def _field(mapping: Mapping[str, Any], where: str, dotted: str) -> Any:
-    value: Any = mapping
-    for part in dotted.split("."):
-        if not isinstance(value, Mapping) or part not in value:
-            raise SceneError(where, dotted, "is missing from the scene metadata mapping")
-        value = value[part]
-    return value
-
-
-def scene_from_mapping(mapping: Mapping[str, Any], where: str = "<scene>") -> Scene:
-    """A validated :class:`Scene` from a ``peppers-slc/1`` metadata mapping.
-
-    Parameters
-    ----------
-    mapping : mapping
-        The contract's sections (``sensor``, ``image``, ``azimuth``,
-        ``range``, ``orbit``), as in the YAML file or as ``pep init``
-        records them under ``inputs.<role>``; extra keys are ignored.
-    where : str
-        Names the mapping in errors (e.g. ``inputs.master``).
-
-    Returns
-    -------
-    Scene
-        Without an image path: only the metadata is used.
-
-    Raises
-    ------
-    SceneError
-        Naming ``where`` and the field that is missing or breaks the contract.
-    """
-    if not isinstance(mapping, Mapping):
-        raise SceneError(where, "(mapping)", f"is a {type(mapping).__name__}; expected the "
-                                             "scene metadata mapping")
-    vectors = _field(mapping, where, "orbit.state_vectors")
-    if not isinstance(vectors, list) or not all(isinstance(v, Mapping) for v in vectors):
-        raise SceneError(where, "orbit.state_vectors", "must be a list of mappings with utc, "
-                                                       "position_m and velocity_mps")
-    try:
-        times = [parse_utc(v["utc"]) for v in vectors]
-        positions = [v["position_m"] for v in vectors]
-        velocities = [v["velocity_mps"] for v in vectors]
-        first = parse_utc(_field(mapping, where, "azimuth.first_line_utc"))
-    except (KeyError, TypeError, ValueError) as error:
-        raise SceneError(where, "orbit.state_vectors", f"unreadable: {error}") from None
-    return Scene(
-        sensor_name=_field(mapping, where, "sensor.name"),
-        wavelength_m=_field(mapping, where, "sensor.wavelength_m"),
-        look_side=_field(mapping, where, "sensor.look_side"),
-        lines=_field(mapping, where, "image.lines"),
-        samples=_field(mapping, where, "image.samples"),
-        first_line_utc=first,
-        line_interval_s=_field(mapping, where, "azimuth.line_interval_s"),
-        first_sample_m=_field(mapping, where, "range.first_sample_m"),
-        sample_spacing_m=_field(mapping, where, "range.sample_spacing_m"),
-        orbit_utc=times, positions_m=positions, velocities_mps=velocities,
-        yaml_path=where, orbit_frame=mapping.get("orbit", {}).get("frame", "ECEF-WGS84"),
-    )
+__all__ = ["FlatEarthModel"]
 
 
 class FlatEarthModel:
@@ -157,7 +96,7 @@ class FlatEarthModel:
             xyz, _ = rdr2geo(t1, r1, master.orbit(), master.look_side, float(height))
             _, r2 = geo2rdr(xyz, slave.orbit())
         except GeometryError as error:
-            raise OperatorError(f"flat earth of {master.yaml_path} / {slave.yaml_path}: "
+            raise OperatorError(f"flat earth of {master.sensor_name} / {slave.sensor_name}: "
                                 f"geometry failed on the node grid (rows {rows[0]}..{rows[-1]}, "
                                 f"cols {cols[0]}..{cols[-1]}): {error}") from None
         self.nodes = np.ascontiguousarray(4.0 * np.pi / self.wavelength_m * (r2 - r1))

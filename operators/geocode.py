@@ -197,7 +197,7 @@ class Geocode(LocalOperator):
 
     def __init__(self, **values: Any) -> None:
         super().__init__(**values)
-        from peppers.operators.flat_earth import scene_from_mapping
+        from peppers.scene import scene_from_mapping
 
         if self.resampling not in ("bilinear", "nearest"):
             raise OperatorError(f"{self.label}: products.resampling must be bilinear or "

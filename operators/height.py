@@ -135,7 +135,7 @@ class PhaseToHeight(LocalOperator):
 
     def __init__(self, **values: Any) -> None:
         super().__init__(**values)
-        from peppers.operators.flat_earth import scene_from_mapping
+        from peppers.scene import scene_from_mapping
 
         if not self.master or not self.slave:
             raise OperatorError(f"{self.label}: parameters master and slave (the scene "

@@ -325,7 +325,7 @@ def write_product_set(run: str | os.PathLike, dst: str | os.PathLike,
     from peppers.io.geotiff import write_geotiff
     from peppers.io.source import ArraySource
     from peppers.operators.export import KINDS, export_product, height_tags
-    from peppers.operators.flat_earth import scene_from_mapping
+    from peppers.scene import scene_from_mapping
     from peppers.operators.geocode import from_map
     from peppers.operators.height import radar_looks
     from peppers.pictures.quicklook import quicklook

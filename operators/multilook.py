@@ -75,7 +75,7 @@ def ground_spacing(scene_mapping: Mapping[str, Any]) -> tuple[float, float, floa
     """
     from peppers.geometry.ellipsoid import incidence_angle_deg
     from peppers.geometry.zero_doppler import rdr2geo
-    from peppers.operators.flat_earth import scene_from_mapping
+    from peppers.scene import scene_from_mapping
 
     scene = scene_from_mapping(scene_mapping)
     orbit = scene.orbit()

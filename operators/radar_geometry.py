@@ -49,14 +49,20 @@ Interferometry*, sec. 2.4 (the topographic phase).
 from __future__ import annotations
 
 import math
-from typing import Any
+from pathlib import Path
+from typing import Any, ClassVar, Mapping
 
 import numpy as np
 
+from peppers.errors import OperatorError
 from peppers.geometry.ellipsoid import enu_basis
+from peppers.geometry.reference_dem import ReferenceDem
 from peppers.geometry.zero_doppler import geo2rdr, rdr2geo
+from peppers.image import ImageSink, ImageSource, ImageSpec, Region
+from peppers.operator import GlobalOperator, Param
 
-__all__ = ["geometry_layers", "layover_shadow_mask", "LAYERS", "LAYOVER", "SHADOW"]
+__all__ = ["geometry_layers", "layover_shadow_mask", "RadarGeometry", "LAYERS", "LAYOVER",
+           "SHADOW"]
 
 LAYOVER, SHADOW = 1, 2
 
@@ -260,3 +266,102 @@ def geometry_layers(master: Any, slave: Any, dem, rows: np.ndarray, cols: np.nda
         out["col_offset"] = (r2 - slave.first_sample_m) / slave.sample_spacing_m - cols[None, :]
         out["topographic_phase"] = 4.0 * math.pi / master.wavelength_m * (r2 - rr)
     return out
+
+
+class RadarGeometry(GlobalOperator):
+    """The layers of :func:`geometry_layers` for every master pixel, block by block.
+
+    A stream boundary of its own: it reads no pixel of the master (its
+    ``master`` input only gives the grid) and the reference DEM (input
+    ``dem``, the run's ``reference_dem``) a window per block of
+    ``block_lines`` full range lines — whole lines, so the layover/shadow
+    mask sees each line from near to far range. Each block's DEM window is
+    its footprint at the DEM's own heights (found by ``rdr2geo`` of the
+    block's edge pixels on the windowed DEM), padded; a DEM that does not
+    cover it is refused in one line naming the file and how much is missing.
+
+    Parameters
+    ----------
+    run_inputs : dict
+        The run's ``inputs`` subtree (scenes).
+    vertical : {"auto", "ellipsoid", "geoid"}
+        Heights of the DEM (``insar.dem.vertical``).
+    geoid : str
+        Geoid grid path for geoid heights (``insar.dem.geoid``), absolute or
+        relative to the run.
+    block_lines : int
+        Range lines per block.
+    """
+
+    name: ClassVar[str] = "radar_geometry"
+    inputs: ClassVar[tuple[str, ...]] = ("master", "dem")
+    outputs: ClassVar[tuple[str, ...]] = tuple(LAYERS)
+    params = (Param("run_inputs", dict, {}, "the run's inputs subtree (HKV inputs)"),
+              Param("vertical", str, "auto", "reference DEM heights: auto, ellipsoid, geoid",
+                    key="insar.dem.vertical", choices=("auto", "ellipsoid", "geoid")),
+              Param("geoid", str, "", "geoid grid for geoid heights (EGM96 .gtx, ...)",
+                    key="insar.dem.geoid"),
+              Param("block_lines", int, 128, "range lines per block"))
+
+    def __init__(self, **values: Any) -> None:
+        super().__init__(**values)
+        from peppers.operators.flat_earth import scene_from_mapping
+
+        inputs = self.run_inputs
+        if "master" not in inputs or "slave" not in inputs:
+            raise OperatorError(f"{self.label}: run_inputs must hold the master and slave "
+                                "scenes (map the parameter to HKV 'inputs')")
+        self._master = scene_from_mapping(inputs["master"], "inputs.master")
+        self._slave = scene_from_mapping(inputs["slave"], "inputs.slave")
+
+    def output_spec(self, input_specs: Mapping[str, ImageSpec]) -> dict[str, ImageSpec]:
+        shape = input_specs["master"].shape
+        return {name: ImageSpec(shape, dtype, 0 if dtype == np.uint8 else float("nan"))
+                for name, dtype in LAYERS.items()}
+
+    def _dem(self, path: Path) -> ReferenceDem:
+        geoid = None
+        if self.geoid:
+            geoid = Path(self.geoid)
+            if not geoid.is_absolute():
+                geoid = path.parent / geoid if not geoid.exists() else geoid
+        return ReferenceDem(path, vertical=self.vertical, geoid=geoid)
+
+    def block_grid(self, dem: ReferenceDem, rows: np.ndarray, cols: np.ndarray):
+        """The DEM on a lat/lon grid over the footprint of ``rows x cols``, padded."""
+        m = self._master
+        edge_r = np.unique(np.concatenate([rows[[0, -1]], np.linspace(rows[0], rows[-1], 5)]))
+        edge_c = np.unique(np.concatenate([cols[[0, -1]], np.linspace(cols[0], cols[-1], 9)]))
+        tt, rr = np.meshgrid(m.azimuth_seconds(edge_r), m.slant_range(edge_c), indexing="ij")
+
+        def surface(lat, lon):
+            h = dem.heights(lat, lon, check=False)
+            return np.where(np.isfinite(h), h, 0.0)
+
+        _, llh = rdr2geo(tt, rr, m.orbit(), m.look_side, surface, dem_max_iter=400,
+                         on_failure="nan")
+        lo_h = float(np.nanmin(llh[..., 2])) - 300.0
+        hi_h = float(np.nanmax(llh[..., 2])) + 300.0
+        boxes = [rdr2geo(tt, rr, m.orbit(), m.look_side, h, on_failure="nan")[1]
+                 for h in (lo_h, hi_h)]
+        lat = np.concatenate([b[..., 0].ravel() for b in boxes])
+        lon = np.concatenate([b[..., 1].ravel() for b in boxes])
+        pad = 0.002
+        return dem.grid(np.nanmin(lat) - pad, np.nanmax(lat) + pad,
+                        np.nanmin(lon) - pad, np.nanmax(lon) + pad)
+
+    def run(self, sources: Mapping[str, ImageSource], sinks: Mapping[str, ImageSink]) -> None:
+        path = getattr(sources["dem"], "path", None)
+        if path is None:
+            raise OperatorError(f"{self.label}: input dem has no file path")
+        dem = self._dem(Path(path))
+        lines, samples = sources["master"].spec.shape
+        cols = np.arange(samples, dtype=np.float64)
+        for lo in range(0, lines, self.block_lines):
+            hi = min(lo + self.block_lines, lines)
+            rows = np.arange(lo, hi, dtype=np.float64)
+            grid = self.block_grid(dem, rows, cols)
+            layers = geometry_layers(self._master, self._slave, grid, rows, cols)
+            region = Region(lo, 0, hi - lo, samples)
+            for name, dtype in LAYERS.items():
+                sinks[name].write(region, np.asarray(layers[name]).astype(dtype))

@@ -4,7 +4,8 @@ Layout: one file per tested module, ``test_<package>_<module>[_<aspect>].py``
 (``test_operators_coherence.py``, ``test_drs_make_crash.py``); helpers that
 several files share (scenes, synthetic pairs, small runs, test operators,
 scripts) live in ``tests/support/`` and are imported as ``support.NAME``;
-fixtures that several files use live here.
+fixtures that several files use live here. Every ``>>>`` example of the
+packages runs in ``test_peppers_doctests.py`` (no hand-kept module lists).
 """
 
 from __future__ import annotations

@@ -292,13 +292,3 @@ def test_four_processes_write_disjoint_tiles_into_one_image(tmp_path):
     assert [p.exitcode for p in procs] == [0, 0, 0, 0]
     np.testing.assert_array_equal(RawImage.open(tmp_path / "mp.vrt").read(Region.full(shape)),
                                   expected_pixels(shape))
-
-
-@pytest.mark.parametrize("module", ["peppers.io.raw", "peppers.io.source", "peppers.io.geotiff",
-                                    "peppers.ppe.journal"])
-def test_docstring_examples_run(module):
-    import doctest
-    import importlib
-
-    result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
-    assert result.attempted > 0 and result.failed == 0

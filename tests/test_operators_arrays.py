@@ -72,12 +72,3 @@ def test_dtype_policy_and_input_checks():
     assert positive_pair("op", "size", (3, 4)) == (3, 4)
     with pytest.raises(ValueError, match="op: size must be two integers >= 1"):
         positive_pair("op", "size", 5)
-
-
-@pytest.mark.parametrize("module", ["filters", "pixelwise", "resample"])
-def test_docstring_examples(module):
-    import doctest
-    import importlib
-
-    result = doctest.testmod(importlib.import_module(f"peppers.operators.{module}"))
-    assert result.attempted > 0 and result.failed == 0

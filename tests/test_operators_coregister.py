@@ -20,9 +20,8 @@ import pytest
 from peppers.errors import OperatorError
 from peppers.io.source import ArraySource
 from peppers.operators.coregister import (Coregistration, bamler_eineder_sigma,
-                                          correlate_chip, design_matrix, orbit_offsets,
-                                          scene_from_record)
-from peppers.scene import scene_metadata
+                                          correlate_chip, design_matrix, orbit_offsets)
+from peppers.scene import scene_from_mapping, scene_metadata
 from support.pairs import PAD, make_pair
 from support.scenes import make_scene
 
@@ -89,8 +88,8 @@ def test_orbit_seed_from_scene_records():
         master, first_line_utc=master.first_line_utc + timedelta(
             seconds=5 * master.line_interval_s),
         first_sample_m=master.first_sample_m + 3 * master.sample_spacing_m)
-    m_rec = scene_from_record(scene_metadata(master, "m.slc"), "inputs.master")
-    s_rec = scene_from_record(scene_metadata(slave, "s.slc"), "inputs.slave")
+    m_rec = scene_from_mapping(scene_metadata(master, "m.slc"), "inputs.master")
+    s_rec = scene_from_mapping(scene_metadata(slave, "s.slc"), "inputs.slave")
     dr, dc = orbit_offsets(m_rec, s_rec, np.array([0.0, 200.0, 399.0]),
                            np.array([0.0, 150.0, 299.0]), height_m=500.0)
     np.testing.assert_allclose(dr, -5.0, atol=1e-3)
@@ -103,7 +102,7 @@ def test_errors_are_clear():
     with pytest.raises(ValueError, match="method"):
         Coregistration(coarse="correlation", method="phase")
     with pytest.raises(Exception, match="inputs.master"):
-        scene_from_record({"sensor": {}}, "inputs.master")
+        scene_from_mapping({"sensor": {}}, "inputs.master")
     rng = np.random.default_rng(2)
     m = (rng.standard_normal((256, 256)) + 1j * rng.standard_normal((256, 256))).astype("c8")
     s = (rng.standard_normal((256, 256)) + 1j * rng.standard_normal((256, 256))).astype("c8")

@@ -127,12 +127,3 @@ def test_ambiguity_and_bound_match_the_truth_file(pair):
     assert ha[0] == pytest.approx(centre["height_of_ambiguity_m"], rel=0.02)
     sigma = height_crb(0.8, 20, ha)
     assert sigma[0] == pytest.approx(ha[0] * 0.119 / (2 * np.pi), rel=0.01)
-
-
-@pytest.mark.parametrize("module", ["height", "products"])
-def test_docstring_examples(module):
-    import doctest
-    import importlib
-
-    result = doctest.testmod(importlib.import_module(f"peppers.operators.{module}"))
-    assert result.attempted > 0 and result.failed == 0

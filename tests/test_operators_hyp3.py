@@ -96,7 +96,7 @@ def test_look_vectors_point_at_the_antenna_at_zero_doppler(made):
     from peppers.geometry.ellipsoid import enu_basis, llh_to_ecef
     from peppers.geometry.zero_doppler import geo2rdr
     from peppers.hkv import RunDatabase
-    from peppers.operators.flat_earth import scene_from_mapping
+    from peppers.scene import scene_from_mapping
 
     run, product = made
     name = product.name

@@ -12,6 +12,8 @@
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 import warnings
 
 import numpy as np
@@ -21,6 +23,8 @@ from rasterio.errors import NotGeoreferencedWarning
 
 from peppers.geometry.ellipsoid import ecef_to_enu, llh_to_ecef
 from peppers.geometry.reference_dem import ReferenceDem
+from peppers.image import Region
+from peppers.io.raw import RawImage
 from peppers.operators.radar_geometry import LAYOVER, geometry_layers, layover_shadow_mask
 from peppers.operators.simulate import SimulationConfig, simulate
 
@@ -112,3 +116,59 @@ def test_los_vector_projects_the_displacement_onto_the_truth(mogi_scene):
     assert 180.0 < float(np.mean(layers["heading"])) < 200.0
     # gentle terrain: local incidence within 30 deg of the ellipsoid incidence
     assert float(np.max(np.abs(layers["local_incidence"] - inc))) < 30.0
+
+
+# ------------------------------------------------------------------ the rule, end to end
+def pep(*args: str, cwd, ok: bool = True) -> subprocess.CompletedProcess:
+    result = subprocess.run([sys.executable, "-m", "peppers", *args], cwd=cwd,
+                            capture_output=True, text=True)
+    if ok:
+        assert result.returncode == 0, result.stderr + result.stdout
+    return result
+
+
+def run_image(run, name):
+    with RawImage.open(run / "images" / f"{name}.vrt") as img:
+        return img.read(Region.full(img.spec.shape))
+
+
+def test_rule_makes_the_layers_with_the_reference_dem(layover_scene, tmp_path):
+    sim = layover_scene.folder
+    pep("init", "run", "--master", str(sim / "master.yaml"), "--slave", str(sim / "slave.yaml"),
+        "--reference-dem", str(sim / "dem_reference.tif"), cwd=tmp_path)
+    pep("--run", "run", "run", "make", "radar_geometry", cwd=tmp_path)
+    run = tmp_path / "run"
+    truth_mask = read_truth(layover_scene, "layover_shadow")
+    mask = run_image(run, "layover_shadow")
+    assert float(np.mean(mask == truth_mask)) >= 0.96
+    for mine, truth in (("geometric_row_offset", "azimuth_offset"),
+                        ("geometric_col_offset", "range_offset")):
+        error = run_image(run, mine) - read_truth(layover_scene, truth)
+        clear = np.isfinite(error) & (truth_mask == 0)
+        assert float(np.sqrt(np.mean(error[clear] ** 2))) <= 0.01, mine
+    # block by block equals the whole-scene computation off the folds (where rdr2geo
+    # may settle on another of the several roots)
+    direct = layers_of(layover_scene, "dem_reference.tif")
+    height = run_image(run, "geometry_height")
+    clear = (mask == 0) & (direct["layover_shadow"] == 0) & np.isfinite(direct["height"])
+    assert float(np.mean(np.isfinite(height[clear]))) > 0.999
+    clear &= np.isfinite(height)
+    np.testing.assert_allclose(height[clear], direct["height"][clear], atol=5e-3)
+
+
+def test_dem_not_covering_the_scene_stops_the_rule_in_one_line(layover_scene, tmp_path):
+    sim = layover_scene.folder
+    with rasterio.open(sim / "dem.tif") as ds:
+        profile = ds.profile
+        half = ds.read(1)[:, : ds.width // 2]
+        profile.update(width=half.shape[1])
+        with rasterio.open(tmp_path / "west_half.tif", "w", **profile) as out:
+            out.write(half, 1)
+    pep("init", "run", "--master", str(sim / "master.yaml"), "--slave", str(sim / "slave.yaml"),
+        "--reference-dem", str(tmp_path / "west_half.tif"), cwd=tmp_path)
+    result = pep("--run", "run", "run", "make", "radar_geometry", cwd=tmp_path, ok=False)
+    assert result.returncode != 0
+    lines = [line for line in (result.stderr + result.stdout).splitlines()
+             if "does not cover" in line]
+    assert lines and "west_half.tif" in lines[0] and "% of it is missing" in lines[0]
+    assert "past its east edge" in lines[0]

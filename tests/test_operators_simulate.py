@@ -357,15 +357,6 @@ def test_cli_writes_the_pair(tmp_path, capsys):
     assert len(err) == 1 and "not empty" in err[0]
 
 
-def test_module_examples_run():
-    import doctest
-
-    from peppers.operators.simulate import irf
-
-    result = doctest.testmod(irf)
-    assert result.attempted > 0 and result.failed == 0
-
-
 def test_scatterers_between_pixels_follow_the_exact_geometry(right_scene):
     """Scatterers take offsets and phase by bilinear interpolation of the per-pixel
     geometry; at random sub-pixel places that agrees with exact rdr2geo + geo2rdr."""

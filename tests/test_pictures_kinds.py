@@ -91,3 +91,36 @@ def test_nodata_is_transparent_in_the_png(tmp_path):
     picture = np.asarray(Image.open(result.path).convert("RGBA"))
     assert result.kind == "unwrapped"
     assert (picture[..., 3] == 0).any()                    # the NaN columns show through
+
+
+def test_geographic_quicklooks_get_degree_ticks_and_a_north_arrow(tmp_path):
+    from peppers.pictures.figure import degree_ticks
+    from peppers.pictures.quicklook import geographic_extent
+
+    spec = ImageSpec((100, 200), "float32", None,
+                     {"crs": "EPSG:4326", "transform": (-117.0, 1e-4, 0.0, 36.5, 0.0, -1e-4)})
+    assert geographic_extent(spec) == pytest.approx((-117.0, -116.98, 36.49, 36.5))
+    utm = ImageSpec((10, 10), "float32", None,
+                    {"crs": "EPSG:32611", "transform": (5e5, 10.0, 0.0, 4e6, 0.0, -10.0)})
+    assert geographic_extent(utm) is None
+    ticks = degree_ticks(36.49, 36.5, 400)
+    assert all(36.49 <= t <= 36.5 for t in ticks) and 2 <= len(ticks) <= 400 // 70 + 1
+    steps = np.diff(ticks)
+    assert np.allclose(steps, steps[0]) and (400 * steps[0] / 0.01) >= 70 * 0.9  # labels apart
+    # the picture of a map is wider than the plain one: room for the latitude labels
+    data = np.random.default_rng(1).random((100, 200)).astype(np.float32)
+
+    class MapSource(ArraySource):
+        pass
+
+    source = MapSource(data)
+    source.spec = spec
+    with_geo = quicklook(source, tmp_path / "map.png", kind="value", min_size=1)
+    plain = quicklook(ArraySource(data), tmp_path / "plain.png", kind="value", min_size=1)
+    geo_png = np.asarray(Image.open(with_geo.path).convert("L"))
+    plain_png = np.asarray(Image.open(plain.path).convert("L"))
+    assert geo_png.shape[0] == plain_png.shape[0] + 16            # a row for longitude labels
+    top = 10 + 18 + 16
+    left = 10 + (geo_png.shape[1] - 20 - 200) // 2
+    assert (geo_png[top:top + 100, :left] < 100).any()            # latitude labels: ink
+    assert not (plain_png[top:top + 100, :left] < 100).any()

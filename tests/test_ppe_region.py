@@ -97,11 +97,3 @@ def test_index_of_refuses_a_non_tile():
         grid.index_of(Region(1, 0, 32, 32))
     with pytest.raises(IndexError):
         grid.tile(len(grid))
-
-
-def test_docstring_examples_run():
-    import doctest
-
-    import peppers.ppe.region as module
-
-    assert doctest.testmod(module).failed == 0

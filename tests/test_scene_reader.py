@@ -449,12 +449,3 @@ def test_reference_dem(tmp_path):
         with pytest.raises(SceneError) as error:
             check_reference_dem(path)
         assert error.value.field == field
-
-
-def test_docstring_examples():
-    import doctest
-
-    import peppers.scene.utc
-
-    result = doctest.testmod(peppers.scene.utc)
-    assert result.attempted >= 2 and result.failed == 0

@@ -31,6 +31,7 @@ from peppers.errors import SimulationError
 from peppers.image import ImageSpec, Region
 from peppers.io.atomic import atomic_write_bytes
 from peppers.io.raw import RawImage
+from peppers.plain import plain
 
 __all__ = ["RASTERS", "write_rasters", "pick_gcps", "write_gcps", "write_truth_yaml",
            "TRUTH_FORMAT", "load_truth", "read_truth_raster"]
@@ -166,22 +167,9 @@ def write_gcps(path: Path, points: list[dict[str, float]]) -> None:
     atomic_write_bytes(path, yaml.safe_dump(body, sort_keys=False).encode("utf-8"))
 
 
-def _plain(value: Any) -> Any:
-    """Numpy scalars and arrays to plain Python for YAML."""
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return _plain(value.tolist())
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
-
-
 def write_truth_yaml(path: Path, content: dict[str, Any]) -> None:
     """Write ``truth.yaml`` (``format`` first), atomically."""
-    body = {"format": TRUTH_FORMAT, **_plain(content)}
+    body = {"format": TRUTH_FORMAT, **plain(content)}
     atomic_write_bytes(path, yaml.safe_dump(body, sort_keys=False, width=100).encode("utf-8"))
 
 

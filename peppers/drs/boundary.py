@@ -29,12 +29,12 @@ import json
 import os
 import shlex
 import string
-import subprocess
 import sys
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+from peppers.drs.logged import run_logged
 from peppers.drs.resolve import make_operator, param_values
 from peppers.drs.rules import Rule
 from peppers.drs.ruleset import RuleSet
@@ -136,18 +136,11 @@ def run_command(rule: Rule, rules: RuleSet, state: RunState) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
     line = command_line(rule, rules, state, temps)
     log = state.root / ".peppers" / "logs" / f"{rule.name}.log"
-    log.parent.mkdir(parents=True, exist_ok=True)
     try:
-        with open(log, "w", encoding="utf-8") as out:
-            out.write(f"$ {line}\n")
-            out.flush()
-            status = subprocess.run(line, shell=True, cwd=state.root, stdout=out,
-                                    stderr=subprocess.STDOUT, check=False).returncode
-        if status != 0:
-            lines = log.read_text(encoding="utf-8", errors="replace").strip().splitlines()
-            last = lines[-1] if len(lines) > 1 else "(no output)"
-            raise OperatorError(f"command rule {rule.name}: exit status {status}: {last} "
-                                f"(full output in {log})")
+        done = run_logged(line, log, cwd=state.root)
+        if done.status != 0:
+            raise OperatorError(f"command rule {rule.name}: exit status {done.status}: "
+                                f"{done.last_line} (full output in {log})")
         for port, tmp in temps.items():
             if not tmp.exists():
                 raise OperatorError(f"command rule {rule.name}: the command did not write "

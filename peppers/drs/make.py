@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import subprocess
 import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -40,6 +39,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from peppers.drs import boundary
+from peppers.drs.logged import run_logged
 from peppers.drs.mpi import launch, supports_mpi
 from peppers.drs.resolve import SpecOracle, make_operator, stream_spec
 from peppers.drs.ruleset import RuleSet
@@ -356,17 +356,10 @@ class Maker:
         command = [str(c) for c in launch(self.state.root, name, self.mpi,
                                                   threads=1, mem=None if rule else mem,
                                                   rule=rule)]
-        log = self.state.root / ".peppers" / "logs" / f"{step.name}.log"
-        log.parent.mkdir(parents=True, exist_ok=True)
-        with open(log, "w", encoding="utf-8") as out:
-            out.write("$ " + " ".join(command) + "\n")
-            out.flush()
-            status = subprocess.run(command, stdout=out, stderr=subprocess.STDOUT,
-                                    check=False).returncode
-        if status != 0:
-            lines = log.read_text(encoding="utf-8", errors="replace").strip().splitlines()
-            raise MakeError(f"{step.name}: '{' '.join(command)}' exited with status {status}: "
-                            f"{lines[-1] if lines else '(no output)'} (log: {log})")
+        done = run_logged(command, self.state.root / ".peppers" / "logs" / f"{step.name}.log")
+        if done.status != 0:
+            raise MakeError(f"{step.name}: '{' '.join(command)}' exited with status "
+                            f"{done.status}: {done.last_line} (log: {done.log})")
 
 
 def stream_journal(root: Path, name: str) -> Path:

@@ -26,12 +26,11 @@ on every run does not scale).
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
 import os
 from pathlib import Path
 from typing import Any, Iterable
 
-_CHUNK = 1 << 22
+from peppers.files import sha256_file
 
 
 def image_files(path: Path) -> list[Path]:
@@ -46,15 +45,6 @@ def image_files(path: Path) -> list[Path]:
         except ImageError:
             return [path]
     return [path]
-
-
-def sha256_file(path: Path) -> str:
-    """Hex sha256 of a file, read in 4 MiB blocks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(_CHUNK):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _mtime_ns(value: Any) -> int | None:

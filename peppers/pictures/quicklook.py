@@ -222,6 +222,26 @@ def render(values: np.ndarray, kind: str, *, complex_source: bool = True,
     return np.dstack([rgb, alpha]), bar, stretch
 
 
+def geographic_extent(spec: Any) -> tuple[float, float, float, float] | None:
+    """``(west, east, south, north)`` of a north-up image in geographic degrees, else None."""
+    geo = spec.geo or {}
+    crs, transform = geo.get("crs"), geo.get("transform")
+    if crs is None or transform is None:
+        return None
+    from rasterio.crs import CRS
+
+    try:
+        if not CRS.from_user_input(crs).is_geographic:
+            return None
+    except Exception:  # noqa: BLE001 - an unreadable CRS: no ticks
+        return None
+    x0, px, rx, y0, ry, py = (float(v) for v in transform)
+    if rx or ry or px <= 0 or py >= 0:
+        return None
+    rows, cols = spec.shape
+    return x0, x0 + cols * px, y0 + rows * py, y0
+
+
 def quicklook(image: str | os.PathLike | Any, output: str | os.PathLike, *, kind: str = "auto",
               title: str | None = None, max_size: int = 800, min_size: int = 320, db: Any = None,
               method: str = "auto", budget: int = DEFAULT_BUDGET,
@@ -301,7 +321,8 @@ def quicklook(image: str | os.PathLike | Any, output: str | os.PathLike, *, kind
     parts.append(stretch if picture_spacing else f"{stretch}, scale unknown")
     subtitle = "; ".join(parts)
     metres = None if picture_spacing is None else picture_spacing[1] / zoom
-    canvas = compose(rgba, title or name, subtitle=subtitle, bar=bar, metres_per_pixel=metres)
+    canvas = compose(rgba, title or name, subtitle=subtitle, bar=bar, metres_per_pixel=metres,
+                     extent=geographic_extent(spec))
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(output) as tmp:

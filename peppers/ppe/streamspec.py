@@ -46,6 +46,7 @@ from peppers.errors import StreamSpecError
 from peppers.io.atomic import atomic_write_bytes
 from peppers.io.source import open_source
 from peppers.operator import LocalOperator, Operator, build_operator
+from peppers.plain import plain
 from peppers.ppe.cache import parse_mem
 from peppers.ppe.journal import TileJournal
 from peppers.ppe.pipeline import Image, Pipeline
@@ -97,7 +98,7 @@ class NodeSpec:
     outputs: dict[str, str] = field(default_factory=dict)
 
     def to_plain(self) -> dict[str, Any]:
-        return {"name": self.name, "operator": self.operator, "params": _plain(self.params),
+        return {"name": self.name, "operator": self.operator, "params": plain(self.params),
                 "inputs": dict(self.inputs), "outputs": dict(self.outputs)}
 
 
@@ -357,17 +358,6 @@ def _mapping(value: Any, name: str, fail: Callable[[str, str], Exception]) -> di
 def _image_name(image: Any, name: str, fail: Callable[[str, str], Exception]) -> None:
     if not isinstance(image, str) or not _IDENT.fullmatch(image):
         raise fail(name, f"image names are identifiers, got {image!r}")
-
-
-def _plain(value: Any) -> Any:
-    """Parameter values as plain YAML types (tuples -> lists, numpy scalars -> Python)."""
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if hasattr(value, "item") and hasattr(value, "dtype"):
-        return value.item() if getattr(value, "ndim", 0) == 0 else _plain(value.tolist())
-    return value
 
 
 def run_spec(spec: StreamSpec, run_root: str | os.PathLike, *, threads: int | None = None,

@@ -199,7 +199,7 @@ def chain_looks(looks: tuple[int, int], bandwidth: float = 0.85,
 
     Examples
     --------
-    >>> chain_looks((5, 5), 0.85, 0.5)["looks"]
+    >>> round(chain_looks((5, 5), 0.85, 0.5)["looks"], 9)
     36.125
     """
     nominal = float(looks[0] * looks[1]) * bandwidth ** 2

@@ -64,7 +64,7 @@ def chain_bound(db: Any) -> dict[str, Any] | None:
         None when the run has no filtered interferogram and coherence yet.
     """
     from peppers.operators.coherence import phase_crb
-    from peppers.operators.flat_earth import scene_from_mapping
+    from peppers.scene import scene_from_mapping
     from peppers.operators.height import height_of_ambiguity, radar_looks
     from peppers.report.accuracy import chain_looks, filter_noise_gain
 

@@ -5,10 +5,11 @@ messages share the connection, so :meth:`MonitorClient.request` reads
 until the reply carrying its ``id`` arrives and keeps the pushed messages
 it passes (snapshot, events, client lists) for :meth:`MonitorClient.poll`.
 
->>> # doctest: +SKIP
->>> with MonitorClient.connect("myrun") as c:
-...     c.request("control", action="take")
-...     c.request("command", action="pause")
+Example (needs a running monitored run, so it is not a doctest)::
+
+    with MonitorClient.connect("myrun") as c:
+        c.request("control", action="take")
+        c.request("command", action="pause")
 """
 
 from __future__ import annotations
