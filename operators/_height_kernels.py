@@ -43,6 +43,7 @@ from numba import njit
 from peppers.geometry._ellipsoid_kernels import xyz_to_llh_1
 from peppers.geometry._orbit_kernels import state_at
 from peppers.geometry._zero_doppler_kernels import plane_basis
+from peppers.geometry._zero_doppler_kernels import zero_doppler_time as zero_doppler
 
 OK, NO_PHASE, NO_REFERENCE, NO_CONVERGENCE = 0, 1, 2, 3
 
@@ -82,23 +83,6 @@ def look_at_height(st, e1, e2, rng, h, th, tol_m, max_iter, p):
         if not dg > 0.0:
             return np.nan
         th -= g / dg
-    return np.nan
-
-
-@njit(nogil=True, cache=True)
-def zero_doppler(p, times, coef, znodes, origin, scale, t, tol_s, max_iter, st):
-    """Zero-Doppler time of point ``p`` on an orbit, Newton from ``t``; ``st`` gets the state."""
-    for _ in range(max_iter):
-        state_at(times, coef, znodes, origin, scale, t, st)
-        dx, dy, dz = p[0] - st[0, 0], p[1] - st[0, 1], p[2] - st[0, 2]
-        f = dx * st[1, 0] + dy * st[1, 1] + dz * st[1, 2]
-        fp = -(st[1, 0] ** 2 + st[1, 1] ** 2 + st[1, 2] ** 2) \
-            + dx * st[2, 0] + dy * st[2, 1] + dz * st[2, 2]
-        step = -f / fp
-        t += step
-        if abs(step) < tol_s:
-            state_at(times, coef, znodes, origin, scale, t, st)
-            return t
     return np.nan
 
 

@@ -78,3 +78,50 @@ def interfere(master, slave, phase, flatten, out):
                 p = phase[i, j]
                 z = z * complex(math.cos(p), -math.sin(p))
             out[i, j] = z
+
+
+@numba.njit(nogil=True, cache=True)
+def interfere_oversampled(master, slave, weights, phase, flatten, out):
+    """The interferogram formed at twice the range rate and brought back to the grid.
+
+    Half-sample values ``m(c + 1/2)``, ``s(c + 1/2)`` are interpolated by the
+    windowed-sinc ``weights`` (taps at offsets ``-T/2 + 1 .. T/2``); the
+    products at ``c`` and ``c +- 1/2``, each flattened with its own phase
+    (linear between pixels for the half samples), are averaged with weights
+    ``1/4, 1/2, 1/4``, centred on ``c``.
+
+    Parameters
+    ----------
+    master, slave : ndarray (H, W + T), complex
+        The images over the output columns plus ``T / 2`` on each side.
+    weights : ndarray (T,), float64
+    phase : ndarray (H, W + 2), float64
+        Flat-earth phase of columns ``c0 - 1 .. c0 + W`` (unused unless ``flatten``).
+    flatten : bool
+    out : ndarray (H, W), complex
+    """
+    h, w = out.shape
+    taps = weights.shape[0]
+    halo = taps // 2
+    off0 = -taps // 2 + 1
+    half = np.empty(w + 1, dtype=np.complex128)
+    for i in range(h):
+        for k in range(-1, w):
+            g = k + halo
+            mh = 0j
+            sh = 0j
+            for t in range(taps):
+                mh += weights[t] * master[i, g + off0 + t]
+                sh += weights[t] * slave[i, g + off0 + t]
+            z = mh * sh.conjugate()
+            if flatten:
+                p = 0.5 * (phase[i, k + 1] + phase[i, k + 2])
+                z = z * complex(math.cos(p), -math.sin(p))
+            half[k + 1] = z
+        for j in range(w):
+            g = j + halo
+            z = complex(master[i, g]) * complex(slave[i, g]).conjugate()
+            if flatten:
+                p = phase[i, j + 1]
+                z = z * complex(math.cos(p), -math.sin(p))
+            out[i, j] = 0.5 * z + 0.25 * (half[j] + half[j + 1])

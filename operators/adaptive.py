@@ -12,8 +12,9 @@ construction. ``alpha`` in ``[0, 1]`` sets the strength. Without the
 smoothing (``k = 1``) the weight follows the noise's own random spectral
 peaks; measured on simulated scenes with truth (``docs/stream1.md``) this
 doubles the coherent-ground phase error of the multilook it filters, while
-``k = 7`` brings it well below. Defaults ``alpha = 0.5``, ``P = 32``,
-``s = 16``, ``k = 7`` were chosen by that measurement. Patches overlap
+``k = 7..9`` brings it well below. Defaults ``alpha = 0.5``, ``P = 24``,
+``s = 12``, ``k = 9`` were chosen by that measurement (on steep, curved
+fringes ``P = 32`` smooths the relief and can exceed the multilook's error). Patches overlap
 (step ``s`` <= ``P``); overlapping results are blended with triangular
 (Bartlett) weights, as ISCE2 ``psfilt`` and dolphin do.
 
@@ -71,12 +72,12 @@ class AdaptiveFilter(LocalOperator):
         Exponent of the spectral weighting for ``goldstein``, >= 0
         (default 0.5, as ISCE2, GMTSAR and dolphin).
     window : int
-        Patch side ``P``, even, >= 4 (default 32).
+        Patch side ``P``, even, >= 4 (default 24; ISCE2, GMTSAR, dolphin: 32).
     step : int
-        Patch step ``s``, ``1 <= s <= P`` (default 16 = ``P / 2``).
+        Patch step ``s``, ``1 <= s <= P`` (default 12 = ``P / 2``).
     smooth : int
         Odd side of the circular mean applied to ``|S|`` before weighting
-        (default 7). Goldstein & Werner smooth the spectrum magnitude; 1
+        (default 9). Goldstein & Werner smooth the spectrum magnitude; 1
         (none, as ISCE2 ``psfilt``) weights the noise by its own random
         peaks and, on coherent ground, makes the phase *worse* than the
         unfiltered multilook (``docs/stream1.md``, measured).
@@ -108,11 +109,11 @@ class AdaptiveFilter(LocalOperator):
                     choices=("goldstein", "baran", "none")),
               Param("alpha", float, 0.5, "spectral weighting exponent (goldstein)",
                     key="insar.adaptive_filter.alpha", ge=0),
-              Param("window", int, 32, "patch side, pixels (even)",
+              Param("window", int, 24, "patch side, pixels (even)",
                     key="insar.adaptive_filter.window", ge=2),
-              Param("step", int, 16, "step between patches, pixels",
+              Param("step", int, 12, "step between patches, pixels",
                     key="insar.adaptive_filter.step", ge=1),
-              Param("smooth", int, 7, "odd side of the spectral magnitude smoothing",
+              Param("smooth", int, 9, "odd side of the spectral magnitude smoothing",
                     key="insar.adaptive_filter.smooth"))
 
     def __init__(self, **values: Any) -> None:

@@ -552,6 +552,16 @@ class Coregistration(ReductionOperator):
             return {}
         return explicit or (scene_carrier(scene) if scene else None) or {}
 
+    def _matched_windows(self):
+        """Slave windows on the master's sampling for a pair of two modes, else None."""
+        from peppers.operators.mode_match import MatchedWindows
+        from peppers.operators.scene_spectra import scene_spectrum
+
+        if not (self.master_scene and self.slave_scene):
+            return None
+        spectra = scene_spectrum(self.master_scene), scene_spectrum(self.slave_scene)
+        return MatchedWindows(*spectra) if MatchedWindows.needed(*spectra) else None
+
     def _spectra(self) -> dict[str, Any]:
         """What the chain takes of each scene's spectrum, and what it assumes (run record)."""
         from peppers.operators.scene_spectra import DEFAULT_BANDWIDTH_FRACTION, scene_spectrum
@@ -633,9 +643,19 @@ class Coregistration(ReductionOperator):
         # where each chip's offset applies: its energy centroid (below), else its centre
         centroids = np.stack([rows, cols], axis=1)
 
+        matched = self._matched_windows()
+        # the slave position of each chip's window centre
+        at = np.stack([rows + (coarse_r if matched else g_r), cols + (coarse_c if matched
+                                                                      else g_c)], axis=1)
+
         def measure(k: int) -> tuple[str, ChipResult | None]:
-            window = _read_inside(slave, Region(tops[k] + g_r[k] - sr, lefts[k] + g_c[k] - sc,
-                                                nr + 2 * sr, nc + 2 * sc))
+            if matched is None:
+                window = _read_inside(slave, Region(tops[k] + g_r[k] - sr,
+                                                    lefts[k] + g_c[k] - sc,
+                                                    nr + 2 * sr, nc + 2 * sc))
+            else:  # two modes: the window on the master's sampling and band (mode_match)
+                window = matched.window(lambda region: _read_inside(slave, region),
+                                        tuple(at[k]), (nr + 2 * sr, nc + 2 * sc))
             if window is None:
                 return "outside", None
             chip = master.read(Region(int(tops[k]), int(lefts[k]), nr, nc))
@@ -645,8 +665,12 @@ class Coregistration(ReductionOperator):
                 return "nodata", None
             if any(self._carriers):  # steered / Doppler spectra to baseband (doppler.deramp)
                 chip = deramp(chip, self._carriers[0], tops[k], lefts[k], (rows[k], cols[k]))
-                window = deramp(window, self._carriers[1], tops[k] + g_r[k] - sr,
-                                lefts[k] + g_c[k] - sc, (rows[k] + g_r[k], cols[k] + g_c[k]))
+                if matched is None:
+                    window = deramp(window, self._carriers[1], tops[k] + g_r[k] - sr,
+                                    lefts[k] + g_c[k] - sc, tuple(at[k]))
+                else:  # on the master's sampling: the master's carrier about the chip
+                    window = deramp(window, self._carriers[0], tops[k] - sr, lefts[k] - sc,
+                                    (rows[k], cols[k]))
             return "measured", correlate_chip(chip, window, oversampling=self.oversampling,
                                               method=self.method)
 
@@ -655,10 +679,14 @@ class Coregistration(ReductionOperator):
         with ThreadPoolExecutor(self.threads or default_threads()) as pool:
             measured = list(pool.map(measure, range(rows.size)))
         status = np.array([s for s, _ in measured], dtype=object)
-        rows, cols = centroids[:, 0].copy(), centroids[:, 1].copy()
+        # offset at each chip's centroid: slave position of the centroid minus it
+        ratio = matched.ratio if matched else (1.0, 1.0)
         nan = float("nan")
-        dr = np.array([g_r[k] + r.row if r else nan for k, (_, r) in enumerate(measured)])
-        dc = np.array([g_c[k] + r.col if r else nan for k, (_, r) in enumerate(measured)])
+        dr = np.array([at[k, 0] + ratio[0] * (r.row + centroids[k, 0] - rows[k])
+                       - centroids[k, 0] if r else nan for k, (_, r) in enumerate(measured)])
+        dc = np.array([at[k, 1] + ratio[1] * (r.col + centroids[k, 1] - cols[k])
+                       - centroids[k, 1] if r else nan for k, (_, r) in enumerate(measured)])
+        rows, cols = centroids[:, 0].copy(), centroids[:, 1].copy()
         corr = np.array([r.correlation if r else 0.0 for _, r in measured])
         snr = np.array([r.snr if r else 0.0 for _, r in measured])
         status[(status == "measured") & (snr < self.snr_threshold)] = "low_snr"

@@ -60,6 +60,7 @@ from peppers.geometry.reference_dem import ReferenceDem
 from peppers.geometry.zero_doppler import geo2rdr, rdr2geo
 from peppers.image import ImageSink, ImageSource, ImageSpec, Region
 from peppers.operator import GlobalOperator, Param
+from peppers.scene import scene_from_mapping
 
 __all__ = ["geometry_layers", "layover_shadow_mask", "RadarGeometry", "LAYERS", "LAYOVER",
            "SHADOW"]
@@ -305,8 +306,6 @@ class RadarGeometry(GlobalOperator):
 
     def __init__(self, **values: Any) -> None:
         super().__init__(**values)
-        from peppers.operators.flat_earth import scene_from_mapping
-
         inputs = self.run_inputs
         if "master" not in inputs or "slave" not in inputs:
             raise OperatorError(f"{self.label}: run_inputs must hold the master and slave "
@@ -340,13 +339,17 @@ class RadarGeometry(GlobalOperator):
 
         _, llh = rdr2geo(tt, rr, m.orbit(), m.look_side, surface, dem_max_iter=400,
                          on_failure="nan")
-        lo_h = float(np.nanmin(llh[..., 2])) - 300.0
-        hi_h = float(np.nanmax(llh[..., 2])) + 300.0
+        # the heights inside the block: the DEM sampled over the edge points' box
+        la = np.linspace(np.nanmin(llh[..., 0]), np.nanmax(llh[..., 0]), 24)
+        lo = np.linspace(np.nanmin(llh[..., 1]), np.nanmax(llh[..., 1]), 24)
+        inner = dem.heights(la[:, None], lo[None, :], check=False)
+        lo_h = float(np.nanmin([np.nanmin(inner), np.nanmin(llh[..., 2])])) - 20.0
+        hi_h = float(np.nanmax([np.nanmax(inner), np.nanmax(llh[..., 2])])) + 20.0
         boxes = [rdr2geo(tt, rr, m.orbit(), m.look_side, h, on_failure="nan")[1]
                  for h in (lo_h, hi_h)]
         lat = np.concatenate([b[..., 0].ravel() for b in boxes])
         lon = np.concatenate([b[..., 1].ravel() for b in boxes])
-        pad = 0.002
+        pad = 3.0 * dem.posting_deg()
         return dem.grid(np.nanmin(lat) - pad, np.nanmax(lat) + pad,
                         np.nanmin(lon) - pad, np.nanmax(lon) + pad)
 

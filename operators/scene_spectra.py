@@ -49,6 +49,8 @@ class SceneSpectrum:
         The range axis (slant range of column ``j``: ``first + j spacing``).
     assumed : tuple of str
         ``"field: assumption"`` for each value the scene did not state.
+    tops : bool
+        The carrier is a TOPS steering ramp (varies along azimuth).
     """
 
     lines: int
@@ -62,6 +64,14 @@ class SceneSpectrum:
     first_sample_m: float
     sample_spacing_m: float
     assumed: tuple[str, ...] = ()
+    tops: bool = False
+
+    def centre_doppler_hz(self) -> float:
+        """The carrier at the image centre, Hz (0 without one)."""
+        if self.carrier_hz is None:
+            return 0.0
+        return float(np.asarray(self.carrier_hz(np.array((self.lines - 1) / 2),
+                                                np.array((self.samples - 1) / 2))))
 
     @property
     def range_fraction(self) -> float:
@@ -160,4 +170,5 @@ def scene_spectrum(record: Any) -> SceneSpectrum:
     else:
         assumed.append("doppler: zero-Doppler baseband azimuth spectrum, no TOPS ramp")
     return SceneSpectrum(scene.lines, scene.samples, prf, fs, f0, br, ba, carrier,
-                         scene.first_sample_m, scene.sample_spacing_m, tuple(assumed))
+                         scene.first_sample_m, scene.sample_spacing_m, tuple(assumed),
+                         tops is not None)

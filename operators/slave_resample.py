@@ -26,6 +26,12 @@ operator is.
 
 Outputs ``master`` and ``slave``, both on the master grid, complex64.
 
+Two modes (different range bandwidths or centre frequencies, e.g. NISAR
+20 MHz at 1243 MHz against 40 MHz at 1253 MHz): the slave is first cut to
+the pair's common band on its own grid and moved to baseband, resampled,
+then moved to the common band's place in the master's frame; the master is
+cut to the same band by the range filter (:func:`~peppers.operators.spectral.range_bands`).
+
 Azimuth carrier: with ``doppler`` on, the slave is demodulated by its own
 azimuth carrier (Doppler centroid and, for a TOPS burst, the steering ramp;
 :mod:`peppers.operators.doppler`) around each output pixel and remodulated
@@ -47,7 +53,10 @@ from peppers.operator import LocalOperator, Param
 from peppers.operators._arrays import prepare_input
 from peppers.operators.doppler import scene_carrier
 from peppers.operators.resample import OffsetRasterResampler, PolynomialResampler
-from peppers.operators.spectral import AzimuthCommonBand, RangeCommonBand, pair_spec
+from peppers.operators.mode_match import cut_to_common_band
+from peppers.operators.scene_spectra import scene_spectrum
+from peppers.operators.spectral import (AzimuthCommonBand, RangeCommonBand, bandpass_taps,
+                                        pair_spec, range_bands, range_carrier)
 
 
 class SlaveResampleFilter(LocalOperator):
@@ -118,16 +127,44 @@ class SlaveResampleFilter(LocalOperator):
         carrier = self.slave_carrier
         if not carrier and self.doppler and self.slave_scene:
             carrier = scene_carrier(self.slave_scene) or {}
-        self.carrier_source = ("none" if not self.doppler else
-                               "parameter" if self.slave_carrier else
-                               "scene" if carrier else "zero-Doppler assumed")
         self.resampler = self.resampler_class(taps=self.taps, beta=self.beta,
                                               carrier=carrier if self.doppler else {},
                                               **poly, **self._resampler_extra())
+        self.spectra = self.bands = None
+        if self.master_scene and self.slave_scene:
+            self.spectra = (scene_spectrum(self.master_scene), scene_spectrum(self.slave_scene))
+            try:
+                self.bands = range_bands(*self.spectra)
+            except ValueError as error:
+                raise ValueError(f"{self.label}: {error}") from None
+        # the slave's common band cut on its own grid, before resampling (two modes)
+        self._cut = (bandpass_taps(self.bands.slave_centre, self.bands.slave_width,
+                                   self.fir_taps)
+                     if self.bands is not None and self.bands.slave_needs_cut else None)
         range_params = {p.name: getattr(self, p.name) for p in RangeCommonBand.params}
-        self.range = RangeCommonBand(**range_params) if self.range_filter else None
-        self.azimuth = (AzimuthCommonBand(fir_taps=self.fir_taps) if self.azimuth_filter
-                        else None)
+        master_cut = self.bands is not None and self.bands.master_needs_cut
+        self.range = (RangeCommonBand(**{**range_params, "estimate": self.range_filter})
+                      if self.range_filter or master_cut else None)
+        self.azimuth = self._azimuth_filter() if self.azimuth_filter else None
+
+    def _azimuth_filter(self) -> AzimuthCommonBand | None:
+        """The azimuth common band from the scenes' Doppler centroids and bandwidths.
+
+        Fractions of the master's line rate; the centroids at the image
+        centres. None for TOPS (the steered spectra of co-registered bursts
+        differ only by the ramp rate times the offset, below the filter's
+        resolution; ISCE2 topsApp does not filter them either).
+        """
+        if self.spectra is None:
+            return AzimuthCommonBand(fir_taps=self.fir_taps)
+        m, s = self.spectra
+        if m.tops or s.tops:
+            return None
+        return AzimuthCommonBand(master_doppler=m.centre_doppler_hz() / m.prf_hz,
+                                 slave_doppler=s.centre_doppler_hz() / m.prf_hz,
+                                 master_bandwidth=m.azimuth_bandwidth_hz / m.prf_hz,
+                                 slave_bandwidth=s.azimuth_bandwidth_hz / m.prf_hz,
+                                 fir_taps=self.fir_taps)
 
     def _resampler_extra(self) -> dict[str, Any]:
         return {}
@@ -147,6 +184,8 @@ class SlaveResampleFilter(LocalOperator):
                      input_specs: Mapping[str, ImageSpec]) -> dict[str, Region]:
         grown = self._regions(output_region)[2]
         slave = self.resampler.input_region(grown, {})["input"]
+        if self._cut is not None:
+            slave = slave.grow(0, self._cut.size // 2)
         return {"master": grown, "slave": slave}
 
     def compute(self, inputs: Mapping[str, np.ndarray],
@@ -156,7 +195,14 @@ class SlaveResampleFilter(LocalOperator):
         m = prepare_input(self.label, "master", inputs["master"], grown.shape, np.complex64)
         s_raw = prepare_input(self.label, "slave", inputs["slave"], wanted["slave"].shape,
                               np.complex64)
+        if self._cut is not None:
+            s_raw = self._cut_slave(s_raw, wanted["slave"])
         s = self.resampler.resample(s_raw, grown, self._rasters(inputs, grown))
+        if self.bands is not None and self.bands.master_offset_hz:
+            m_spec = self.spectra[0]
+            s *= range_carrier(self.bands.master_offset_hz, m_spec.first_sample_m,
+                               m_spec.sample_spacing_m,
+                               np.arange(grown.col, grown.col_stop))[None, :]
         s = s.astype(np.complex64)
         if self.azimuth:
             m = self.azimuth.filter_grown(m, ranged)
@@ -166,6 +212,10 @@ class SlaveResampleFilter(LocalOperator):
         else:
             out_m, out_s = m, s
         return {"master": out_m, "slave": out_s}
+
+    def _cut_slave(self, raw: np.ndarray, region: Region) -> np.ndarray:
+        """The slave's common band on its own grid, at baseband (:mod:`.mode_match`)."""
+        return cut_to_common_band(raw, region, self.bands, self.spectra[1], self._cut)
 
     def _rasters(self, inputs: Mapping[str, np.ndarray],
                  grown: Region) -> tuple[np.ndarray, np.ndarray] | None:

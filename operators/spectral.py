@@ -24,6 +24,16 @@ is filtered with that block's pair of filters; the blocks are anchored to
 the image and their estimate reads only the block, so results do not
 depend on the tiling.
 
+Bands come from the scenes' metadata (:mod:`peppers.operators.scene_spectra`):
+:func:`range_bands` cuts the common part ``[lo, hi]`` (Hz, radio frequency)
+of the two processed range bands ``f0 +- B/2`` and expresses it in each
+image's own frequency frame (cycles per sample of its own grid, relative to
+its own centre frequency ``f0``). Two modes of one scene (NISAR 20 MHz at
+1243 MHz and 40 MHz at 1253 MHz) then share the band 1233..1253 MHz: in the
+first image its whole band, in the second its lower half, centred at -10
+MHz. Where a scene states no bandwidth, :data:`~peppers.operators.scene_spectra.DEFAULT_BANDWIDTH_FRACTION`
+of its sampling rate is assumed (and recorded).
+
 :class:`AzimuthCommonBand` filters both images to the common part of their
 azimuth bands (Doppler centroids ``f_dc`` and bandwidths in cycles per
 line; no fringe shift in azimuth). For zero-Doppler focused data with equal
@@ -37,6 +47,7 @@ Edge mode: ``constant`` (0+0j, the SLC no-data value).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, ClassVar, Mapping
 
 import numpy as np
@@ -46,6 +57,8 @@ from peppers.operator import LocalOperator, Param
 from peppers.operators import _spectral_kernels as kernels
 from peppers.operators._arrays import positive_pair, prepare_input
 from peppers.operators.fft import get_plan, next_fast_length
+from peppers.operators.scene_spectra import (DEFAULT_BANDWIDTH_FRACTION, SPEED_OF_LIGHT,
+                                             SceneSpectrum, scene_spectrum)
 
 #: Zero-padding of the range spectrum of a block's interferogram.
 SPECTRUM_PADDING = 4
@@ -82,7 +95,8 @@ def bandpass_taps(center: float, width: float, ntaps: int) -> np.ndarray:
     return np.ascontiguousarray(h[::-1])
 
 
-def common_band(shift: float, bandwidth: float) -> tuple[float, float, float]:
+def common_band(shift: float, bandwidth: float,
+                centre: float = 0.0) -> tuple[float, float, float]:
     """Master and slave pass-band centres and the common width for a fringe ``shift``.
 
     Parameters
@@ -90,7 +104,10 @@ def common_band(shift: float, bandwidth: float) -> tuple[float, float, float]:
     shift : float
         Fringe frequency of ``master * conj(slave)``, cycles per sample.
     bandwidth : float
-        Signal bandwidth, fraction of the sampling rate.
+        Width of the pair's common band (before the shift), fraction of the
+        sampling rate.
+    centre : float
+        Its centre, cycles per sample (0: both bands centred at baseband).
 
     Returns
     -------
@@ -102,7 +119,110 @@ def common_band(shift: float, bandwidth: float) -> tuple[float, float, float]:
        F. Rocca, "The wavenumber shift in SAR interferometry", IEEE TGRS
        32(4):855-865, 1994.
     """
-    return shift / 2, -shift / 2, max(bandwidth - abs(shift), MIN_WIDTH)
+    return centre + shift / 2, centre - shift / 2, max(bandwidth - abs(shift), MIN_WIDTH)
+
+
+@dataclass(frozen=True)
+class RangeBands:
+    """The common range band of a pair, in each image's own frame.
+
+    Attributes
+    ----------
+    lo_hz, hi_hz : float
+        The common band, radio frequency.
+    master_centre, master_width : float
+        Its centre and width, cycles per master sample, relative to the
+        master's centre frequency.
+    slave_centre, slave_width : float
+        The same for the slave (its own grid and centre frequency).
+    master_offset_hz, slave_offset_hz : float
+        ``f_c - f0`` of each image (``f_c`` the common band's centre): the
+        baseband frequency at which it sits in that image.
+    master_band, slave_band : float
+        Each image's own processed band, fraction of its sampling rate.
+    """
+
+    lo_hz: float
+    hi_hz: float
+    master_centre: float
+    master_width: float
+    slave_centre: float
+    slave_width: float
+    master_offset_hz: float
+    slave_offset_hz: float
+    master_band: float
+    slave_band: float
+
+    @staticmethod
+    def _cut(offset_hz: float, width: float, band: float, hi_hz: float) -> bool:
+        return abs(offset_hz) > 1e-9 * hi_hz or width < band * (1 - 1e-9)
+
+    @property
+    def slave_needs_cut(self) -> bool:
+        """Whether the slave holds more than the common band, or holds it off baseband.
+
+        Then it is band-passed and brought to baseband on its own grid before
+        it is resampled onto the master's (a wider band would alias on a
+        coarser master grid).
+        """
+        return self._cut(self.slave_offset_hz, self.slave_width, self.slave_band, self.hi_hz)
+
+    @property
+    def master_needs_cut(self) -> bool:
+        """Whether the master's band is wider than the common band or off its centre."""
+        return self._cut(self.master_offset_hz, self.master_width, self.master_band,
+                         self.hi_hz)
+
+
+def range_bands(master: SceneSpectrum, slave: SceneSpectrum) -> RangeBands:
+    """Cut the common range band of two images (different modes allowed).
+
+    Parameters
+    ----------
+    master, slave : SceneSpectrum
+        Centre frequencies, processed range bandwidths and sampling rates.
+
+    Returns
+    -------
+    RangeBands
+
+    Raises
+    ------
+    ValueError
+        If the bands do not overlap by at least :data:`MIN_WIDTH` of the
+        master's sampling rate.
+
+    References
+    ----------
+    .. [1] ISCE3 ``nisar/workflows/bandpass_insar.py`` (common band of two
+       NISAR modes, each filtered in its own frame).
+    """
+    f0m, f0s = master.centre_frequency_hz, slave.centre_frequency_hz
+    lo = max(f0m - master.range_bandwidth_hz / 2, f0s - slave.range_bandwidth_hz / 2)
+    hi = min(f0m + master.range_bandwidth_hz / 2, f0s + slave.range_bandwidth_hz / 2)
+    if hi - lo < MIN_WIDTH * master.range_sampling_hz:
+        raise ValueError(f"the range bands {f0m:.9g} +- {master.range_bandwidth_hz / 2:.6g} Hz "
+                         f"and {f0s:.9g} +- {slave.range_bandwidth_hz / 2:.6g} Hz have no "
+                         "common band to interfere")
+    fc = (lo + hi) / 2
+    return RangeBands(lo, hi, (fc - f0m) / master.range_sampling_hz,
+                      (hi - lo) / master.range_sampling_hz,
+                      (fc - f0s) / slave.range_sampling_hz, (hi - lo) / slave.range_sampling_hz,
+                      fc - f0m, fc - f0s, master.range_fraction, slave.range_fraction)
+
+
+def range_carrier(offset_hz: float, first_sample_m: float, sample_spacing_m: float,
+                  cols: np.ndarray) -> np.ndarray:
+    """``exp(2 pi i offset tau)`` at (fractional) columns ``cols`` (``tau = 2 R / c``).
+
+    Multiplying a basebanded SLC by it moves its spectrum up by ``offset_hz``
+    consistently with its phase ``-2 pi f0 tau`` of a target at two-way delay
+    ``tau`` (absolute delay, so a band moved down on one grid and up on
+    another keeps the interferometric phase exactly).
+    """
+    tau = 2.0 * (first_sample_m + np.asarray(cols, np.float64) * sample_spacing_m) / SPEED_OF_LIGHT
+    cycles = offset_hz * tau
+    return np.exp(2j * np.pi * (cycles - np.floor(cycles)))
 
 
 def fringe_frequency(interferogram: np.ndarray) -> tuple[float, float]:
@@ -162,13 +282,23 @@ class RangeCommonBand(LocalOperator):
     Parameters
     ----------
     bandwidth : float
-        Range signal bandwidth as a fraction of the sampling rate (0..1].
+        Width of the pair's common range band, fraction of the master's
+        sampling rate (0..1]; 0 (default): from the scenes (:func:`range_bands`),
+        or :data:`~peppers.operators.scene_spectra.DEFAULT_BANDWIDTH_FRACTION`
+        without them.
+    centre : float
+        Centre of that band, cycles per master sample (used with an explicit
+        ``bandwidth``; from the scenes otherwise).
     fir_taps : int
         Odd FIR length.
     estimate_window : tuple of int
         Image-anchored blocks ``(rows, cols)`` of one shift estimate.
     snr_threshold : float
         Spectral peak over mean power needed to trust a block's estimate.
+    estimate : bool
+        Estimate the spectral shift per block (default); False: both images
+        are cut to the common band only (a pair of different modes without
+        spectral-shift filtering).
     master_scene, slave_scene : dict
         Scene metadata for the flat-terrain fallback (optional).
     height_m : float
@@ -186,7 +316,9 @@ class RangeCommonBand(LocalOperator):
     outputs: ClassVar[tuple[str, ...]] = ("master", "slave")
     edge_mode: ClassVar[str] = "constant"
     params = (
-        Param("bandwidth", float, 0.85, "range bandwidth / sampling rate"),
+        Param("bandwidth", float, 0.0, "common range band / sampling rate; 0: from the scenes",
+              ge=0, le=1),
+        Param("centre", float, 0.0, "common band centre, cycles/sample (explicit bandwidth)"),
         Param("fir_taps", int, 33, "FIR length (odd)", "insar.filtering.fir_taps", ge=1),
         Param("estimate_window", tuple, (512, 128), "shift-estimate blocks (rows, cols)",
               "insar.filtering.estimate_window", ge=1),
@@ -195,6 +327,8 @@ class RangeCommonBand(LocalOperator):
         Param("master_scene", dict, {}, "master scene metadata (flat-terrain fallback)"),
         Param("slave_scene", dict, {}, "slave scene metadata (flat-terrain fallback)"),
         Param("height_m", float, 0.0, "reference height of the fallback, m"),
+        Param("estimate", bool, True, "estimate the spectral shift (false: cut the common "
+                                      "band only)"),
     )
 
     def __init__(self, **values: Any) -> None:
@@ -202,8 +336,9 @@ class RangeCommonBand(LocalOperator):
         label = self.label
         if self.fir_taps < 3 or self.fir_taps % 2 == 0:
             raise ValueError(f"{label}: fir_taps must be odd and >= 3, got {self.fir_taps}")
-        if not 0 < self.bandwidth <= 1:
-            raise ValueError(f"{label}: bandwidth must be in (0, 1], got {self.bandwidth}")
+        if not 0 <= self.bandwidth <= 1:
+            raise ValueError(f"{label}: bandwidth must be in (0, 1] (0: from the scenes), "
+                             f"got {self.bandwidth}")
         self.estimate_window = positive_pair(label, "estimate_window", self.estimate_window)
         self.halo = (0, self.fir_taps // 2)
         self._geometry = None
@@ -212,6 +347,15 @@ class RangeCommonBand(LocalOperator):
 
             self._geometry = (scene_from_mapping(self.master_scene, "inputs.master"),
                               scene_from_mapping(self.slave_scene, "inputs.slave"))
+        if self.bandwidth == 0:
+            if self._geometry is not None:
+                try:
+                    bands = range_bands(*(scene_spectrum(g) for g in self._geometry))
+                except ValueError as error:
+                    raise ValueError(f"{label}: {error}") from None
+                self.bandwidth, self.centre = bands.master_width, bands.master_centre
+            else:
+                self.bandwidth, self.centre = DEFAULT_BANDWIDTH_FRACTION, 0.0
 
     def output_spec(self, input_specs: Mapping[str, ImageSpec]) -> dict[str, ImageSpec]:
         return pair_spec(input_specs)
@@ -240,7 +384,10 @@ class RangeCommonBand(LocalOperator):
         return float(2.0 * (r2_r1[1] - r2_r1[0]) / master.wavelength_m)
 
     def block_shift(self, master: np.ndarray, slave: np.ndarray, block: Region) -> float:
-        """The shift used for one block: measured, or the flat-terrain fallback."""
+        """The shift used for one block: measured, or the flat-terrain fallback (0 without
+        ``estimate``)."""
+        if not self.estimate:
+            return 0.0
         f, snr = fringe_frequency(master.astype(np.complex128) * np.conj(slave))
         return f if snr >= self.snr_threshold else self.flat_terrain_shift(block)
 
@@ -273,7 +420,7 @@ class RangeCommonBand(LocalOperator):
                 r, c = row - area.row, col - area.col + h
                 shift = self.block_shift(master[r:r + br, c:c + bc],
                                          slave[r:r + br, c:c + bc], block)
-                centers = common_band(shift, self.bandwidth)
+                centers = common_band(shift, self.bandwidth, self.centre)
                 for image, center, out in zip((master, slave), centers[:2], outs):
                     taps = bandpass_taps(center, centers[2], self.fir_taps)
                     kernels.fir_rows(image, taps, piece.row - area.row, piece.col - area.col,
@@ -302,7 +449,10 @@ class AzimuthCommonBand(LocalOperator):
     master_doppler, slave_doppler : float
         Doppler centroids, cycles per line (0 for zero-Doppler data).
     master_bandwidth, slave_bandwidth : float
-        Azimuth bandwidths, fraction of the PRF.
+        Azimuth bandwidths, fraction of the (master's) PRF; default the
+        assumption for scenes without metadata (:class:`SlaveResampleFilter
+        <peppers.operators.slave_resample.SlaveResampleFilter>` passes the
+        scenes' values).
     fir_taps : int
         Odd FIR length.
 
@@ -319,8 +469,10 @@ class AzimuthCommonBand(LocalOperator):
     params = (
         Param("master_doppler", float, 0.0, "master Doppler centroid, cycles/line"),
         Param("slave_doppler", float, 0.0, "slave Doppler centroid, cycles/line"),
-        Param("master_bandwidth", float, 0.85, "master azimuth bandwidth / PRF"),
-        Param("slave_bandwidth", float, 0.85, "slave azimuth bandwidth / PRF"),
+        Param("master_bandwidth", float, DEFAULT_BANDWIDTH_FRACTION,
+              "master azimuth bandwidth / PRF"),
+        Param("slave_bandwidth", float, DEFAULT_BANDWIDTH_FRACTION,
+              "slave azimuth bandwidth / PRF"),
         Param("fir_taps", int, 33, "FIR length (odd)", "insar.filtering.fir_taps", ge=1),
     )
 

@@ -71,6 +71,57 @@ def test_flattened_interferogram_leaves_the_topographic_phase(pair):
     np.testing.assert_allclose(plain, m * np.conj(s), rtol=1e-6, atol=1e-5)
 
 
+def band_limited(shape, band, rng):
+    """Complex Gaussian noise whose range spectrum fills ``band`` of the sampling rate."""
+    x = rng.normal(size=shape) + 1j * rng.normal(size=shape)
+    spectrum = np.fft.fft(x, axis=1)
+    spectrum[:, np.abs(np.fft.fftfreq(shape[1])) > band / 2] = 0
+    return np.fft.ifft(spectrum, axis=1)
+
+
+def test_range_oversampling_matches_an_fft_reference(pair):
+    """oversampling 2 = the product at twice the rate (FFT zero padding), 1/4 1/2 1/4 back."""
+    master, slave, m_meta, s_meta = pair
+    rng = np.random.default_rng(5)
+    shape = master.shape
+    a = band_limited(shape, 0.85, rng)
+    b = 0.8 * a + 0.6 * band_limited(shape, 0.85, rng)
+    m, s = a.astype(np.complex64), b.astype(np.complex64)
+
+    def doubled(x):  # exact band-limited interpolation of a periodic signal
+        n = x.shape[1]
+        spectrum = np.fft.fft(x, axis=1)
+        padded = np.zeros((x.shape[0], 2 * n), complex)
+        padded[:, :n // 2], padded[:, -n // 2:] = spectrum[:, :n // 2], spectrum[:, -n // 2:]
+        return 2 * np.fft.ifft(padded, axis=1)
+
+    p = doubled(a) * np.conj(doubled(b))
+    reference = 0.5 * p[:, 0::2] + 0.25 * (np.roll(p, 1, axis=1)[:, 0::2] + p[:, 1::2])
+    op = Interferogram(flat_earth=False, oversampling=2)
+    out = apply(op, master=m, slave=s, tile_shape=(64, 96), threads=2)
+    inner = (slice(None), slice(20, -20))   # away from the periodic wrap of the reference
+    err = np.abs(out[inner] - reference[inner]) / np.sqrt(np.mean(np.abs(reference) ** 2))
+    assert np.sqrt(np.mean(err ** 2)) < 0.02   # 16-tap Kaiser sinc at a 0.85 band: ~1.2 %
+    # the plain product differs from it by the aliased part, far more than the interpolator
+    plain = apply(Interferogram(flat_earth=False), master=m, slave=s)
+    assert np.sqrt(np.mean(np.abs(plain - reference)[inner] ** 2)) > 0.1 * np.sqrt(
+        np.mean(np.abs(reference) ** 2))
+    for tile_shape, threads in (((300, 240), 1), ((37, 53), 2)):
+        np.testing.assert_array_equal(apply(op, master=m, slave=s, tile_shape=tile_shape,
+                                            threads=threads), out)
+    # flattened: each sample with its own flat-earth phase; the topographic phase is left
+    r, c = np.mgrid[:shape[0], :shape[1]]
+    flat = FlatEarthModel(master, slave).exact(r, c)
+    flattened = apply(Interferogram(master=m_meta, slave=s_meta, oversampling=2),
+                      master=(a * np.exp(1j * flat)).astype(np.complex64), slave=s,
+                      tile_shape=(64, 96), threads=2)
+    residual = np.angle(flattened[inner] * np.conj(out[inner]))
+    weight = np.abs(out[inner])
+    assert np.sum(weight * np.abs(residual)) / np.sum(weight) < 0.02
+    with pytest.raises(ValueError, match="oversampling"):
+        Interferogram(flat_earth=False, oversampling=3)
+
+
 def test_scene_mapping_errors_name_the_field(pair):
     _, _, m_meta, s_meta = pair
     broken = {**m_meta, "range": {"sample_spacing_m": 2.3}}

@@ -178,10 +178,6 @@ class UnwrapBranchCut(_Unwrap):
     )
 
 
-#: Equivalent looks per averaged pixel: the square of the usual SAR
-#: bandwidth / sampling-rate ratio (0.85 per axis; the simulator's default),
-#: since oversampled neighbours are correlated.
-LOOK_EFFICIENCY = 0.85 ** 2
 
 _METHODS: dict[str, type[_Unwrap]] = {"mcf": UnwrapMCF, "wls": UnwrapWLS,
                                       "branch_cut": UnwrapBranchCut}
@@ -201,12 +197,22 @@ def equivalent_looks(master: Mapping[str, Any], looks: Any) -> float:
     Returns
     -------
     float
-        ``la * lr * LOOK_EFFICIENCY``, at least 1.
+        ``la * lr * (B_a / PRF) * (B_r / f_s)``, at least 1: oversampled
+        neighbours are correlated, so each averaged pixel counts by the
+        bandwidth / sampling-rate ratio per axis, from the scene's metadata
+        (:func:`~peppers.operators.scene_spectra.scene_spectrum`; without a
+        scene or bandwidths, its default fraction).
     """
     from peppers.operators.height import radar_looks
+    from peppers.operators.scene_spectra import DEFAULT_BANDWIDTH_FRACTION, scene_spectrum
 
     la, lr = radar_looks(master, looks)
-    return max(1.0, la * lr * LOOK_EFFICIENCY)
+    if master:
+        spectrum = scene_spectrum(master)
+        efficiency = spectrum.azimuth_fraction * spectrum.range_fraction
+    else:
+        efficiency = DEFAULT_BANDWIDTH_FRACTION ** 2
+    return max(1.0, la * lr * efficiency)
 
 
 class Unwrap(_Unwrap):

@@ -1,8 +1,17 @@
-"""Numba kernels for zero-Doppler geometry: geo2rdr and rdr2geo, point by point.
+"""Numba kernels for range-Doppler geometry: geo2rdr and rdr2geo, point by point.
 
-``geo2rdr_many``: for each ground point P, Newton's method on
-f(t) = (P - S(t)) . V(t), with the exact derivative of the interpolating
-polynomial f'(t) = -|V|^2 + (P - S) . A. The start is found without
+Doppler. A target P seen from the antenna S(t), V(t) has the Doppler
+``f_D = 2 V . (P - S) / (lambda R)``, R = |P - S|. A zero-Doppler product
+images P at the time where ``f_D = 0``; a native-Doppler product where
+``f_D`` equals the product's Doppler centroid. The kernels take the Doppler
+per point as ``k = f_D lambda / 2`` (m/s), so that the condition reads
+``(P - S) . V = k R``; ``k = 0`` is zero Doppler.
+
+``doppler_time`` (one point) and ``geo2rdr_many``: Newton's method on
+g(t) = (P - S(t)) . V(t) - k R(t), with the exact derivative of the
+interpolating polynomial g'(t) = -|V|^2 + (P - S) . A + k (P - S) . V / R.
+This is the one Newton loop of the project (phase-to-height calls it too,
+through :func:`zero_doppler_time`). The start is found without
 interpolation: f at the state vectors is decreasing in t, so a bisection over
 the nodes brackets the root and a secant inside the bracket starts Newton
 within metres of it (two to three steps then reach 1e-10 s).
@@ -10,7 +19,10 @@ within metres of it (two to three steps then reach 1e-10 s).
 ``rdr2geo_many``: for each (t, R, h), the antenna S and velocity V at t fix
 the zero-Doppler plane; every point S + R (cos th e1 + sin th e2), with e1 the
 nadir direction projected into that plane and e2 = +-(e1 x V^) the look side,
-is at range R with zero Doppler. Newton on the look angle th solves
+is at range R with zero Doppler. With a Doppler ``k`` the points at range R
+and that Doppler form the cone circle S + R (a V^ + b (cos th e1 + sin th e2)),
+a = k / |V|, b = sqrt(1 - a^2) (ISCE3 ``geometry.cpp`` ``rdr2geo`` with a
+Doppler LUT; Curlander & McDonough 1991, eq. 8.2.6). Newton on the look angle th solves
 height(P(th)) = h, with the exact derivative n(P) . dP/dth (n the ellipsoid
 normal at P). This is the TCN-basis construction of ISCE's ``rdr2geo``
 carried to an exact ellipsoidal height.
@@ -61,12 +73,49 @@ def _start_time(times, pos, vel, px, py, pz):
 
 
 @njit(nogil=True, cache=True)
-def geo2rdr_many(xyz, t_guess, times, pos, vel, coef, znodes, origin, scale,
-                 tol_s, max_iter, out_t, out_r, status):
-    """Zero-Doppler time and slant range of points ``xyz`` (n, 3).
+def doppler_time(px, py, pz, times, coef, znodes, origin, scale, t, tol_s, max_iter, st, k):
+    """Time where point P has Doppler ``k = f_D lambda / 2`` (m/s), Newton from ``t``.
 
-    ``t_guess`` is (n,) with NaN where no guess is given. Outputs are NaN
-    where ``status`` is not 0.
+    Returns the time (NaN without convergence); ``st`` then holds the
+    antenna state (position, velocity, acceleration) at that time.
+    """
+    for _ in range(max_iter):
+        state_at(times, coef, znodes, origin, scale, t, st)
+        dx = px - st[0, 0]
+        dy = py - st[0, 1]
+        dz = pz - st[0, 2]
+        dv = dx * st[1, 0] + dy * st[1, 1] + dz * st[1, 2]
+        g = dv
+        gp = -(st[1, 0] ** 2 + st[1, 1] ** 2 + st[1, 2] ** 2) \
+            + dx * st[2, 0] + dy * st[2, 1] + dz * st[2, 2]
+        if k != 0.0:
+            rng = math.sqrt(dx * dx + dy * dy + dz * dz)
+            g -= k * rng
+            gp += k * dv / rng
+        step = -g / gp
+        t += step
+        if abs(step) < tol_s:
+            state_at(times, coef, znodes, origin, scale, t, st)
+            return t
+    return np.nan
+
+
+@njit(nogil=True, cache=True)
+def zero_doppler_time(p, times, coef, znodes, origin, scale, t, tol_s, max_iter, st):
+    """Zero-Doppler time of point ``p`` (3,) on an orbit, Newton from ``t``; ``st`` gets
+    the state there (NaN without convergence)."""
+    return doppler_time(p[0], p[1], p[2], times, coef, znodes, origin, scale, t, tol_s,
+                        max_iter, st, 0.0)
+
+
+@njit(nogil=True, cache=True)
+def geo2rdr_many(xyz, t_guess, times, pos, vel, coef, znodes, origin, scale,
+                 tol_s, max_iter, k_doppler, out_t, out_r, status):
+    """Time and slant range of points ``xyz`` (n, 3) at Doppler ``k_doppler`` (n,).
+
+    ``t_guess`` is (n,) with NaN where no guess is given; ``k_doppler`` is
+    ``f_D lambda / 2`` per point (0: zero Doppler). Outputs are NaN where
+    ``status`` is not 0.
     """
     st = np.empty((3, 3))
     t_first = times[0]
@@ -81,26 +130,15 @@ def geo2rdr_many(xyz, t_guess, times, pos, vel, coef, znodes, origin, scale,
         if not math.isfinite(t):
             status[i] = OUT_OF_SPAN
             continue
-        code = NO_CONVERGENCE
-        for _ in range(max_iter):
-            state_at(times, coef, znodes, origin, scale, t, st)
-            dx = px - st[0, 0]
-            dy = py - st[0, 1]
-            dz = pz - st[0, 2]
-            f = dx * st[1, 0] + dy * st[1, 1] + dz * st[1, 2]
-            fp = -(st[1, 0] ** 2 + st[1, 1] ** 2 + st[1, 2] ** 2) \
-                + dx * st[2, 0] + dy * st[2, 1] + dz * st[2, 2]
-            step = -f / fp
-            t += step
-            if abs(step) < tol_s:
-                code = OK
-                break
-        if code == OK and not (t >= t_first and t <= t_last):
-            code = OUT_OF_SPAN
-        status[i] = code
-        if code != OK:
+        t = doppler_time(px, py, pz, times, coef, znodes, origin, scale, t, tol_s, max_iter,
+                         st, k_doppler[i])
+        if not math.isfinite(t):
+            status[i] = NO_CONVERGENCE
             continue
-        state_at(times, coef, znodes, origin, scale, t, st)
+        if not (t >= t_first and t <= t_last):
+            status[i] = OUT_OF_SPAN
+            continue
+        status[i] = OK
         out_t[i] = t
         out_r[i] = math.sqrt((px - st[0, 0]) ** 2 + (py - st[0, 1]) ** 2 + (pz - st[0, 2]) ** 2)
 
@@ -130,8 +168,10 @@ def plane_basis(st, side, e1, e2):
 
 @njit(nogil=True, cache=True)
 def rdr2geo_many(t_s, range_m, height, side, times, coef, znodes, origin, scale,
-                 tol_m, max_iter, look, out_xyz, out_llh, status):
-    """Ground point at zero-Doppler time ``t_s``, slant range and height.
+                 tol_m, max_iter, k_doppler, look, out_xyz, out_llh, status):
+    """Ground point at time ``t_s``, slant range, height and Doppler ``k_doppler``.
+
+    ``k_doppler`` (n,) is ``f_D lambda / 2`` in m/s per point (0: zero Doppler).
 
     ``side`` is +1 for right looking, -1 for left. ``look`` (in/out) holds
     the look angle th: a finite value on entry is the Newton start (a warm
@@ -158,25 +198,36 @@ def rdr2geo_many(t_s, range_m, height, side, times, coef, znodes, origin, scale,
         state_at(times, coef, znodes, origin, scale, t, st)
         sx, sy, sz = st[0, 0], st[0, 1], st[0, 2]
         plane_basis(st, side, e1, e2)
+        # the cone of the Doppler: centre S + rng a V^, radius rng b
+        vn = math.sqrt(st[1, 0] ** 2 + st[1, 1] ** 2 + st[1, 2] ** 2)
+        a = k_doppler[i] / vn
+        if not abs(a) < 1.0:
+            status[i] = NO_INTERSECTION
+            continue
+        b = math.sqrt(1.0 - a * a)
+        cx = sx + rng * a * st[1, 0] / vn
+        cy = sy + rng * a * st[1, 1] / vn
+        cz = sz + rng * a * st[1, 2] / vn
+        rb = rng * b
         # the range circle's lowest point (nadir side) must reach the surface
-        lat, lon, hp = xyz_to_llh_1(sx + rng * e1[0], sy + rng * e1[1], sz + rng * e1[2])
+        lat, lon, hp = xyz_to_llh_1(cx + rb * e1[0], cy + rb * e1[1], cz + rb * e1[2])
         if hp > h + tol_m:
             status[i] = NO_INTERSECTION
             continue
         # start: a sphere of the local geocentric radius (+h) below the antenna
-        snorm = math.sqrt(sx * sx + sy * sy + sz * sz)
-        sin2 = sz * sz / (snorm * snorm)
+        snorm = math.sqrt(cx * cx + cy * cy + cz * cz)
+        sin2 = cz * cz / (snorm * snorm)
         rho = A * math.sqrt((1.0 - E2) / (1.0 - E2 * (1.0 - sin2))) + h
-        cos_th = (snorm * snorm + rng * rng - rho * rho) / (2.0 * snorm * rng)
+        cos_th = (snorm * snorm + rb * rb - rho * rho) / (2.0 * snorm * rb)
         th = look[i] if math.isfinite(look[i]) else math.acos(min(1.0, max(-1.0, cos_th)))
         code = NO_CONVERGENCE
         px = py = pz = 0.0
         nx = ny = nz = 0.0
         for _ in range(max_iter):
             c, s = math.cos(th), math.sin(th)
-            px = sx + rng * (c * e1[0] + s * e2[0])
-            py = sy + rng * (c * e1[1] + s * e2[1])
-            pz = sz + rng * (c * e1[2] + s * e2[2])
+            px = cx + rb * (c * e1[0] + s * e2[0])
+            py = cy + rb * (c * e1[1] + s * e2[1])
+            pz = cz + rb * (c * e1[2] + s * e2[2])
             lat, lon, hp = xyz_to_llh_1(px, py, pz)
             g = hp - h
             clat = math.cos(lat)
@@ -185,8 +236,8 @@ def rdr2geo_many(t_s, range_m, height, side, times, coef, znodes, origin, scale,
                 code = OK
                 break
             # height rises with the look angle on (0, pi): dg > 0 there
-            dg = rng * (nx * (-s * e1[0] + c * e2[0]) + ny * (-s * e1[1] + c * e2[1])
-                        + nz * (-s * e1[2] + c * e2[2]))
+            dg = rb * (nx * (-s * e1[0] + c * e2[0]) + ny * (-s * e1[1] + c * e2[1])
+                       + nz * (-s * e1[2] + c * e2[2]))
             new = th - g / dg if dg > 0.0 else th + 1e-3
             if new <= 0.0:
                 new = 0.5 * th

@@ -1,11 +1,17 @@
-"""Zero-Doppler radar geometry: ground <-> (azimuth time, slant range) <-> pixel.
+"""Range-Doppler radar geometry: ground <-> (azimuth time, slant range) <-> pixel.
 
 A focused zero-Doppler SLC images a ground point P at the instant t when the
 antenna S(t) passes closest to it, i.e. when the Doppler vanishes,
 
     f(t) = (P - S(t)) . V(t) = 0,                          (zero-Doppler)
 
-at the slant range R = |P - S(t)|. Row and column follow linearly:
+at the slant range R = |P - S(t)|. A product focused to a native Doppler
+centroid f_dc(R, t) images P where its Doppler equals the centroid,
+
+    f_D = 2 V . (P - S) / (lambda R) = f_dc(R, t),          (native Doppler)
+
+which both functions accept through ``doppler=`` (Hz: a number, an array, or
+a callable ``f(range_m, t_s)``) with ``wavelength_m``. Row and column follow linearly:
 ``row = (t - t_first_line) / line_interval``,
 ``col = (R - first_sample_range) / sample_spacing``.
 
@@ -86,10 +92,28 @@ def _check_on_failure(on_failure: str) -> None:
         raise GeometryError(f"on_failure must be 'raise' or 'nan', got {on_failure!r}")
 
 
+DopplerLike = Union[None, float, np.ndarray, Callable[[np.ndarray, np.ndarray], np.ndarray]]
+
+
+def _doppler_k(doppler: DopplerLike, wavelength_m: float | None, r, t, n: int) -> np.ndarray:
+    """``k = f_D lambda / 2`` (m/s) per point, for the kernels."""
+    if doppler is None:
+        return np.zeros(n)
+    if wavelength_m is None or not wavelength_m > 0:
+        raise GeometryError("a Doppler needs wavelength_m > 0 (f_D = 2 v . (x - p) / (lambda R))")
+    f = doppler(r, t) if callable(doppler) else doppler
+    f = np.broadcast_to(np.asarray(f, dtype=np.float64), (n,)) if np.ndim(f) == 0 \
+        else np.asarray(f, dtype=np.float64).reshape(-1)
+    if f.shape != (n,):
+        raise GeometryError(f"doppler has {f.size} values for {n} points")
+    return np.ascontiguousarray(0.5 * wavelength_m * f)
+
+
 def geo2rdr(xyz: ArrayLike, orbit: Orbit, *, t_guess: ArrayLike | None = None,
             tol_s: float = 1e-10, max_iter: int = 25,
-            on_failure: str = "raise") -> tuple[np.ndarray, np.ndarray]:
-    """Zero-Doppler azimuth time and slant range of ground points.
+            on_failure: str = "raise", doppler: DopplerLike = None,
+            wavelength_m: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Azimuth time and slant range of ground points (zero or native Doppler).
 
     Parameters
     ----------
@@ -108,11 +132,19 @@ def geo2rdr(xyz: ArrayLike, orbit: Orbit, *, t_guess: ArrayLike | None = None,
     on_failure : {"raise", "nan"}
         What to do with points whose time is outside the orbit span or that
         do not converge: raise :class:`GeometryError`, or return NaN there.
+    doppler : float, array_like or callable, optional
+        The Doppler (Hz) the points are imaged at: ``None`` (zero Doppler),
+        per point values broadcast to ``...``, or ``f(range_m, t_s)`` (a
+        product's centroid), then solved by fixed-point passes over the
+        Newton solution (each pass evaluates ``f`` at the last (R, t)),
+        as ISCE3 ``geo2rdr`` with a Doppler LUT.
+    wavelength_m : float, optional
+        Needed with ``doppler``.
 
     Returns
     -------
     t_s, range_m : ndarray of shape ``...``
-        Zero-Doppler time (seconds since the orbit epoch) and slant range (m).
+        Azimuth time (seconds since the orbit epoch) and slant range (m).
 
     Raises
     ------
@@ -138,20 +170,32 @@ def geo2rdr(xyz: ArrayLike, orbit: Orbit, *, t_guess: ArrayLike | None = None,
     out_t, out_r = np.empty(n), np.empty(n)
     status = np.empty(n, dtype=np.int8)
     times, coef, znodes, origin, scale = orbit._tables
-    _k.geo2rdr_many(flat, guess, times, orbit.positions, orbit.velocities, coef, znodes,
-                    origin, scale, float(tol_s), int(max_iter), out_t, out_r, status)
+    fixed = not callable(doppler)
+    k = _doppler_k(doppler, wavelength_m, None, None, n) if fixed else np.zeros(n)
+    for _ in range(1 if fixed else 8):
+        _k.geo2rdr_many(flat, guess, times, orbit.positions, orbit.velocities, coef, znodes,
+                        origin, scale, float(tol_s), int(max_iter), k, out_t, out_r, status)
+        if fixed:
+            break
+        ok = status == 0
+        new = np.zeros(n)
+        new[ok] = _doppler_k(doppler, wavelength_m, out_r[ok], out_t[ok], int(ok.sum()))
+        done = np.all(np.abs(new - k)[ok] * 2.0 / wavelength_m < 1e-6)  # 1 uHz
+        guess, k = np.where(ok, out_t, guess), new
+        if done:
+            break
     _report(status, "geo2rdr", on_failure, lambda k: f"xyz={flat[k].tolist()}")
     return out_t.reshape(shape), out_r.reshape(shape)
 
 
-def _solve_height(t, r, h, sign, orbit, tol_m, max_iter, look):
+def _solve_height(t, r, h, sign, orbit, tol_m, max_iter, look, k):
     """Kernel call for flat arrays: (xyz, llh_deg, status); ``look`` is updated in place."""
     n = t.shape[0]
     xyz, llh = np.empty((n, 3)), np.empty((n, 3))
     status = np.empty(n, dtype=np.int8)
     times, coef, znodes, origin, scale = orbit._tables
     _k.rdr2geo_many(t, r, h, sign, times, coef, znodes, origin, scale,
-                    float(tol_m), int(max_iter), look, xyz, llh, status)
+                    float(tol_m), int(max_iter), k, look, xyz, llh, status)
     llh[:, :2] = np.degrees(llh[:, :2])
     return xyz, llh, status
 
@@ -159,8 +203,9 @@ def _solve_height(t, r, h, sign, orbit, tol_m, max_iter, look):
 def rdr2geo(t_s: ArrayLike, range_m: ArrayLike, orbit: Orbit, look_side: str,
             height: HeightLike = 0.0, *,
             tol_m: float = 1e-7, max_iter: int = 30, dem_tol_m: float = 1e-4,
-            dem_max_iter: int = 60, on_failure: str = "raise") -> tuple[np.ndarray, np.ndarray]:
-    """Ground point seen at a zero-Doppler time and slant range.
+            dem_max_iter: int = 60, on_failure: str = "raise", doppler: DopplerLike = None,
+            wavelength_m: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Ground point seen at an azimuth time and slant range (zero or native Doppler).
 
     Parameters
     ----------
@@ -184,6 +229,12 @@ def rdr2geo(t_s: ArrayLike, range_m: ArrayLike, orbit: Orbit, look_side: str,
     on_failure : {"raise", "nan"}
         Points outside the orbit span, whose range does not reach the surface,
         beyond the horizon, off the DEM, or not converged: raise, or NaN rows.
+    doppler : float, array_like or callable, optional
+        The Doppler (Hz) of the pixels (``None``: zero Doppler), per point
+        or ``f(range_m, t_s)``: the point lies on the cone
+        ``(P - S) . V = f_D lambda R / 2`` instead of the zero-Doppler plane.
+    wavelength_m : float, optional
+        Needed with ``doppler``.
 
     Returns
     -------
@@ -215,11 +266,13 @@ def rdr2geo(t_s: ArrayLike, range_m: ArrayLike, orbit: Orbit, look_side: str,
     rf = np.ascontiguousarray(r).reshape(-1)
     hf = np.ascontiguousarray(h).reshape(-1).copy()
     look = np.full(tf.shape[0], np.nan)
-    xyz, llh, status = _solve_height(tf, rf, hf, sign, orbit, tol_m, max_iter, look)
+    k = _doppler_k(doppler, wavelength_m, rf, tf, tf.shape[0])
+    xyz, llh, status = _solve_height(tf, rf, hf, sign, orbit, tol_m, max_iter, look, k)
     if surface is not None:
         def solve(index, h_new):
             warm = look[index]
-            out = _solve_height(tf[index], rf[index], h_new, sign, orbit, tol_m, max_iter, warm)
+            out = _solve_height(tf[index], rf[index], h_new, sign, orbit, tol_m, max_iter, warm,
+                                k[index])
             look[index] = warm
             return out
 

@@ -108,21 +108,39 @@ def scene_record(scene: Scene, run_dir: Path) -> dict[str, Any]:
 def check_pair(master: Scene, slave: Scene) -> None:
     """Refuse two scenes that cannot form an interferogram.
 
+    Two scenes pair when they share the look side and their range spectra
+    overlap: the same wavelength (within 0.1 %), or, where both declare
+    their centre frequency and processed range bandwidth (contract v2,
+    e.g. two NISAR modes of one acquisition), overlapping bands
+    ``|f1 - f2| < (B1 + B2) / 2``; the common-band filter then cuts the
+    common part.
+
     Raises
     ------
     SceneError
         Naming the slave's file: ``sensor.look_side`` if the look sides
-        differ, ``sensor.wavelength_m`` if the wavelengths differ by more
-        than 0.1 %.
+        differ, ``sensor.wavelength_m`` (or ``sensor.centre_frequency_hz``)
+        if the spectra do not overlap.
     """
     if slave.look_side != master.look_side:
         raise SceneError(slave.yaml_path, "sensor.look_side",
                          f"is {slave.look_side!r} but the master ({master.yaml_path}) looks "
                          f"{master.look_side!r}; an interferometric pair shares its look side")
-    if abs(slave.wavelength_m - master.wavelength_m) > WAVELENGTH_TOLERANCE * master.wavelength_m:
-        raise SceneError(slave.yaml_path, "sensor.wavelength_m",
-                         f"is {slave.wavelength_m} m but the master's is {master.wavelength_m} m; "
-                         "an interferometric pair shares its wavelength")
+    if abs(slave.wavelength_m - master.wavelength_m) <= WAVELENGTH_TOLERANCE * master.wavelength_m:
+        return
+    bands = [(s.centre_frequency_hz, s.range_bandwidth_hz) for s in (master, slave)]
+    if all(f is not None and b is not None for f, b in bands):
+        (f1, b1), (f2, b2) = bands
+        if abs(f1 - f2) < 0.5 * (b1 + b2):
+            return
+        raise SceneError(slave.yaml_path, "sensor.centre_frequency_hz",
+                         f"the slave's band {f2:.6g} Hz +- {b2 / 2:.6g} Hz does not overlap "
+                         f"the master's {f1:.6g} Hz +- {b1 / 2:.6g} Hz ({master.yaml_path}); "
+                         "no common band to interfere")
+    raise SceneError(slave.yaml_path, "sensor.wavelength_m",
+                     f"is {slave.wavelength_m} m but the master's is {master.wavelength_m} m; "
+                     "an interferometric pair shares its wavelength (or declares overlapping "
+                     "bands: sensor.centre_frequency_hz and range.processed_bandwidth_hz)")
 
 
 def _flatten(prefix: str, value: Any, out: dict[str, Any]) -> dict[str, Any]:
