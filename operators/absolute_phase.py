@@ -44,7 +44,11 @@ reference minus the fitted constant and plane, per point):
 * *blunder*: more than half of the component's points were rejected or
   disagree by more than half a cycle, i.e. by more than half the height of
   ambiguity (an unwrapping error inside the component, or references that
-  do not belong to it).
+  do not belong to it);
+* *DEM check*: when the run has a reference DEM, the components referenced
+  by GCPs are also compared with DEM points of theirs: more than half of
+  them off by more than half a cycle flags the component (the GCPs picked
+  the wrong cycle).
 
 A component failing a gate is dropped (NaN in the product, listed in
 ``quality.flagged_components``). When failing components hold half or more of
@@ -340,6 +344,7 @@ class AbsolutePhaseEstimate(ReductionOperator):
         have = set(np.unique(chunks[0][3]).tolist()) if chunks else set()
         missing = [c for c in present if c not in have]
         dem_info = inputs.get("reference_dem") or {}
+        dem = None
         if missing and dem_info.get("path"):
             dem = read_dem(_resolve(dem_info["path"], sources["unwrapped"]))
             pts = self._points(self._dem_points(dem, comps, missing), unw, comps)
@@ -376,6 +381,12 @@ class AbsolutePhaseEstimate(ReductionOperator):
                                       if used.any() else float("nan"),
                                       max_abs_rad=float(np.max(np.abs(res[g])))
                                       if g.any() else float("nan"))
+        checked = [row["id"] for row in table if row["source"] == "gcps"]
+        if checked and dem_info.get("path"):   # the DEM checks the GCP-referenced components
+            if dem is None:
+                dem = read_dem(_resolve(dem_info["path"], sources["unwrapped"]))
+            self._dem_check(dem, unw, comps, dict(zip(ids, offsets)), result["ramp_rad_per_pixel"],
+                            [row for row in table if row["id"] in checked])
         refused = None
         if ids:
             used = sorted(set(kinds))
@@ -419,6 +430,28 @@ class AbsolutePhaseEstimate(ReductionOperator):
         return {"id": int(c), "pixels": int(np.count_nonzero(comps == c)), "source": kind,
                 "points": int(len(res)), "rms_rad": rms, "misclosure_rad": float(closure),
                 "blunder_points": int(wrong.sum()), "failed": "; ".join(reasons)}
+
+    def _dem_check(self, dem: Any, unw: np.ndarray, comps: np.ndarray,
+                   applied: dict[int, float], ramp: list[float],
+                   rows: list[dict[str, Any]]) -> None:
+        """Flag components whose heights disagree with the reference DEM by > ``h_a / 2``.
+
+        DEM points of each component (as for DEM referencing) are compared
+        with the constant applied from the GCPs: more than half of them off by
+        more than half a cycle means the GCPs picked the wrong cycle (or the
+        component holds an unwrapping error where the GCPs are).
+        """
+        pts = self._points(self._dem_points(dem, comps, [row["id"] for row in rows]), unw, comps)
+        r, c, diff, comp = pts[0], pts[1], pts[2], pts[3]
+        for row in rows:
+            sel = comp == row["id"]
+            res = diff[sel] - applied[row["id"]] - ramp[0] * r[sel] - ramp[1] * c[sel]
+            off = int(np.count_nonzero(np.abs(res) > math.pi))
+            row.update(dem_points=int(sel.sum()), dem_disagree=off)
+            if sel.any() and off > 0.5 * sel.sum():
+                reason = (f"reference DEM off by more than half an ambiguity at {off} of "
+                          f"{int(sel.sum())} points")
+                row["failed"] = f"{row['failed']}; {reason}" if row["failed"] else reason
 
     def _gate(self, table: list[dict[str, Any]], result: dict[str, Any]) -> str | None:
         """The refusal message when failing components hold half the referenced pixels."""

@@ -61,6 +61,7 @@ from peppers.geometry.scene_geometry import scene_geo2rdr, scene_rdr2geo
 from peppers.image import ImageSink, ImageSource, ImageSpec, Region
 from peppers.operator import GlobalOperator, Param
 from peppers.operators.flat_earth import ORBIT_NODES
+from peppers.scene import scene_from_mapping
 
 __all__ = ["geometry_layers", "layover_shadow_mask", "RadarGeometry", "LAYERS", "LAYOVER",
            "SHADOW"]
@@ -310,8 +311,6 @@ class RadarGeometry(GlobalOperator):
 
     def __init__(self, **values: Any) -> None:
         super().__init__(**values)
-        from peppers.scene import scene_from_mapping
-
         inputs = self.run_inputs
         if "master" not in inputs or "slave" not in inputs:
             raise OperatorError(f"{self.label}: run_inputs must hold the master and slave "
@@ -346,13 +345,17 @@ class RadarGeometry(GlobalOperator):
         orbit = m.orbit(self.orbit_nodes)
         _, llh = scene_rdr2geo(m, tt, rr, surface, orbit=orbit, dem_max_iter=400,
                                on_failure="nan")
-        lo_h = float(np.nanmin(llh[..., 2])) - 300.0
-        hi_h = float(np.nanmax(llh[..., 2])) + 300.0
+        # the heights inside the block: the DEM sampled over the edge points' box
+        la = np.linspace(np.nanmin(llh[..., 0]), np.nanmax(llh[..., 0]), 24)
+        lo = np.linspace(np.nanmin(llh[..., 1]), np.nanmax(llh[..., 1]), 24)
+        inner = dem.heights(la[:, None], lo[None, :], check=False)
+        lo_h = float(np.nanmin([np.nanmin(inner), np.nanmin(llh[..., 2])])) - 20.0
+        hi_h = float(np.nanmax([np.nanmax(inner), np.nanmax(llh[..., 2])])) + 20.0
         boxes = [scene_rdr2geo(m, tt, rr, h, orbit=orbit, on_failure="nan")[1]
                  for h in (lo_h, hi_h)]
         lat = np.concatenate([b[..., 0].ravel() for b in boxes])
         lon = np.concatenate([b[..., 1].ravel() for b in boxes])
-        pad = 0.002
+        pad = 3.0 * dem.posting_deg()
         return dem.grid(np.nanmin(lat) - pad, np.nanmax(lat) + pad,
                         np.nanmin(lon) - pad, np.nanmax(lon) + pad)
 

@@ -127,9 +127,6 @@ class SlaveResampleFilter(LocalOperator):
         carrier = self.slave_carrier
         if not carrier and self.doppler and self.slave_scene:
             carrier = scene_carrier(self.slave_scene) or {}
-        self.carrier_source = ("none" if not self.doppler else
-                               "parameter" if self.slave_carrier else
-                               "scene" if carrier else "zero-Doppler assumed")
         self.resampler = self.resampler_class(taps=self.taps, beta=self.beta,
                                               carrier=carrier if self.doppler else {},
                                               **poly, **self._resampler_extra())

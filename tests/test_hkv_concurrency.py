@@ -7,12 +7,21 @@ reader process parses every record file and reads every key throughout,
 checking that each record parses and no per-writer value ever goes
 backwards. At the end every counter must equal the number of increments
 made: a single lost update would show.
+
+Made for a loaded machine: the processes are *spawned* (a fork of the
+multi-threaded pytest process can inherit a lock some other thread held and
+hang); the writers start only after the reader's first pass and, every
+:data:`CHECKPOINT` writes, wait until the reader has made another, so reads
+and writes overlap by construction, not by the scheduler's grace; the
+reader reports any error it meets (it never dies silently), and every wait
+is for a state, with a deadline of minutes.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import queue
 import time
 from pathlib import Path
 
@@ -24,13 +33,28 @@ from peppers.hkv.schema import Schema
 
 WRITERS = 4
 WRITES = 200
+CHECKPOINT = 50  # writes between two waits for a new reader pass
+DEADLINE = 600.0  # seconds any wait of this test may take at most
 
 
-def _writer(root: str, index: int, start: multiprocessing.Event, report) -> None:
+def _wait_passes(passes, more_than: int, what: str) -> int:
+    """Block until the reader made more than ``more_than`` passes; the count."""
+    deadline = time.monotonic() + DEADLINE
+    while passes.value <= more_than:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the reader made no pass in {DEADLINE:.0f} s ({what})")
+        time.sleep(0.005)
+    return passes.value
+
+
+def _writer(root: str, index: int, start, passes, report) -> None:
     db = RunDatabase.open(root)
     start.wait()
     last = -1
+    seen = passes.value
     for n in range(WRITES):
+        if n % CHECKPOINT == CHECKPOINT - 1:
+            seen = _wait_passes(passes, seen, f"writer {index} at write {n}")
         if n % 2 == 0:
             with db.transaction(message=f"writer {index} step {n}") as tx:
                 tx.set("counters.total", tx.get("counters.total") + 1)
@@ -46,31 +70,38 @@ def _writer(root: str, index: int, start: multiprocessing.Event, report) -> None
             last = n
 
 
-def _reader(root: str, stop: multiprocessing.Event, report) -> None:
-    db = RunDatabase.open(root)
-    seen: dict[str, int] = {}
+def _reader(root: str, stop, passes, report) -> None:
     reads = problems = 0
-    while not stop.is_set():
-        for path in sorted(Path(root).rglob("*.yaml")):
-            group = group_of_relpath(path.relative_to(root).as_posix())
-            if group is None:
-                continue
-            try:
-                parse_record(path.read_bytes(), group, Schema())
-            except Exception as error:  # noqa: BLE001 - the reader reports any failure
-                report.put(f"parse {path}: {error}")
+    try:
+        db = RunDatabase.open(root)
+        seen: dict[str, int] = {}
+        while not stop.is_set():
+            for path in sorted(Path(root).rglob("*.yaml")):
+                group = group_of_relpath(path.relative_to(root).as_posix())
+                if group is None:
+                    continue
+                try:
+                    parse_record(path.read_bytes(), group, Schema())
+                except Exception as error:  # noqa: BLE001 - the reader reports any failure
+                    report.put(f"parse {path}: {error}")
+                    problems += 1
+            for key in [f"shared.w{i}" for i in range(WRITERS)] + ["counters.total"]:
+                value = db.get(key, -1)
+                if value < seen.get(key, -1):
+                    report.put(f"{key} went back from {seen[key]} to {value}")
+                    problems += 1
+                seen[key] = value
+                reads += 1
+            total = db.subtree("tallies")
+            if total["increments"] < seen.get("tallies", 0):
+                report.put("tallies.increments went back")
                 problems += 1
-        for key in [f"shared.w{i}" for i in range(WRITERS)] + ["counters.total"]:
-            value = db.get(key, -1)
-            if value < seen.get(key, -1):
-                report.put(f"{key} went back from {seen[key]} to {value}")
-                problems += 1
-            seen[key] = value
-            reads += 1
-        total = db.subtree("tallies")
-        if total["increments"] < seen.get("tallies", 0):
-            report.put("tallies.increments went back")
-        seen["tallies"] = total["increments"]
+            seen["tallies"] = total["increments"]
+            with passes.get_lock():
+                passes.value += 1
+    except BaseException as error:  # noqa: BLE001 - reported, never a silent death
+        report.put(f"reader stopped by {type(error).__name__}: {error}")
+        problems += 1
     report.put(("done", reads, problems))
 
 
@@ -79,31 +110,51 @@ def test_four_writers_lose_no_update(tmp_path):
     root = tmp_path / "run"
     db = RunDatabase.create(root, {"counters.total": {"type": "int", "default": 0},
                                    "tallies.increments": {"type": "int", "default": 0}})
-    context = multiprocessing.get_context("fork")
+    context = multiprocessing.get_context("spawn")
     start, stop, report = context.Event(), context.Event(), context.Queue()
-    reader = context.Process(target=_reader, args=(str(root), stop, report))
-    writers = [context.Process(target=_writer, args=(str(root), i, start, report))
+    passes = context.Value("i", 0)
+    reader = context.Process(target=_reader, args=(str(root), stop, passes, report))
+    writers = [context.Process(target=_writer, args=(str(root), i, start, passes, report))
                for i in range(WRITERS)]
     reader.start()
     for writer in writers:
         writer.start()
-    began = time.monotonic()
-    start.set()
-    for writer in writers:
-        writer.join(timeout=120)
-        assert writer.exitcode == 0, f"writer {writer.pid} exited with {writer.exitcode}"
-    elapsed = time.monotonic() - began
-    stop.set()
     messages = []
-    while True:
-        message = report.get(timeout=60)
-        if isinstance(message, tuple):
-            break
-        messages.append(message)
-    reader.join(timeout=30)
+    try:
+        _wait_passes(passes, 0, "before the writers start")
+        began = time.monotonic()
+        start.set()
+        for writer in writers:
+            writer.join(timeout=DEADLINE)
+            assert writer.exitcode == 0, f"writer {writer.pid} exited with {writer.exitcode}"
+        elapsed = time.monotonic() - began
+        stop.set()
+        # Drain while waiting: a process with queued messages cannot exit before they
+        # are read. The reader always ends with its ("done", ...) tuple.
+        deadline = time.monotonic() + DEADLINE
+        while True:
+            try:
+                message = report.get(timeout=1.0)
+            except queue.Empty:
+                assert reader.is_alive() or reader.exitcode is None, \
+                    f"the reader died (exit {reader.exitcode}) without its report"
+                assert time.monotonic() < deadline, "the reader did not stop"
+                continue
+            if isinstance(message, tuple):
+                break
+            messages.append(message)
+        reader.join(timeout=DEADLINE)
+    finally:
+        stop.set()
+        start.set()
+        for process in [reader, *writers]:
+            if process.is_alive():
+                process.kill()
+                process.join()
     _, reads, problems = message
     assert problems == 0 and not messages, messages[:5]
-    assert reads > 100, "the reader hardly ran: the test would not show torn reads"
+    # The checkpoints made the reader pass at least once per CHECKPOINT writes of each writer.
+    assert passes.value >= WRITES // CHECKPOINT
 
     db = RunDatabase.open(root)
     increments = WRITERS * (WRITES // 2)
@@ -117,4 +168,5 @@ def test_four_writers_lose_no_update(tmp_path):
     assert sum(c.key == "counters.total" for c in changes) == increments
     assert sum(c.key.startswith("shared.") for c in changes) == WRITERS * (WRITES // 2)
     assert not os.listdir(root / ".peppers" / "journal")
-    print(f"{WRITERS} x {WRITES} writes in {elapsed:.1f} s, reader made {reads} reads")
+    print(f"{WRITERS} x {WRITES} writes in {elapsed:.1f} s, reader made {reads} reads "
+          f"in {passes.value} passes")

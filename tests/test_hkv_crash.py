@@ -113,11 +113,11 @@ def test_sigkill_at_random_moments_leaves_old_or_new(tmp_path):
         ready = context.Event()
         child = context.Process(target=_writer, args=(str(root), n, str(log_path), ready))
         child.start()
-        assert ready.wait(30), "writer did not start"
-        _wait_for_first_step(log_path, timeout=60)
+        assert ready.wait(600), "writer did not start"
+        _wait_for_first_step(log_path, timeout=600)
         time.sleep(rng.uniform(0, 0.08))
         os.kill(child.pid, signal.SIGKILL)
-        child.join(10)
+        child.join(600)
         assert child.exitcode == -signal.SIGKILL
 
         lines = log_path.read_text().split()

@@ -191,3 +191,38 @@ def test_half_cycle_misclosure_refuses_and_a_bad_small_component_is_dropped(scen
     assert _offsets(result) == {c: TWO_PI * k for c, k in CYCLES.items()}
     row3 = [r for r in result["quality"]["table"] if r["id"] == 3][0]
     assert "misclosure" in row3["failed"] and row3["points"] >= 1
+
+
+def test_reference_dem_flags_a_component_whose_gcp_picks_the_wrong_cycle(scene):
+    """Component 2 referenced by one GCP whose height is off by one h_a: the DEM flags it."""
+    half = scene["truth"].shape[1] // 2
+    left = [p for p, c in zip(scene["gcps"], scene["gcp_cols"]) if c < half - 2]
+    right = [(p, c) for p, c in zip(scene["gcps"], scene["gcp_cols"]) if c > half + 30]
+    point, col = right[0]
+    row = [rc[0] for rc, p in zip(scene["gcp_rowcol"], scene["gcps"]) if p is point][0]
+    folder = scene["folder"]
+    # the height of ambiguity at that GCP, from the geometry
+    from peppers.operators.height import height_of_ambiguity
+    from peppers.scene import scene_from_mapping
+    master = scene_from_mapping(scene["inputs"]["master"])
+    slave = scene_from_mapping(scene["inputs"]["slave"])
+    h_a = float(height_of_ambiguity(master, slave, np.array([row]), np.array([col]),
+                                    np.array([point["height_m"]]))[0])
+    wrong = dict(point, height_m=point["height_m"] + h_a)
+    inputs = dict(scene["inputs"], gcps={"points": left + [wrong]},
+                  reference_dem={"path": str(folder / "dem.tif")})
+    result = _estimate(scene, run_inputs=inputs, dem_points=50)
+    quality = result["quality"]
+    assert quality["flagged_components"] == [2]
+    # component 2 holds half of the referenced pixels: the product is refused, not trimmed
+    assert result["method"] == "relative" and "reference DEM off" in result["refused"]
+    row2 = [r for r in quality["table"] if r["id"] == 2][0]
+    assert "reference DEM off by more than half an ambiguity" in row2["failed"]
+    assert row2["dem_disagree"] > 0.5 * row2["dem_points"] > 10
+    row1 = [r for r in quality["table"] if r["id"] == 1][0]
+    assert row1["dem_disagree"] == 0 and not row1["failed"]
+    # with the right height the DEM agrees and both stay absolute
+    inputs["gcps"] = {"points": left + [point]}
+    result = _estimate(scene, run_inputs=inputs, dem_points=50)
+    assert result["quality"]["flagged_components"] == [] and result["component_ids"] == [1, 2]
+    assert result["method"] == "gcps"

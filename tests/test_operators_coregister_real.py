@@ -4,7 +4,9 @@ Each real SLC is the master; the slave is the same SLC moved by a smooth known
 offset field (up to about 2 px, varying across the scene) with the test's own
 16-tap sinc, carrying the scene's real azimuth carrier (the TOPS ramp of the
 burst; the UAVSAR product's Doppler LUT, which is zero) so the pair looks like
-a real repeat (``support.real_repeat``). The chain's coregistration must find
+a real repeat (``support.real_repeat``). The chain takes the carrier from the
+scene ``pep import s1`` writes (checked against the test's own evaluation of
+the annotation to 1e-4 cycles per line). The chain's coregistration must find
 the offsets to 0.02 px RMS, and after resampling the pair's coherence must be
 at least 0.98, measurably lower with the carrier switched off. Numbers in
 docs/coregistration.md.
@@ -15,12 +17,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from support import real_repeat as rr
+from support.drs import pep
 
 from peppers.io.source import ArraySource
 from peppers.operators.coregister import Coregistration, design_matrix
-from peppers.operators.doppler import carrier_grid
+from peppers.operators.doppler import carrier_grid, scene_carrier
 from peppers.operators.slave_resample import SlaveResampleFilter
 from peppers.ppe import apply
+from peppers.scene import load_scene
 
 MARGIN = 20
 
@@ -52,11 +56,23 @@ def _chain(master, slave, carrier, *, doppler, grid, chip=(64, 64)):
 
 
 @pytest.fixture(scope="module")
-def s1_pair():
+def s1_pair(tmp_path_factory):
+    """The crop, its repeat, the true offsets, and the chain's carrier from ``pep import s1``."""
     master = rr.s1_crop()
     phase, carrier_hz, prf = rr.s1_tops_phase()
     slave, d_row, d_col = rr.make_repeat(master, phase, rr.offset_field(master.shape))
-    return master, slave, d_row, d_col, carrier_grid(carrier_hz, *master.shape, prf)
+    out = tmp_path_factory.mktemp("s1")
+    pep("import", "s1", "-", str(out), "--swath", "3", "--burst", str(rr.S1_CROP[2] + 1),
+        "--annotation", str(rr.S1_XML.absolute()), "--measurement", str(rr.S1_TIFF.absolute()),
+        "--measurement-offset", str(rr.S1_CROP[0]), str(rr.S1_CROP[1]), "--name", "b7",
+        cwd=out)
+    scene = load_scene(out / "b7.yaml")
+    assert scene.shape == master.shape and scene.tops is not None
+    carrier = scene_carrier(scene)
+    # the scene's TOPS ramp (importer + TopsBurst.doppler) agrees with the test's own
+    ours = carrier_grid(carrier_hz, *master.shape, prf)
+    assert np.abs(np.asarray(carrier["values"]) - np.asarray(ours["values"])).max() < 1e-4
+    return master, slave, d_row, d_col, carrier
 
 
 def test_s1_tops_burst_coregistration_and_resampling(s1_pair):

@@ -24,9 +24,9 @@ import pytest
 from support.unwrap_cases import score, simulated_case
 
 from peppers.errors import OperatorError
+from peppers.operators.scene_spectra import DEFAULT_BANDWIDTH_FRACTION
 from peppers.operators.unwrap import unwrap_branch_cut, unwrap_mcf, unwrap_wls
-from peppers.operators.unwrap.operators import (LOOK_EFFICIENCY, Unwrap, UnwrapMCF,
-                                                equivalent_looks)
+from peppers.operators.unwrap.operators import Unwrap, UnwrapMCF, equivalent_looks
 
 SIZE = {"lines": 1000, "samples": 520, "snr_db": 30.0}
 #: name -> simulated_case options
@@ -111,7 +111,7 @@ def test_hard_scene_separates_methods(scenes):
 def test_unwrap_operator_selects_method_and_derives_looks(scenes):
     """``Unwrap`` = the chosen solver; nlooks 0 -> looks of the grid x 0.85^2."""
     _, case, results, _ = scenes["easy-1"]
-    assert equivalent_looks({}, (4, 4)) == pytest.approx(16 * LOOK_EFFICIENCY)
+    assert equivalent_looks({}, (4, 4)) == pytest.approx(16 * DEFAULT_BANDWIDTH_FRACTION ** 2)
     for method, solver in (("mcf", UnwrapMCF), ("wls", None), ("branch_cut", None)):
         op = Unwrap(method=method, looks=(4, 4), fill_max_hole=0, min_component_size=50,
                     threshold=0.0, tile_size=0)

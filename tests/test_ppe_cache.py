@@ -50,6 +50,14 @@ def test_lru_keeps_the_budget_and_reports_what_it_drops():
     assert 7 not in big and dropped[-1] == 7 and big.evictions == 1
 
 
+def _until(predicate, deadline: float = 600.0) -> None:
+    """Wait for a state of the cache (never for a time), at most ``deadline`` seconds."""
+    end = time.monotonic() + deadline
+    while not predicate():
+        assert time.monotonic() < end, "the state never came"
+        time.sleep(0.001)
+
+
 def test_two_threads_wanting_one_tile_compute_it_once():
     cache = TileCache("n", budget=10_000, refs={5: 4})
     calls = []
@@ -57,7 +65,7 @@ def test_two_threads_wanting_one_tile_compute_it_once():
 
     def compute():
         calls.append(1)
-        time.sleep(0.05)
+        _until(lambda: cache.shared == 3)  # the other three wait on this computation
         return _tile(5)
 
     def worker(out):
@@ -72,7 +80,7 @@ def test_two_threads_wanting_one_tile_compute_it_once():
         t.join()
     assert len(calls) == 1 and len(results) == 4
     assert all(r is results[0] for r in results)
-    assert cache.misses == 1 and cache.shared + cache.hits == 3
+    assert cache.misses == 1 and cache.shared == 3
 
 
 def test_a_failed_computation_reaches_every_waiter_and_stores_nothing():
@@ -81,7 +89,7 @@ def test_a_failed_computation_reaches_every_waiter_and_stores_nothing():
 
     def fail():
         started.set()
-        time.sleep(0.05)
+        _until(lambda: cache.shared == 1)  # the waiter waits on this computation
         raise RuntimeError("boom")
 
     errors = []

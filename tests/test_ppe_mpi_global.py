@@ -77,7 +77,7 @@ def pep_ppe_rule(run: Path, n: int, *extra: str, env: dict | None = None
     command = launch_command(run, "unwrap", n, launcher="mpiexec", rule=True) + list(extra)
     full_env = {**os.environ, "PYTHONPATH": os.pathsep.join(
         [str(TESTS), os.environ.get("PYTHONPATH", "")]), **(env or {})}
-    return subprocess.run(command, capture_output=True, text=True, timeout=120, env=full_env,
+    return subprocess.run(command, capture_output=True, text=True, timeout=600, env=full_env,
                           check=False)
 
 

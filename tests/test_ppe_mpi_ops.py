@@ -2,25 +2,27 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 
 from peppers.ppe.region import Region
-from support.mpi_ops import FailingUnwrap, Flaky, Sleepy
+from support.mpi_ops import FailingUnwrap, Flaky, Skewed
 
 
-def test_sleepy_sleeps_only_above_its_row():
-    op = Sleepy(seconds=0.05, below=32)
+def test_skewed_waits_on_rank_0_above_its_row_until_another_rank_logs(tmp_path, monkeypatch):
+    log = tmp_path / "log"
+    monkeypatch.setenv("PEPPERS_TEST_LOG", str(log))
     x = np.arange(16.0).reshape(4, 4)
-    start = time.perf_counter()
-    out = op.compute({"input": x}, Region(32, 0, 4, 4))["output"]
-    fast = time.perf_counter() - start
-    start = time.perf_counter()
-    op.compute({"input": x}, Region(0, 0, 4, 4))
-    slow = time.perf_counter() - start
-    assert np.array_equal(out, x) and fast < 0.02 <= 0.04 < slow
+    monkeypatch.setenv("PMI_RANK", "0")
+    op = Skewed(below=32, deadline=0.2)
+    assert np.array_equal(op.compute({"input": x}, Region(32, 0, 4, 4))["output"], x)
+    with pytest.raises(TimeoutError, match="no other rank computed a tile"):
+        op.compute({"input": x}, Region(0, 0, 4, 4))   # alone: it would wait forever
+    monkeypatch.setenv("PMI_RANK", "1")
+    op.compute({"input": x}, Region(0, 4, 4, 4))       # other ranks never wait
+    monkeypatch.setenv("PMI_RANK", "0")
+    op.compute({"input": x}, Region(0, 0, 4, 4))       # rank 1 logged: rank 0 goes on
+    assert log.read_text() == "0 32 0\n1 0 4\n0 0 0\n"
 
 
 def test_flaky_adds_one_logs_and_fails_on_its_tile(tmp_path, monkeypatch):

@@ -16,7 +16,7 @@ from rich.console import Console
 from peppers.rmi import RunStatus, detach, run_status, wait_started
 from peppers.rmi.view import render
 
-from support.rmi import wait_for, write_script
+from support.rmi import DEADLINE, gate, wait_for, write_script
 
 
 class Terminal:
@@ -31,7 +31,7 @@ class Terminal:
         os.close(slave)
         self.screen = b""
 
-    def read_until(self, *needles: bytes, timeout: float = 20.0) -> None:
+    def read_until(self, *needles: bytes, timeout: float = DEADLINE) -> None:
         deadline = time.monotonic() + timeout
         while not all(n in self.screen for n in needles):
             left = deadline - time.monotonic()
@@ -46,7 +46,7 @@ class Terminal:
     def key(self, data: bytes) -> None:
         os.write(self.master, data)
 
-    def exit_code(self, timeout: float = 10.0) -> int:
+    def exit_code(self, timeout: float = DEADLINE) -> int:
         deadline = time.monotonic() + timeout
         while self.process.poll() is None and time.monotonic() < deadline:
             ready, _, _ = select.select([self.master], [], [], 0.05)
@@ -55,7 +55,7 @@ class Terminal:
                     self.screen += os.read(self.master, 65536)
                 except OSError:
                     pass
-        return self.process.wait(timeout=1)
+        return self.process.wait(timeout=DEADLINE)
 
     def close(self) -> None:
         if self.process.poll() is None:
@@ -68,10 +68,11 @@ def test_attach_renders_controls_and_detaches_in_a_pty(tmp_path):
     script = write_script(tmp_path)
     root = tmp_path / "run"
     root.mkdir()
+    gate(root, 64)  # 16 tiles, then the run waits: it is still running when the test looks
     pid = detach(root, [sys.executable, str(script), str(root), "0.15"])
     pep = [sys.executable, "-m", "peppers.cli.main", "--run", str(root), "monitor", "attach"]
     try:
-        wait_started(root, pid)
+        wait_started(root, pid, timeout=DEADLINE)
         wait_for((root / ".peppers" / "monitor.sock").exists, what="the socket")
         watcher = Terminal(pep)
         try:
@@ -95,7 +96,8 @@ def test_attach_renders_controls_and_detaches_in_a_pty(tmp_path):
         finally:
             controller.close()
         # The controller left: control is free again, and anyone may take it.
-        resume = subprocess.run(pep[:-1] + ["resume"], capture_output=True, text=True)
+        resume = subprocess.run(pep[:-1] + ["resume"], capture_output=True, text=True,
+                                timeout=DEADLINE)
         assert resume.returncode == 0, resume.stderr
         wait_for(lambda: run_status(root).state == "running", what="resumed")
     finally:

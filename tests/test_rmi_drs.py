@@ -1,8 +1,11 @@
-"""``pep run make --detach`` through the scheduler: watch, pause, abort, SIGKILL, resume.
+"""``pep run make --detach`` through the scheduler: watch, pause, resume, SIGKILL, resume.
 
-The rule set is a slow local stream (``support.drs.SlowCopy`` sleeps per
-tile, then ``Scale`` doubles): 20 tiles of 64 x 64 on 2 threads. The truth
-is an uninterrupted ``make`` of the same rules in another run directory.
+The rule set is a gated local stream (``support.drs.GatedCopy``, then
+``Scale`` doubles): 20 tiles of 64 x 64 on 2 threads, the first stripe of
+4 tiles free, the rest held at the test's gate (``support.gate``). The run
+therefore cannot end while the test watches it pause and resume, whatever
+the machine's load; the gate is opened only for the make after the kill.
+The truth is ``2 * input``, and an uninterrupted ``make`` of the same rules.
 """
 
 from __future__ import annotations
@@ -14,18 +17,17 @@ from pathlib import Path
 
 import numpy as np
 
-from support.drs import PEP, SLOW_CHAIN as RULES, env, make_run, read_image, source_array
+from support.drs import PEP, env, gated_run, read_image, source_array
 from peppers.drs import make
 from peppers.rmi import run_status
 from peppers.rmi.client import MonitorClient
 
-from support.rmi import wait_for
+from support.rmi import DEADLINE, wait_for
 
 
-
-def _pep(root: Path, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+def _pep(root: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run([*PEP, "--run", str(root), *args], env=env(), capture_output=True,
-                          text=True, timeout=timeout)
+                          text=True, timeout=DEADLINE)
 
 
 def _done(root: Path) -> int:
@@ -33,23 +35,28 @@ def _done(root: Path) -> int:
     return 0 if stream is None else stream.done
 
 
+def _journaled(root: Path) -> int:
+    return sum(p.read_text().count("done ") for p in
+               (root / ".peppers" / "streams").glob("stream-1.journal.*")
+               if not p.name.endswith(".complete"))
+
+
 def test_detached_make_pause_abort_kill_and_resume(tmp_path):
-    truth_db = make_run(tmp_path, RULES, name="truth")
-    truth_db.set("ppe.tile_shape", [64, 64])
+    truth_db, truth_gate = gated_run(tmp_path, 0, name="truth")
+    truth_gate.open()
     make(truth_db, ["scaled"])
     truth = read_image(Path(truth_db.root) / "images" / "scaled.vrt")
     np.testing.assert_array_equal(truth, source_array() * np.float32(2.0))
 
-    db = make_run(tmp_path, RULES)
+    db, gate = gated_run(tmp_path, 64)  # the first stripe (4 tiles) runs; the rest waits
     root = Path(db.root)
-    db.set("ppe.tile_shape", [64, 64])  # 5 x 4 = 20 tiles
-    db.set("t.delay", 0.3)
     started = _pep(root, "run", "make", "scaled", "--detach")
     assert started.returncode == 0, started.stderr
     assert "pep --run" in started.stdout and "monitor attach" in started.stdout
     pid = int(started.stdout.split("pid ")[1].split(",")[0])
     try:
-        wait_for(lambda: _done(root) >= 2, what="tiles of the detached make")
+        wait_for(lambda: _done(root) >= 1 and _journaled(root) >= 2,
+                 what="journaled tiles of the detached make")
         state = run_status(root)
         assert state.state == "running" and state.process["pid"] == pid
         assert state.streams["stream-1"].rules == ["slow", "scale"]
@@ -73,10 +80,11 @@ def test_detached_make_pause_abort_kill_and_resume(tmp_path):
         except ProcessLookupError:
             pass
 
-    killed_after = _done(root)
-    assert 2 <= killed_after < 20
+    killed_after = _journaled(root)
+    assert 2 <= killed_after <= 4       # only the first stripe could pass the gate
+    gate.open()
     again = _pep(root, "run", "make", "scaled")
     assert again.returncode == 0, again.stderr
     final = run_status(root)
-    assert final.state == "finished" and final.streams["stream-1"].skipped > 0
+    assert final.state == "finished" and final.streams["stream-1"].skipped >= killed_after
     np.testing.assert_array_equal(read_image(root / "images" / "scaled.vrt"), truth)

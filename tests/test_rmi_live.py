@@ -22,20 +22,21 @@ from peppers.rmi import detach, run_status, wait_started
 from peppers.rmi.client import MonitorClient
 from peppers.rmi.state import RunStatus
 
-from support.rmi import (TILES, expected, output, run_foreground, wait_for,
-                              write_script)
+from support.rmi import (DEADLINE, TILES, computed, expected, gate, output, run_foreground,
+                          wait_for, write_script)
 
 DELAY = 0.06  # seconds per tile: slow enough to watch; a rerun must use the same
 
 
-def _start(tmp_path, delay: float):
+def _start(tmp_path, delay: float, open_rows: float):
     script = write_script(tmp_path)
     root = tmp_path / "run"
     root.mkdir()
+    held = gate(root, open_rows)
     pid = detach(root, [sys.executable, str(script), str(root), str(delay)])
-    wait_started(root, pid, timeout=30)
+    wait_started(root, pid, timeout=DEADLINE)
     wait_for(lambda: (root / ".peppers" / "monitor.sock").exists(), what="the socket")
-    return script, root, pid
+    return script, root, pid, held
 
 
 def _reap(pid: int) -> None:
@@ -72,7 +73,7 @@ class Watcher:
 
 
 def test_detached_run_observers_controller_pause_resume_threads_abort(tmp_path):
-    script, root, pid = _start(tmp_path, delay=DELAY)
+    script, root, pid, held_at = _start(tmp_path, DELAY, open_rows=64)  # 2 stripes, 16 tiles
     try:
         observers = [Watcher(root) for _ in range(3)]
         controller = Watcher(root, role="control")
@@ -88,13 +89,16 @@ def test_detached_run_observers_controller_pause_resume_threads_abort(tmp_path):
 
         # Pause: running tiles finish, none start; every observer sees it.
         controller.client.request("command", action="pause")
+        at_pause = computed(root)
         wait_for(lambda: all(o.pump().state == "paused" for o in observers), what="paused")
+        held_at.open_to(128)  # two more stripes could run now: a pause must hold them
+        # The engine had at most 2 x threads tiles submitted at the pause; they finish.
         wait_for(lambda: run_status(root).streams["s1"].done == controller.done()
-                 and controller.done() > 0, what="settled count")
-        time.sleep(0.4)  # tiles in flight at the pause have finished by now
+                 == computed(root) > 0, what="settled count")
+        # A window to see nothing start (it can only hide a fault, never invent one).
+        time.sleep(1.0)
         held = controller.done()
-        time.sleep(0.8)  # ten tile-times: nothing may start
-        assert controller.done() == held < TILES
+        assert held == computed(root) <= at_pause + 4 < TILES
         assert run_status(root).state == "paused"
 
         # Threads and cache budget on the fly, then resume.
@@ -109,6 +113,7 @@ def test_detached_run_observers_controller_pause_resume_threads_abort(tmp_path):
 
         # Abort: a clean stop, not every tile done, the run says so.
         controller.client.request("command", action="abort")
+        held_at.open()  # the tiles waiting at the gate finish; no new one starts
         wait_for(lambda: run_status(root).state == "aborted", what="aborted")
         _reap(pid)
         assert all(o.pump(0.5).state == "aborted" and o.closed for o in observers)
@@ -127,7 +132,7 @@ def test_detached_run_observers_controller_pause_resume_threads_abort(tmp_path):
 
 
 def test_sigkill_status_reports_dead_and_make_resumes(tmp_path):
-    script, root, pid = _start(tmp_path, delay=DELAY)
+    script, root, pid, held_at = _start(tmp_path, DELAY, open_rows=128)  # 32 tiles
     wait_for(lambda: run_status(root).streams.get("s1") and
              run_status(root).streams["s1"].done >= 12, what="some tiles")
     os.kill(pid, signal.SIGKILL)
@@ -135,11 +140,13 @@ def test_sigkill_status_reports_dead_and_make_resumes(tmp_path):
     state = run_status(root)
     assert state.state == "dead" and f"pid {pid}" in state.note
     cli = subprocess.run([sys.executable, "-m", "peppers.cli.main", "--run", str(root),
-                          "monitor", "status", "--json"], capture_output=True, text=True)
+                          "monitor", "status", "--json"], capture_output=True, text=True,
+                         timeout=DEADLINE)
     assert cli.returncode == 3 and json.loads(cli.stdout)["state"] == "dead"
     with pytest.raises(MonitorError, match="no live run monitor"):
         MonitorClient.connect(root)
 
+    held_at.open()
     again = run_foreground(script, root, DELAY)
     assert again.returncode == 0, again.stderr
     resumed = run_status(root)

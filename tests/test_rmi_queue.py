@@ -13,11 +13,24 @@ import numpy as np
 from peppers.rmi import ProcessId, ResourceQueue, detach, last_run, wait_started
 from peppers.rmi.paths import RunPaths
 
-from support.rmi import expected, output, wait_for, write_script
+from support.rmi import DEADLINE, expected, gate, output, wait_for, write_script
 
 
 def _sleeper() -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+
+
+def _kill_all(pids: list[int]) -> None:
+    for pid in pids:
+        try:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+        except (ProcessLookupError, ChildProcessError):
+            pass
+
+
+def _events(root, kind: str) -> list[dict]:
+    return [e for e in last_run(RunPaths(root).events) if e["kind"] == kind]
 
 
 def test_two_runs_on_one_resource_run_one_after_the_other(tmp_path, monkeypatch):
@@ -26,12 +39,21 @@ def test_two_runs_on_one_resource_run_one_after_the_other(tmp_path, monkeypatch)
     roots, pids = [tmp_path / "a", tmp_path / "b"], []
     for root in roots:
         root.mkdir()
-        pids.append(detach(root, [sys.executable, str(script), str(root), "0.03", "cluster"]))
-        wait_started(root, pids[-1])
-    for root, pid in zip(roots, pids):
-        wait_for(lambda: any(e["kind"] == "run_end" for e in last_run(RunPaths(root).events)),
-                 timeout=40, what=f"the end of {root.name}")
-        os.waitpid(pid, 0)
+    try:
+        first_gate = gate(roots[0], 0)  # the first run holds the resource until the test lets go
+        pids.append(detach(roots[0], [sys.executable, str(script), str(roots[0]), "0.03",
+                                      "cluster"]))
+        wait_for(lambda: _events(roots[0], "stream_start"), what="the first run's stream")
+        pids.append(detach(roots[1], [sys.executable, str(script), str(roots[1]), "0.03",
+                                      "cluster"]))
+        wait_for(lambda: any(e["position"] == 1 for e in _events(roots[1], "queue")),
+                 what="the second run waiting in the queue")
+        first_gate.open()
+        for root, pid in zip(roots, pids):
+            wait_for(lambda: _events(root, "run_end"), what=f"the end of {root.name}")
+            os.waitpid(pid, 0)
+    finally:
+        _kill_all(pids)
     runs = {root.name: last_run(RunPaths(root).events) for root in roots}
     for events in runs.values():
         assert events[-1]["kind"] == "run_end" and events[-1]["status"] == "ok"
@@ -56,7 +78,7 @@ def test_stale_ticket_of_a_killed_holder_is_recovered(tmp_path):
         holder.wait()
     listing = subprocess.run([sys.executable, "-m", "peppers.cli.main", "queue", "--json"],
                              env=dict(os.environ, PEPPERS_SPOOL=str(tmp_path)),
-                             capture_output=True, text=True)
+                             capture_output=True, text=True, timeout=DEADLINE)
     assert listing.returncode == 0, listing.stderr
     rows = json.loads(listing.stdout)
     assert [(r["resource"], r["position"], r["state"]) for r in rows] == [("cluster", 0, "stale")]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import grp
 import json
+import math
 import os
 import socket
 import sys
@@ -22,15 +23,16 @@ from peppers.rmi import detach, run_status, wait_started
 from peppers.rmi.client import MonitorClient
 from peppers.rmi.peercred import PeerCredentials, authorize
 
-from support.rmi import expected, output, wait_for, write_script
+from support.rmi import DEADLINE, expected, gate, output, wait_for, write_script
 
 
 def _start(tmp_path, delay=0.08):
     script = write_script(tmp_path)
     root = tmp_path / "run"
     root.mkdir()
+    gate(root, 64)  # 16 tiles, then the run waits until the test opens the gate
     pid = detach(root, [sys.executable, str(script), str(root), str(delay)])
-    wait_started(root, pid)
+    wait_started(root, pid, timeout=DEADLINE)
     sock = root / ".peppers" / "monitor.sock"
     wait_for(sock.exists, what="the socket")
     return root, pid, sock
@@ -48,7 +50,7 @@ def _line(sock: socket.socket) -> dict:
 
 def _raw(path) -> socket.socket:
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    sock.settimeout(10)
+    sock.settimeout(DEADLINE)
     sock.connect(os.fspath(path))
     assert _line(sock)["type"] == "welcome"
     return sock
@@ -68,7 +70,7 @@ def _as_nobody(folder) -> int:
             os.setgid(65534)
             os.setuid(65534)
             sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            sock.settimeout(10)
+            sock.settimeout(DEADLINE)
             try:
                 sock.connect("monitor.sock")
             except PermissionError:
@@ -144,7 +146,8 @@ def test_garbage_truncated_and_huge_messages_refused_while_the_run_continues(tmp
 
         with MonitorClient.connect(root) as client:
             assert client.request("status")["state"]["state"] == "running"
-        wait_for(lambda: run_status(root).state == "finished", timeout=30, what="the end")
+        gate(root, math.inf)
+        wait_for(lambda: run_status(root).state == "finished", what="the end")
         os.waitpid(pid, 0)
         np.testing.assert_array_equal(output(root), expected())
     finally:

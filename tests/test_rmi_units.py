@@ -97,12 +97,20 @@ def test_long_run_paths_fall_back_to_a_short_socket_with_a_pointer(tmp_path, mon
 
 
 class _Gate(Scale):
-    """Scale that records how many tiles compute at once and can be held."""
+    """Scale that records how many tiles compute at once and can be held.
+
+    Tiles started after the first ``limit`` wait (counted as computing) until
+    ``opened`` is set: the run cannot finish before the test aborts it, and
+    the resized executor's threads are seen computing side by side.
+    """
 
     name = "gate"
     active = 0
     peak = 0
     computed = 0
+    started = 0
+    limit = 24
+    opened = threading.Event()
     lock = threading.Lock()
 
     def compute(self, inputs, region):
@@ -110,6 +118,10 @@ class _Gate(Scale):
         with cls.lock:
             cls.active += 1
             cls.peak = max(cls.peak, cls.active)
+            held = cls.started >= cls.limit
+            cls.started += 1
+        if held:
+            assert cls.opened.wait(600), "the test never opened the gate"
         time.sleep(0.01)
         with cls.lock:
             cls.active -= 1
@@ -143,13 +155,15 @@ def test_engine_pause_resume_threads_and_abort_then_resume(tmp_path):
             assert _Gate.computed == 0                     # paused before the first tile
             control.set_threads(3)
             control.resume()
-            wait = time.monotonic() + 10
-            while _Gate.computed < 20 and time.monotonic() < wait:
+            wait = time.monotonic() + 600
+            while _Gate.computed < 20 or _Gate.active < 3:    # the 3 threads at the gate
+                assert time.monotonic() < wait, (_Gate.computed, _Gate.active)
                 time.sleep(0.005)
             control.abort()
-            thread.join(10)
+            _Gate.opened.set()                             # tiles under way finish
+            thread.join(600)
         assert errors and "rerun resumes" in str(errors[0])
-        assert 20 <= _Gate.computed < 64 and _Gate.peak >= 2   # resized from 1 thread
+        assert 20 <= _Gate.computed <= _Gate.limit + 6 and _Gate.peak >= 3  # 1 -> 3 threads
     events = last_run(tmp_path / "events.jsonl")   # no run_start: every event
     ends = [e for e in events if e["kind"] == "stream_end"]
     assert ends[-1]["status"] == "aborted"

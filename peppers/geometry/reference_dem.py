@@ -203,6 +203,10 @@ class ReferenceDem:
             return e * _M_PER_DEG, a * _M_PER_DEG * math.cos(lat)
         return e, a
 
+    def posting_deg(self) -> float:
+        """Pixel size in degrees of latitude (approximate for a projected DEM)."""
+        return self._pixel_metres()[0] / _M_PER_DEG
+
     def check_covers(self, lat_deg: ArrayLike, lon_deg: ArrayLike, what: str = "the scene") -> None:
         """Raise a one-line :class:`GeometryError` if any point is off the DEM.
 

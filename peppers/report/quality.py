@@ -136,11 +136,14 @@ def quality_section(db: Any, problems: list[str]) -> str:
         table = q.get("table") or []
         if table:
             head = ["component", "pixels", "source", "points", "RMS residual (rad)",
-                    "misclosure (rad)", "points > half a cycle", "gate failed"]
+                    "misclosure (rad)", "points > half a cycle", "DEM points off / checked",
+                    "gate failed"]
             rows = "".join(
                 "<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in (
                     r["id"], r["pixels"], r["source"], r["points"], _f(r["rms_rad"]),
-                    _f(r["misclosure_rad"]), r["blunder_points"], r["failed"] or "-")) + "</tr>"
+                    _f(r["misclosure_rad"]), r["blunder_points"],
+                    f"{r['dem_disagree']} / {r['dem_points']}" if "dem_points" in r else "-",
+                    r["failed"] or "-")) + "</tr>"
                 for r in sorted(table, key=lambda r: -r["pixels"])[:20])
             parts.append("<table><tr>" + "".join(f"<th>{h}</th>" for h in head) + "</tr>"
                          + rows + "</table>")

@@ -108,6 +108,28 @@ class SlowCopy(LocalOperator):
         return {"output": inputs["input"].copy()}
 
 
+class GatedCopy(LocalOperator):
+    """Copies its input; a tile waits until the :class:`~support.gate.Gate` file ``gate``
+    is open beyond its first row (no gate: never waits). Holds a run mid-stream.
+
+    ``mark``, if set, is a gate this operator opens fully as each tile starts:
+    two streams waiting on each other's mark prove they run side by side.
+    """
+
+    name: ClassVar[str] = "gated_copy"
+    params = (Param("gate", str, "", "path of the gate file (empty: no gate)"),
+              Param("mark", str, "", "gate file opened as a tile starts (empty: none)"))
+
+    def compute(self, inputs: Mapping[str, np.ndarray], output_region: Region):
+        from support.gate import Gate
+
+        if self.mark:
+            Gate(self.mark).open()
+        if self.gate:
+            Gate(self.gate).wait(output_region.row)
+        return {"output": inputs["input"].copy()}
+
+
 class Explode(LocalOperator):
     """Fails on every tile (failure tests)."""
 
@@ -133,6 +155,22 @@ rules:
     outputs: {output: scaled}
     params: {factor: t.factor}
 """
+
+
+#: :data:`SLOW_CHAIN` with the copy held by a gate (HKV ``t.gate``, see :func:`gated_run`).
+GATED_CHAIN = SLOW_CHAIN.replace("support.drs:SlowCopy", "support.drs:GatedCopy").replace(
+    "params: {delay: t.delay}", "params: {gate: t.gate}")
+
+
+def gated_run(tmp_path: Path, open_rows: int, name: str = "run"):
+    """A :data:`GATED_CHAIN` run of 20 tiles (64 x 64) and its gate, open to ``open_rows``."""
+    from support.gate import Gate
+
+    db = make_run(tmp_path, GATED_CHAIN, name=name)
+    gate = Gate(tmp_path / f"{name}.gate").open_to(open_rows)
+    db.set("t.gate", str(gate.path))
+    db.set("ppe.tile_shape", [64, 64])  # 5 x 4 = 20 tiles
+    return db, gate
 
 
 def pep(*args: str, cwd: Path) -> str:

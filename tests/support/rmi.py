@@ -6,6 +6,10 @@ operator that sleeps ``DELAY`` seconds per tile and doubles its input, on
 2 threads, with a tile journal, inside :class:`peppers.rmi.MonitoredRun`
 -- the same wrapping ``pep run make`` gets. Its output must equal
 ``2 * INPUT`` whatever happened to the run (pause, abort, SIGKILL, resume).
+
+If the file ``RUN.gate`` exists when the script starts (:func:`gate`), each
+tile first waits until that :class:`~support.gate.Gate` is open beyond its
+row: the tests hold the run mid-stream that way instead of racing its end.
 """
 
 from __future__ import annotations
@@ -18,11 +22,16 @@ from pathlib import Path
 
 import numpy as np
 
+from support.gate import Gate
+
+#: Seconds a test waits at most for a state of a run or a subprocess: minutes, so a
+#: loaded machine is slow, never wrong (a state that never comes still fails the test).
+DEADLINE = 600.0
 SHAPE = (256, 256)
 TILES = 64
 
 SCRIPT = '''
-import sys, time
+import os, sys, time
 from typing import ClassVar
 import numpy as np
 from peppers.ppe import Pipeline
@@ -35,11 +44,23 @@ class SlowDouble(LocalOperator):
     params = (Param("delay", float, 0.05, "seconds of sleep per tile"),)
 
     def compute(self, inputs, region):
+        if GATE is not None:
+            GATE.wait(region.row)
         time.sleep(self.delay)
-        return {"output": inputs["input"] * np.float32(2.0)}
+        out = inputs["input"] * np.float32(2.0)
+        if GATE is not None:  # every computed tile, for the tests' counts
+            fd = os.open(root + ".tiles", os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+            os.write(fd, f"{region.row} {region.col}\\n".encode())
+            os.close(fd)
+        return {"output": out}
 
 
 root, delay = sys.argv[1], float(sys.argv[2])
+GATE = None
+if os.path.exists(root + ".gate"):
+    sys.path.insert(0, TESTS)
+    from support.gate import Gate
+    GATE = Gate(root + ".gate")
 resource = sys.argv[3] if len(sys.argv) > 3 else None
 with MonitoredRun(root, sys.argv, threads=2, resource=resource, tile_interval=0.1) as run:
     data = np.arange(256 * 256, dtype=np.float32).reshape(256, 256)
@@ -47,7 +68,7 @@ with MonitoredRun(root, sys.argv, threads=2, resource=resource, tile_interval=0.
     p.output(p.add(SlowDouble(delay=delay), p.source(data)), root + "/out.vrt")
     with run.stream("s1", rules=["slow_double"]):
         p.run(journal=root + "/out.journal", sync_every=0.05)
-'''
+'''.replace("TESTS", repr(str(Path(__file__).resolve().parents[1])))
 
 
 def expected() -> np.ndarray:
@@ -61,13 +82,26 @@ def write_script(folder: Path) -> Path:
     return path
 
 
+def gate(root: Path, open_rows: float) -> Gate:
+    """The gate of the script's run at ``root``, open to ``open_rows`` (create before start)."""
+    return Gate(f"{root}.gate").open_to(open_rows)
+
+
+def computed(root: Path) -> int:
+    """How many tiles the gated script at ``root`` has computed (all its runs)."""
+    try:
+        return Path(f"{root}.tiles").read_text().count("\n")
+    except FileNotFoundError:
+        return 0
+
+
 def output(root: Path) -> np.ndarray:
     """The run's output image."""
     return np.fromfile(root / "out.raw", dtype="<f4").reshape(SHAPE)
 
 
 def run_foreground(script: Path, root: Path, delay: float = 0.0, *extra: str,
-                   timeout: float = 60) -> subprocess.CompletedProcess:
+                   timeout: float = DEADLINE) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, str(script), str(root), str(delay), *extra],
                           capture_output=True, text=True, timeout=timeout, env=env())
 
@@ -76,8 +110,13 @@ def env() -> dict[str, str]:
     return dict(os.environ, PYTHONUNBUFFERED="1")
 
 
-def wait_for(predicate, timeout: float = 20.0, what: str = "condition", step: float = 0.02):
-    """Poll ``predicate`` until it returns a true value; return it."""
+def wait_for(predicate, timeout: float = DEADLINE, what: str = "condition",
+             step: float = 0.02):
+    """Poll ``predicate`` until it returns a true value; return it.
+
+    A wait on a state, with a generous deadline; never a bet on how long
+    something takes.
+    """
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()
