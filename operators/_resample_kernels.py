@@ -37,8 +37,9 @@ on the input grid, the carrier phase about the anchor is
 ``psi(t) = 2 pi (f t + k t^2 / 2)``; tap ``a`` (at ``t_a = a - taps/2 + 1``)
 is demodulated by ``exp(-i psi(t_a))`` and the interpolated value
 remodulated by ``exp(i psi(t_out))`` at the fraction ``t_out``. Both factors
-fold into complex azimuth weights ``w_a exp(i (psi(t_out) - psi(t_a)))``, so
-the cost is one complex multiply-add per tap row. Everything still follows
+fold into complex azimuth weights ``w_a exp(i (psi(t_out) - psi(t_a)))``
+(by a recurrence over the taps: three sin/cos per pixel), so the cost is one
+complex multiply-add per tap row. Everything still follows
 from absolute coordinates: results do not depend on the tiling.
 """
 
@@ -199,12 +200,21 @@ def resample(x, in_row0, in_col0, out_row0, out_col0, row_coef, col_coef, pu, pv
                 f, slope = _carrier_at(carrier, car_row0, car_col0, car_drow, car_dcol,
                                        fr, pc)
                 t_out = qr / n_lut
-                psi_out = f * t_out + 0.5 * slope * t_out * t_out
+                t0 = -half
+                # exp(i (psi(t_out) - psi(t_a))) by recurrence over the taps: the
+                # ratio of neighbours is exp(-2 pi i (f + k (t + 1/2))), itself
+                # turned by exp(-2 pi i k) per tap (three sin/cos per pixel)
+                phase = 2.0 * math.pi * (f * (t_out - t0)
+                                         + 0.5 * slope * (t_out * t_out - t0 * t0))
+                ure, uim = math.cos(phase), math.sin(phase)
+                step = -2.0 * math.pi * (f + slope * (t0 + 0.5))
+                dre, dim = math.cos(step), math.sin(step)
+                tre, tim = math.cos(2.0 * math.pi * slope), -math.sin(2.0 * math.pi * slope)
                 for a in range(taps):
-                    t = a - half
-                    dpsi = 2.0 * math.pi * (psi_out - f * t - 0.5 * slope * t * t)
-                    wre[a] = lut[qr, a] * math.cos(dpsi)
-                    wim[a] = lut[qr, a] * math.sin(dpsi)
+                    wre[a] = lut[qr, a] * ure
+                    wim[a] = lut[qr, a] * uim
+                    ure, uim = ure * dre - uim * dim, ure * dim + uim * dre
+                    dre, dim = dre * tre - dim * tim, dre * tim + dim * tre
                 for k in range(span):
                     column[k] = 0.0
                 # complex weights on the (re, im) pairs of each column
