@@ -1,13 +1,13 @@
 """``pep-ppe RUN --stream NAME | --rule NAME``: a stream or a tiled global rule on MPI ranks.
 
 Started as ``mpiexec -n N pep-ppe RUN --stream NAME`` (``pep run make
---mpi N`` builds that command with :func:`peppers.ppe.mpi.launch_command`),
+--mpi N`` builds that command with :func:`peppers.drs.mpi.launch`),
 or alone as one rank. Each rank loads ``RUN/.peppers/streams/NAME.yaml``,
 rebuilds the same tile plan and computes the tiles the request strategy
 gives it; the completion journal ``RUN/.peppers/streams/NAME.journal`` is shared
 with the thread executor, so an interrupted stream resumes under either.
 ``--rule NAME`` runs a tiled global rule instead (tiled unwrapping,
-:mod:`peppers.ppe.mpi_global`): its tiles are spread over the ranks and
+:mod:`peppers.drs.mpi`): its tiles are spread over the ranks and
 rank 0 reconciles them and commits the outputs.
 
 Rank 0 prints the announcement, a per-rank table at the end and the error,
@@ -69,8 +69,9 @@ def _run(args: argparse.Namespace, comm) -> int:
     import json
     from pathlib import Path
 
+    from peppers.drs.mpi import run_global_mpi, run_setting
     from peppers.io.atomic import atomic_write_bytes
-    from peppers.ppe.mpi import agree, run_mpi, run_setting
+    from peppers.ppe.mpi import agree, run_mpi
     from peppers.ppe.streamspec import StreamSpec, stream_path
 
     rank = comm.Get_rank()
@@ -82,8 +83,6 @@ def _run(args: argparse.Namespace, comm) -> int:
     loud = rank == 0 and not args.quiet
     echo = print if loud else (lambda line: None)
     if args.rule is not None:
-        from peppers.ppe.mpi_global import run_global_mpi
-
         stats = run_global_mpi(args.run_dir, args.rule, comm=comm, strategy=args.strategy,
                                threads=args.threads, chunk=args.chunk, retries=args.retries,
                                echo=echo)
@@ -115,6 +114,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     comm = MPI.COMM_WORLD
     rank = comm.Get_rank()
+    # rank 0's work dispatcher thread (dynamic strategy) must get the GIL quickly while
+    # rank 0 computes: a shorter switch interval for this process, set here, by the program
+    sys.setswitchinterval(min(sys.getswitchinterval(), 5e-4))
     try:
         status = _run(args, comm)
     except MPIRunError as error:

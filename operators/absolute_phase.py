@@ -77,6 +77,7 @@ import numpy as np
 from peppers.errors import OperatorError
 from peppers.image import ImageSource, ImageSpec, Region
 from peppers.operator import LocalOperator, Param, ReductionOperator
+from peppers.operators.flat_earth import ORBIT_NODES
 from peppers.operators.height import multilook_centres, radar_looks
 
 __all__ = ["AbsolutePhaseEstimate", "AbsolutePhase", "predicted_phase", "sample_component",
@@ -87,7 +88,8 @@ TWO_PI = 2.0 * math.pi
 
 
 def predicted_phase(llh: np.ndarray, master: Any, slave: Any, looks: tuple[int, int],
-                    reference_height_m: float = 0.0) -> tuple[np.ndarray, ...]:
+                    reference_height_m: float = 0.0,
+                    nodes: int = 4) -> tuple[np.ndarray, ...]:
     """Multilooked pixel and exact flattened phase of ground points.
 
     Parameters
@@ -99,6 +101,9 @@ def predicted_phase(llh: np.ndarray, master: Any, slave: Any, looks: tuple[int, 
         Looks of the multilooked grid.
     reference_height_m : float
         Flat-earth reference height of the interferogram.
+    nodes : int
+        Orbit interpolation nodes (``insar.geometry.orbit_nodes``); the
+        geometry is each scene's own (``scene_geo2rdr``: time offset, Doppler).
 
     Returns
     -------
@@ -112,18 +117,19 @@ def predicted_phase(llh: np.ndarray, master: Any, slave: Any, looks: tuple[int, 
     R. Bamler, P. Hartl (1998), Inverse Problems 14:R1-R54, eq. 13.
     """
     from peppers.geometry.ellipsoid import llh_to_ecef
-    from peppers.geometry.zero_doppler import geo2rdr, rdr2geo
+    from peppers.geometry.scene_geometry import scene_geo2rdr, scene_rdr2geo
 
     llh = np.asarray(llh, dtype=np.float64).reshape(-1, 3)
     xyz = llh_to_ecef(llh[:, 0], llh[:, 1], llh[:, 2])
-    t1, r1 = geo2rdr(xyz, master.orbit(), on_failure="nan")
-    _, r2 = geo2rdr(xyz, slave.orbit(), on_failure="nan")
+    m_orbit, s_orbit = master.orbit(nodes), slave.orbit(nodes)
+    t1, r1 = scene_geo2rdr(master, xyz, orbit=m_orbit, on_failure="nan")
+    _, r2 = scene_geo2rdr(slave, xyz, orbit=s_orbit, on_failure="nan")
     ok = np.isfinite(t1) & np.isfinite(r2)
     flat = np.full(len(llh), np.nan)
     if ok.any():
-        ref, _ = rdr2geo(t1[ok], r1[ok], master.orbit(), master.look_side,
-                         reference_height_m, on_failure="nan")
-        _, r2_ref = geo2rdr(ref, slave.orbit(), on_failure="nan")
+        ref, _ = scene_rdr2geo(master, t1[ok], r1[ok], reference_height_m, orbit=m_orbit,
+                               on_failure="nan")
+        _, r2_ref = scene_geo2rdr(slave, ref, orbit=s_orbit, on_failure="nan")
         flat[ok] = r2_ref - r1[ok]
     phase = 4.0 * math.pi / master.wavelength_m * ((r2 - r1) - flat)
     row = t1 / master.line_interval_s
@@ -274,7 +280,8 @@ class AbsolutePhaseEstimate(ReductionOperator):
                     key="insar.height.max_residual", gt=0),
               Param("on_failure", str, "relative",
                     "when the gates refuse absolute heights: relative (tag) or fail (stop)",
-                    key="insar.height.on_failure", choices=("relative", "fail")))
+                    key="insar.height.on_failure", choices=("relative", "fail")),
+              ORBIT_NODES)
 
     def __init__(self, **values: Any) -> None:
         super().__init__(**values)
@@ -297,13 +304,13 @@ class AbsolutePhaseEstimate(ReductionOperator):
 
     def _points(self, llh: np.ndarray, unw: np.ndarray, comps: np.ndarray):
         rows, cols, predicted = predicted_phase(llh, self._master, self._slave, self.looks,
-                                                self.reference_height_m)
+                                                self.reference_height_m, self.orbit_nodes)
         measured, comp = sample_component(unw, comps, rows, cols)
         ok = np.isfinite(measured) & np.isfinite(predicted)
         return rows[ok], cols[ok], predicted[ok] - measured[ok], comp[ok], llh[ok, 2]
 
     def _dem_points(self, dem: Any, comps: np.ndarray, wanted: list[int]) -> np.ndarray:
-        from peppers.geometry.zero_doppler import rdr2geo
+        from peppers.geometry.scene_geometry import scene_rdr2geo
 
         picks = []
         for c in wanted:
@@ -314,8 +321,9 @@ class AbsolutePhaseEstimate(ReductionOperator):
             return np.empty((0, 3))
         flat = np.concatenate(picks)
         rows, cols = multilook_centres(*np.unravel_index(flat, comps.shape), self.looks)
-        _, llh = rdr2geo(self._master.azimuth_seconds(rows), self._master.slant_range(cols),
-                         self._master.orbit(), self._master.look_side, dem, on_failure="nan")
+        _, llh = scene_rdr2geo(self._master, self._master.azimuth_seconds(rows),
+                               self._master.slant_range(cols), dem, nodes=self.orbit_nodes,
+                               on_failure="nan")
         return llh[np.all(np.isfinite(llh), axis=1)]
 
     def reduce(self, sources: Mapping[str, ImageSource]) -> dict[str, Any]:

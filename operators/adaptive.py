@@ -11,11 +11,11 @@ over the other frequencies: the filter follows the local fringe slope by
 construction. ``alpha`` in ``[0, 1]`` sets the strength. Without the
 smoothing (``k = 1``) the weight follows the noise's own random spectral
 peaks; measured on simulated scenes with truth (``docs/stream1.md``) this
-doubles the coherent-ground phase error of the multilook it filters, while
-``k = 7..9`` brings it well below. Defaults ``alpha = 0.5``, ``P = 24``,
+makes the coherent-ground phase error of the multilook it filters 1.3-1.8
+times *worse*, while ``k = 7..9`` brings it well below. Defaults ``alpha = 0.5``, ``P = 24``,
 ``s = 12``, ``k = 9`` were chosen by that measurement (on steep, curved
-fringes ``P = 32`` smooths the relief and can exceed the multilook's error). Patches overlap
-(step ``s`` <= ``P``); overlapping results are blended with triangular
+fringes ``P = 32`` smooths the relief and can exceed the multilook's error).
+Patches overlap (step ``s`` <= ``P``); overlapping results are blended with triangular
 (Bartlett) weights, as ISCE2 ``psfilt`` and dolphin do.
 
 Slope awareness. A fixed ``alpha`` over-smooths where the fringe is steep

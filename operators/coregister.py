@@ -76,6 +76,7 @@ from peppers.operators import _coregister_kernels as kernels
 from peppers.operators._arrays import positive_pair
 from peppers.operators.doppler import deramp
 from peppers.operators.fft import get_plan, next_fast_length
+from peppers.operators.flat_earth import ORBIT_NODES
 from peppers.operators.resample import polynomial_powers
 from peppers.scene import scene_from_mapping
 
@@ -307,7 +308,7 @@ def correlate_chip(master: np.ndarray, window: np.ndarray, *, oversampling: int 
 
 # -- coarse offsets from the orbits ---------------------------------------------------
 def orbit_offsets(master: "Scene", slave: "Scene", rows: np.ndarray, cols: np.ndarray,
-                  height_m: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+                  height_m: float = 0.0, nodes: int = 4) -> tuple[np.ndarray, np.ndarray]:
     """Geometric slave-minus-master offsets of master pixels, from the orbits.
 
     Each master pixel is mapped onto the ellipsoid raised by ``height_m``
@@ -322,6 +323,10 @@ def orbit_offsets(master: "Scene", slave: "Scene", rows: np.ndarray, cols: np.nd
         Master pixel coordinates (broadcast together).
     height_m : float
         Ellipsoidal height of the reference surface, metres.
+    nodes : int
+        Orbit interpolation nodes (``insar.geometry.orbit_nodes``). The geometry
+        is each scene's own (``scene_rdr2geo`` / ``scene_geo2rdr``: azimuth time
+        offset, native-Doppler geometry; docs/geometry.md).
 
     Returns
     -------
@@ -333,12 +338,12 @@ def orbit_offsets(master: "Scene", slave: "Scene", rows: np.ndarray, cols: np.nd
     ISCE2 stripmapApp (topo + geo2rdr before ``refineSecondaryTiming``);
     ISCE3 ``Geo2rdr.h``.
     """
-    from peppers.geometry.zero_doppler import geo2rdr, rdr2geo
+    from peppers.geometry.scene_geometry import scene_geo2rdr, scene_rdr2geo
 
     rows, cols = np.broadcast_arrays(np.asarray(rows, float), np.asarray(cols, float))
-    xyz, _ = rdr2geo(master.azimuth_seconds(rows), master.slant_range(cols), master.orbit(),
-                     master.look_side, height_m)
-    t_s, r_s = geo2rdr(xyz, slave.orbit())
+    xyz, _ = scene_rdr2geo(master, master.azimuth_seconds(rows), master.slant_range(cols),
+                           height_m, nodes=nodes)
+    t_s, r_s = scene_geo2rdr(slave, xyz, nodes=nodes)
     slave_row = t_s / slave.line_interval_s
     slave_col = (r_s - slave.first_sample_m) / slave.sample_spacing_m
     return slave_row - rows, slave_col - cols
@@ -511,6 +516,7 @@ class Coregistration(ReductionOperator):
         Param("min_chips", int, 20, "fewest chips accepted", "insar.coregistration.min_chips",
               ge=1),
         Param("height_m", float, 0.0, "height of the orbit coarse offsets, m"),
+        ORBIT_NODES,
         Param("threads", int, 0, "parallel chips; 0 = all cores"),
         Param("doppler", bool, True, "deramp chips by the scenes' azimuth carriers",
               "insar.resampling.doppler"),
@@ -598,7 +604,7 @@ class Coregistration(ReductionOperator):
         if self.coarse == "orbit":
             m = scene_from_mapping(self.master_scene, "inputs.master")
             s = scene_from_mapping(self.slave_scene, "inputs.slave")
-            return orbit_offsets(m, s, rows, cols, self.height_m)
+            return orbit_offsets(m, s, rows, cols, self.height_m, self.orbit_nodes)
         g = self._coarse_correlation(master, slave)
         return np.full(rows.shape, float(g[0])), np.full(cols.shape, float(g[1]))
 

@@ -39,10 +39,17 @@ import numpy as np
 
 from peppers.errors import GeometryError, OperatorError
 from peppers.image import Region
+from peppers.operator import Param
 from peppers.operators import _interferogram_kernels as kernels
 from peppers.scene import Scene
 
-__all__ = ["FlatEarthModel"]
+__all__ = ["FlatEarthModel", "ORBIT_NODES"]
+
+#: The run's orbit interpolation order, read by every operator that builds an
+#: orbit from a scene (``Scene.orbit(nodes)``; docs/geometry.md).
+ORBIT_NODES = Param("orbit_nodes", int, 4,
+                    "orbit Hermite interpolation: state vectors per polynomial (2 = cubic)",
+                    key="insar.geometry.orbit_nodes", ge=2, le=8)
 
 
 class FlatEarthModel:
@@ -56,6 +63,10 @@ class FlatEarthModel:
         Ellipsoidal height of the reference surface, metres (default 0).
     spacing : tuple of int
         Node spacing ``(rows, cols)`` in master pixels (default 64 x 64).
+    nodes : int
+        Orbit interpolation nodes (``insar.geometry.orbit_nodes``, default 4).
+        The geometry is the scenes' own (``scene_rdr2geo`` / ``scene_geo2rdr``:
+        azimuth time offset, native-Doppler geometry; docs/geometry.md).
 
     Raises
     ------
@@ -79,8 +90,8 @@ class FlatEarthModel:
     """
 
     def __init__(self, master: Scene, slave: Scene, *, height: float = 0.0,
-                 spacing: tuple[int, int] = (64, 64)) -> None:
-        from peppers.geometry.zero_doppler import geo2rdr, rdr2geo
+                 spacing: tuple[int, int] = (64, 64), nodes: int = 4) -> None:
+        from peppers.geometry.scene_geometry import scene_geo2rdr, scene_rdr2geo
 
         self.shape = master.shape
         self.spacing = (int(spacing[0]), int(spacing[1]))
@@ -93,14 +104,15 @@ class FlatEarthModel:
         t1 = master.azimuth_seconds(rows.astype(np.float64))[:, None]
         r1 = master.slant_range(cols.astype(np.float64))[None, :]
         try:
-            xyz, _ = rdr2geo(t1, r1, master.orbit(), master.look_side, float(height))
-            _, r2 = geo2rdr(xyz, slave.orbit())
+            xyz, _ = scene_rdr2geo(master, t1, r1, float(height), nodes=nodes)
+            _, r2 = scene_geo2rdr(slave, xyz, nodes=nodes)
         except GeometryError as error:
             raise OperatorError(f"flat earth of {master.sensor_name} / {slave.sensor_name}: "
                                 f"geometry failed on the node grid (rows {rows[0]}..{rows[-1]}, "
                                 f"cols {cols[0]}..{cols[-1]}): {error}") from None
         self.nodes = np.ascontiguousarray(4.0 * np.pi / self.wavelength_m * (r2 - r1))
         self._master, self._slave, self._height = master, slave, float(height)
+        self._nodes = int(nodes)
 
     def phase(self, region: Region) -> np.ndarray:
         """Interpolated flat-earth phase over ``region`` (master pixels), float64."""
@@ -112,11 +124,11 @@ class FlatEarthModel:
 
     def exact(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
         """Exact flat-earth phase at pixels ``(rows, cols)`` by per-pixel geometry."""
-        from peppers.geometry.zero_doppler import geo2rdr, rdr2geo
+        from peppers.geometry.scene_geometry import scene_geo2rdr, scene_rdr2geo
 
         m = self._master
         t1 = m.azimuth_seconds(np.asarray(rows, dtype=np.float64))
         r1 = m.slant_range(np.asarray(cols, dtype=np.float64))
-        xyz, _ = rdr2geo(t1, r1, m.orbit(), m.look_side, self._height)
-        _, r2 = geo2rdr(xyz, self._slave.orbit())
+        xyz, _ = scene_rdr2geo(m, t1, r1, self._height, nodes=self._nodes)
+        _, r2 = scene_geo2rdr(self._slave, xyz, nodes=self._nodes)
         return 4.0 * np.pi / self.wavelength_m * (r2 - r1)

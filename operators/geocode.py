@@ -42,6 +42,7 @@ from peppers.errors import OperatorError
 from peppers.image import ImageSource, ImageSpec, Region
 from peppers.operator import LocalOperator, Param, ReductionOperator
 from peppers.operators import _geocode_kernels as kernels
+from peppers.operators.flat_earth import ORBIT_NODES
 from peppers.operators.height import radar_looks
 
 __all__ = ["MapGrid", "Geocode", "to_map", "is_geographic"]
@@ -193,7 +194,8 @@ class Geocode(LocalOperator):
               Param("looks", tuple, (5, 5), "multilook looks", key="insar.multilook.looks", ge=1),
               Param("resampling", str, "bilinear", "bilinear or nearest",
                     key="products.resampling", choices=("nearest", "bilinear")),
-              Param("height_margin_m", float, 50.0, "height margin of the inverse lookup, m"))
+              Param("height_margin_m", float, 50.0, "height margin of the inverse lookup, m"),
+              ORBIT_NODES)
 
     def __init__(self, **values: Any) -> None:
         super().__init__(**values)
@@ -214,7 +216,7 @@ class Geocode(LocalOperator):
             raise OperatorError(f"{self.label}: parameter master (inputs.master) is required")
         self._heights = (lo - self.height_margin_m, hi + self.height_margin_m)
         self._scene = scene_from_mapping(self.master, "inputs.master")
-        self._orbit = self._scene.orbit()
+        self._orbit = self._scene.orbit(self.orbit_nodes)
         self.looks = radar_looks(self.master, self.looks)
 
     def output_spec(self, input_specs: Mapping[str, ImageSpec]) -> dict[str, ImageSpec]:
@@ -236,14 +238,14 @@ class Geocode(LocalOperator):
     def input_region(self, output_region: Region,
                      input_specs: Mapping[str, ImageSpec]) -> dict[str, Region]:
         from peppers.geometry.ellipsoid import llh_to_ecef
-        from peppers.geometry.zero_doppler import geo2rdr
+        from peppers.geometry.scene_geometry import scene_geo2rdr
 
         shape = input_specs["lat"].shape
         lat, lon = from_map(self._crs, *self._edge_points(output_region))
         t, r = [], []
         for h in self._heights:
-            ti, ri = geo2rdr(llh_to_ecef(lat, lon, np.full(lat.shape, h)), self._orbit,
-                             on_failure="nan")
+            ti, ri = scene_geo2rdr(self._scene, llh_to_ecef(lat, lon, np.full(lat.shape, h)),
+                                   orbit=self._orbit, on_failure="nan")
             t.append(ti)
             r.append(ri)
         t, r = np.concatenate(t), np.concatenate(r)

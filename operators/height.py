@@ -47,6 +47,7 @@ from peppers.errors import OperatorError
 from peppers.image import ImageSpec, Region
 from peppers.operator import LocalOperator, Param
 from peppers.operators import _height_kernels as kernels
+from peppers.operators.flat_earth import ORBIT_NODES
 
 __all__ = ["PhaseToHeight", "multilook_centres", "radar_looks", "height_of_ambiguity",
            "height_crb"]
@@ -131,7 +132,8 @@ class PhaseToHeight(LocalOperator):
               Param("fill_height_m", float, 0.0,
                     "height locating pixels without phase (lat/lon only), m"),
               Param("tolerance_rad", float, 1e-10, "Newton tolerance on the look angle"),
-              Param("max_iterations", int, 30, "Newton steps at most"))
+              Param("max_iterations", int, 30, "Newton steps at most"),
+              ORBIT_NODES)
 
     def __init__(self, **values: Any) -> None:
         super().__init__(**values)
@@ -147,8 +149,8 @@ class PhaseToHeight(LocalOperator):
             raise OperatorError(f"{self.label}: master and slave wavelengths differ "
                                 f"({self._master.wavelength_m} vs {self._slave.wavelength_m} m)")
         self.looks = radar_looks(self.master, self.looks)
-        self._m_orbit = self._master.orbit()
-        self._s_orbit = self._slave.orbit()
+        self._m_orbit = self._master.orbit(self.orbit_nodes)
+        self._s_orbit = self._slave.orbit(self.orbit_nodes)
         self._side = 1 if self._master.look_side == "right" else -1
 
     def output_spec(self, input_specs: Mapping[str, ImageSpec]) -> dict[str, ImageSpec]:
@@ -185,7 +187,7 @@ class PhaseToHeight(LocalOperator):
 
 
 def height_of_ambiguity(master: Any, slave: Any, rows: Any, cols: Any,
-                        height: Any = 0.0) -> np.ndarray:
+                        height: Any = 0.0, nodes: int = 4) -> np.ndarray:
     """Height of ambiguity ``2 pi / |d phi / d h|`` at master pixels, metres.
 
     ``d phi / d h`` is the exact derivative of ``4 pi (r2 - r1) / lambda``
@@ -198,6 +200,9 @@ def height_of_ambiguity(master: Any, slave: Any, rows: Any, cols: Any,
         Master (single-look, fractional) pixel coordinates.
     height : float or array_like
         Ellipsoidal height of the points, m.
+    nodes : int
+        Orbit interpolation nodes; the geometry is each scene's own
+        (``scene_rdr2geo`` / ``scene_geo2rdr``, docs/geometry.md).
 
     Returns
     -------
@@ -209,15 +214,15 @@ def height_of_ambiguity(master: Any, slave: Any, rows: Any, cols: Any,
     ----------
     R. F. Hanssen, *Radar Interferometry*, Kluwer 2001, eq. 2.5.15.
     """
-    from peppers.geometry.zero_doppler import geo2rdr, rdr2geo
+    from peppers.geometry.scene_geometry import scene_geo2rdr, scene_rdr2geo
 
     t = master.azimuth_seconds(np.asarray(rows, dtype=np.float64))
     r1 = master.slant_range(np.asarray(cols, dtype=np.float64))
     h = np.asarray(height, dtype=np.float64)
     phases = []
     for dh in (-1.0, 1.0):
-        xyz, _ = rdr2geo(t, r1, master.orbit(), master.look_side, h + dh)
-        _, r2 = geo2rdr(xyz, slave.orbit())
+        xyz, _ = scene_rdr2geo(master, t, r1, h + dh, nodes=nodes)
+        _, r2 = scene_geo2rdr(slave, xyz, nodes=nodes)
         phases.append(4.0 * math.pi * (r2 - r1) / master.wavelength_m)
     return 2.0 * math.pi / np.abs((phases[1] - phases[0]) / 2.0)
 

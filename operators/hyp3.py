@@ -1,4 +1,4 @@
-"""The HyP3-style product set of a pair: the layout MintPy's ``prep_hyp3`` reads unchanged.
+r"""The HyP3-style product set of a pair: the layout MintPy's ``prep_hyp3`` reads unchanged.
 
 ASF's HyP3 delivers one folder per interferogram, every file named after
 the product, and MintPy (``prep_hyp3``, ``load_data`` with ``processor =
@@ -40,23 +40,25 @@ the ground to the antenna at the zero-Doppler time of each map pixel
 convention, ``theta`` measured from the local horizontal plane (pi/2 =
 straight up), ``phi`` anticlockwise from east.
 
-Product name (HyP3's INSAR_GAMMA pattern, which ``prep_hyp3`` parses:
-eight ``_``-separated parts, the first four characters long, dates in parts
-2 and 3)::
+Product name: HyP3's INSAR_GAMMA pattern, exactly as MintPy 1.6's
+``prep_hyp3`` matches it
+(``S1[ABCD]{2}(_\d{8}T\d{6}){2}_(VV|HH)[PRO]\d{3,4}_INT\d{2}_G_[uw][ec][123F]_[0-9A-F]{4}``)::
 
-    S1AB_20190610T135156_20190622T135157_VVP012_INT80_P_ueF_1A2B
+    S1AB_20190610T135156_20190622T135157_VVP012_INT80_G_ueF_1A2B
 
 platform pair (``S1`` + the unit letters of the master and the slave),
 master and slave start times, polarization + ``P`` + days between, ``INT``
-+ the map posting in metres, ``P`` (peppers, where HyP3 writes ``G`` for
-GAMMA), HyP3's default option letters ``ueF``, and four hex digits of a
-hash of the inputs. For a sensor other than Sentinel-1 the first part is
-the first four letters and digits of the sensor name (``PEPP`` for
-``peppers-sim``), upper case, padded with ``X``: ``prep_hyp3`` parses the
-name, but sets the wavelength and pixel sizes only for Sentinel-1 granules
-(``Reference Granule`` starting ``S1``); for other sensors add
-``WAVELENGTH`` (given in the README) to the ``.rsc`` files ``prep_hyp3``
-writes. Polarization is ``VV`` unless the scene says otherwise.
++ the map posting in metres (two digits, at most 99), ``G`` (the letter
+MintPy requires; HyP3 writes it for GAMMA -- the README and the ``.txt``
+say the product is peppers'), HyP3's default option letters ``ueF``, and
+four hex digits of a hash of the inputs and settings. For a sensor other
+than Sentinel-1 the first part is the first four letters and digits of the
+sensor name (``SIMC`` for the simulator's ``SIM-C``, ``NISA`` for NISAR),
+upper case, padded with ``X``: the same layout, but MintPy's ``prep_hyp3``
+accepts only Sentinel-1 names (it takes the wavelength and pixel sizes
+from the granule's platform), so such a set is read by MintPy only after
+renaming, with ``WAVELENGTH`` given in the template. Polarization is
+``VV`` unless the scene says otherwise.
 """
 
 from __future__ import annotations
@@ -137,7 +139,8 @@ def product_name(master: Any, slave: Any, *, posting_m: float, polarization: str
     days = abs((t2.date() - t1.date()).days)
     digest = hashlib.sha1(f"{t1.isoformat()}|{t2.isoformat()}|{posting_m}|{salt}".encode())
     return (f"{platform_code(master.sensor_name, slave.sensor_name)}_{_stamp(t1)}_"
-            f"{_stamp(t2)}_{polarization.upper()}P{days:03d}_INT{int(round(posting_m))}_P_ueF_"
+            f"{_stamp(t2)}_{polarization.upper()}P{days:03d}_INT{min(99, int(round(posting_m))):02d}"
+            f"_G_ueF_"
             f"{digest.hexdigest()[:4].upper()}")
 
 
@@ -189,14 +192,14 @@ def parameters(master: Any, slave: Any, *, looks: tuple[int, int], filter_alpha:
     the master grid.
     """
     from peppers.geometry.ellipsoid import ecef_to_llh, enu_basis, llh_to_ecef
-    from peppers.geometry.zero_doppler import geo2rdr, pixel_to_geo
+    from peppers.geometry.scene_geometry import scene_pixel_to_geo
+    from peppers.geometry.zero_doppler import geo2rdr
 
     orbit = master.orbit()
     row, col = master.lines / 2.0, master.samples / 2.0
-    center = pixel_to_geo(row, col, orbit, first_line=0.0,
-                          line_interval_s=master.line_interval_s,
-                          first_sample_m=master.first_sample_m,
-                          sample_spacing_m=master.sample_spacing_m, look_side=master.look_side)
+    # the scene's own geometry finds the centre point; the baseline is then taken
+    # at both orbits' zero-Doppler (closest-approach) times of that point
+    center = scene_pixel_to_geo(master, row, col, 0.0, orbit=orbit)
     ground = llh_to_ecef(*np.asarray(center, dtype=np.float64).reshape(3))
     t_m, _ = geo2rdr(ground, orbit)
     t_s, _ = geo2rdr(ground, slave.orbit())
@@ -239,11 +242,24 @@ def parameters(master: Any, slave: Any, *, looks: tuple[int, int], filter_alpha:
 
 
 def _granule(scene: Any, mapping: Mapping[str, Any]) -> str:
-    """A granule-like name: sensor, start time and the scene file's name (``master``)."""
+    """A granule name for the ``.txt``.
+
+    Sentinel-1: the SAFE layout ``S1A_IW_SLC__1SSV_{start}_{stop}_000000_000000_{id}``
+    (the fields MintPy reads: platform, start and stop times; orbit and
+    data-take numbers are not in the scene contract and are written as 0).
+    Other sensors: sensor, start time and the scene file's name (``master``).
+    """
+    start = scene.first_line_utc
+    unit = _s1_unit(scene.sensor_name)
+    if unit:
+        stop = scene.azimuth_time(scene.lines - 1)
+        digest = hashlib.sha1(f"{start.isoformat()}|{scene.sensor_name}".encode()).hexdigest()
+        return (f"S1{unit}_IW_SLC__1SSV_{_stamp(start)}_{_stamp(stop)}_000000_000000_"
+                f"{digest[:4].upper()}")
     files = mapping.get("files") or [{}]
     stem = Path(str(files[0].get("path", "scene"))).name.split(".")[0] or "scene"
     sensor = re.sub(r"[^A-Za-z0-9]", "", scene.sensor_name) or "SAR"
-    return f"{sensor}_{_stamp(scene.first_line_utc)}_{re.sub(r'[^A-Za-z0-9-]', '', stem)}"
+    return f"{sensor}_{_stamp(start)}_{re.sub(r'[^A-Za-z0-9-]', '', stem)}"
 
 
 def parameter_text(values: Mapping[str, str]) -> str:

@@ -47,7 +47,7 @@ from peppers.image import ImageSpec, Region
 from peppers.operator import LocalOperator, Param
 from peppers.operators import _interferogram_kernels as kernels
 from peppers.operators._arrays import complex_dtype, positive_pair, prepare_input, working_dtype
-from peppers.operators.flat_earth import FlatEarthModel
+from peppers.operators.flat_earth import ORBIT_NODES, FlatEarthModel
 from peppers.scene import scene_from_mapping
 
 __all__ = ["Interferogram"]
@@ -115,7 +115,8 @@ class Interferogram(LocalOperator):
                     key="insar.interferogram.reference_height_m"),
               Param("grid_spacing", tuple, (64, 64), "flat-earth node spacing (rows, cols), px"),
               Param("oversampling", int, 1, "range oversampling of the product: 1 or 2",
-                    key="insar.interferogram.oversampling", choices=(1, 2)))
+                    key="insar.interferogram.oversampling", choices=(1, 2)),
+              ORBIT_NODES)
 
     #: taps and Kaiser beta of the half-sample interpolator (``oversampling = 2``)
     TAPS: ClassVar[int] = 16
@@ -134,7 +135,7 @@ class Interferogram(LocalOperator):
             master = scene_from_mapping(self.master, "inputs.master")
             slave = scene_from_mapping(self.slave, "inputs.slave")
             self.model = FlatEarthModel(master, slave, height=self.reference_height_m,
-                                        spacing=self.grid_spacing)
+                                        spacing=self.grid_spacing, nodes=self.orbit_nodes)
 
     def _dtype(self, m_dtype, s_dtype) -> np.dtype:
         return complex_dtype(np.result_type(working_dtype(m_dtype, self.label, "master"),

@@ -57,9 +57,10 @@ import numpy as np
 from peppers.errors import OperatorError
 from peppers.geometry.ellipsoid import enu_basis
 from peppers.geometry.reference_dem import ReferenceDem
-from peppers.geometry.zero_doppler import geo2rdr, rdr2geo
+from peppers.geometry.scene_geometry import scene_geo2rdr, scene_rdr2geo
 from peppers.image import ImageSink, ImageSource, ImageSpec, Region
 from peppers.operator import GlobalOperator, Param
+from peppers.operators.flat_earth import ORBIT_NODES
 from peppers.scene import scene_from_mapping
 
 __all__ = ["geometry_layers", "layover_shadow_mask", "RadarGeometry", "LAYERS", "LAYOVER",
@@ -202,7 +203,8 @@ class _Clamped:
 
 
 def geometry_layers(master: Any, slave: Any, dem, rows: np.ndarray, cols: np.ndarray, *,
-                    dem_step_deg: float | None = None) -> dict[str, np.ndarray]:
+                    dem_step_deg: float | None = None,
+                    nodes: int = 4) -> dict[str, np.ndarray]:
     """All layers of the module docstring at master pixels ``rows x cols``.
 
     Parameters
@@ -217,6 +219,9 @@ def geometry_layers(master: Any, slave: Any, dem, rows: np.ndarray, cols: np.nda
         Master (fractional) rows and columns, columns increasing.
     dem_step_deg : float, optional
         Half-step of the DEM gradient (default: the DEM's posting, else 0.5").
+    nodes : int
+        Orbit interpolation nodes (``insar.geometry.orbit_nodes``); the
+        geometry is each scene's own (``scene_rdr2geo`` / ``scene_geo2rdr``).
 
     Returns
     -------
@@ -227,17 +232,16 @@ def geometry_layers(master: Any, slave: Any, dem, rows: np.ndarray, cols: np.nda
     t = master.azimuth_seconds(rows)
     r1 = master.slant_range(cols)
     tt, rr = np.meshgrid(t, r1, indexing="ij")
-    orbit = master.orbit()
+    orbit = master.orbit(nodes)
     surface = _Clamped(dem) if hasattr(dem, "heights") else dem
-    xyz, llh = rdr2geo(tt, rr, orbit, master.look_side, surface, dem_max_iter=400,
-                       on_failure="nan")
+    xyz, llh = scene_rdr2geo(master, tt, rr, surface, orbit=orbit, dem_max_iter=400,
+                             on_failure="nan")
     if isinstance(surface, _Clamped):
         off = ~surface.inside(llh[..., 0], llh[..., 1])
         xyz[off] = np.nan
         llh[off] = np.nan
-    sat, vel = orbit.interpolate(t)
-    sat = np.broadcast_to(sat[:, None, :], xyz.shape)
-    vel = np.broadcast_to(vel[:, None, :], xyz.shape)
+    # the antenna at each pixel's zero-Doppler time (row time + the scene's offset)
+    sat, vel = orbit.interpolate(tt + master.azimuth_time_offset_s(rr))
     basis = enu_basis(llh[..., 0], llh[..., 1])          # (..., 3, 3) rows e, n, u
     los = sat - xyz
     los = los / np.linalg.norm(los, axis=-1, keepdims=True)
@@ -261,7 +265,7 @@ def geometry_layers(master: Any, slave: Any, dem, rows: np.ndarray, cols: np.nda
            "layover_shadow": layover_shadow_mask(look, ground)}
     _skipped_ground(out["layover_shadow"], sat, xyz, look, ground, r1, dem)
     if slave is not None:
-        t2, r2 = geo2rdr(xyz, slave.orbit(), t_guess=tt, on_failure="nan")
+        t2, r2 = scene_geo2rdr(slave, xyz, nodes=nodes, t_guess=tt, on_failure="nan")
         out["row_offset"] = (t2 - slave.azimuth_seconds(0.0)) / slave.line_interval_s \
             - rows[:, None]
         out["col_offset"] = (r2 - slave.first_sample_m) / slave.sample_spacing_m - cols[None, :]
@@ -302,7 +306,8 @@ class RadarGeometry(GlobalOperator):
                     key="insar.dem.vertical", choices=("auto", "ellipsoid", "geoid")),
               Param("geoid", str, "", "geoid grid for geoid heights (EGM96 .gtx, ...)",
                     key="insar.dem.geoid"),
-              Param("block_lines", int, 128, "range lines per block"))
+              Param("block_lines", int, 128, "range lines per block"),
+              ORBIT_NODES)
 
     def __init__(self, **values: Any) -> None:
         super().__init__(**values)
@@ -337,15 +342,16 @@ class RadarGeometry(GlobalOperator):
             h = dem.heights(lat, lon, check=False)
             return np.where(np.isfinite(h), h, 0.0)
 
-        _, llh = rdr2geo(tt, rr, m.orbit(), m.look_side, surface, dem_max_iter=400,
-                         on_failure="nan")
+        orbit = m.orbit(self.orbit_nodes)
+        _, llh = scene_rdr2geo(m, tt, rr, surface, orbit=orbit, dem_max_iter=400,
+                               on_failure="nan")
         # the heights inside the block: the DEM sampled over the edge points' box
         la = np.linspace(np.nanmin(llh[..., 0]), np.nanmax(llh[..., 0]), 24)
         lo = np.linspace(np.nanmin(llh[..., 1]), np.nanmax(llh[..., 1]), 24)
         inner = dem.heights(la[:, None], lo[None, :], check=False)
         lo_h = float(np.nanmin([np.nanmin(inner), np.nanmin(llh[..., 2])])) - 20.0
         hi_h = float(np.nanmax([np.nanmax(inner), np.nanmax(llh[..., 2])])) + 20.0
-        boxes = [rdr2geo(tt, rr, m.orbit(), m.look_side, h, on_failure="nan")[1]
+        boxes = [scene_rdr2geo(m, tt, rr, h, orbit=orbit, on_failure="nan")[1]
                  for h in (lo_h, hi_h)]
         lat = np.concatenate([b[..., 0].ravel() for b in boxes])
         lon = np.concatenate([b[..., 1].ravel() for b in boxes])
@@ -364,7 +370,8 @@ class RadarGeometry(GlobalOperator):
             hi = min(lo + self.block_lines, lines)
             rows = np.arange(lo, hi, dtype=np.float64)
             grid = self.block_grid(dem, rows, cols)
-            layers = geometry_layers(self._master, self._slave, grid, rows, cols)
+            layers = geometry_layers(self._master, self._slave, grid, rows, cols,
+                                     nodes=self.orbit_nodes)
             region = Region(lo, 0, hi - lo, samples)
             for name, dtype in LAYERS.items():
                 sinks[name].write(region, np.asarray(layers[name]).astype(dtype))

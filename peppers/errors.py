@@ -114,6 +114,10 @@ class MPIRunError(PeppersError, RuntimeError):
     """A stream run across MPI ranks failed; the message names the rank(s) and tile."""
 
 
+class SiteConfigError(PeppersError, ValueError):
+    """The site configuration file (``$PEPPERS_SITE``) cannot be read; names the file."""
+
+
 class RunAborted(PeppersError, RuntimeError):
     """A run's controller aborted it: finished tiles are journaled, a rerun resumes."""
 

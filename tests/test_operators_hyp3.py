@@ -3,6 +3,7 @@ look vectors that satisfy the zero-Doppler geometry, one atomic folder."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from datetime import datetime
@@ -35,12 +36,19 @@ def made(tmp_path_factory):
     return run, product
 
 
-def mintpy_name_and_dates(filename: str):
-    """What MintPy's prep_hyp3 does with a name: 8 parts, first of 4 chars, dates 2 and 3."""
-    parts = filename.split("_")
-    assert len(parts[0]) == 4
-    dates = [datetime.strptime(x, "%Y%m%dT%H%M%S") for x in parts[1:3]]
-    return "_".join(parts[:8]), dates
+#: MintPy 1.6's pattern of an INSAR_GAMMA product name (prep_hyp3), but any platform.
+GAMMA = re.compile(r"[A-Z0-9]{4}(_\d{8}T\d{6}){2}_(VV|HH)[PRO]\d{3,4}_INT\d{2}_G_[uw][ec][123F]"
+                   r"_[0-9A-F]{4}")
+S1_GAMMA = re.compile(r"S1[ABCD]{2}(_\d{8}T\d{6}){2}_(VV|HH)[PRO]\d{3,4}_INT\d{2}_G_[uw][ec][123F]"
+                      r"_[0-9A-F]{4}")
+
+
+def mintpy_name_and_dates(filename: str, pattern=GAMMA):
+    """What MintPy's prep_hyp3 does with a name: match the pattern, dates in parts 2 and 3."""
+    match = pattern.match(filename)
+    assert match, filename
+    name = match.group()
+    return name, [datetime.strptime(x, "%Y%m%dT%H%M%S") for x in name.split("_")[1:3]]
 
 
 def mintpy_parse(text: str) -> dict[str, str]:
@@ -135,5 +143,5 @@ def test_platform_codes_and_the_parameter_text():
     m = S(sensor_name="S1A", first_line_utc=datetime(2019, 6, 10, 13, 51, 56))
     s = S(sensor_name="S1A", first_line_utc=datetime(2019, 6, 22, 13, 51, 57))
     name = product_name(m, s, posting_m=80.0)
-    assert mintpy_name_and_dates(name + "_unw_phase.tif")[0] == name
+    assert mintpy_name_and_dates(name + "_unw_phase_clip.tif", S1_GAMMA)[0] == name
     assert name.split("_")[3] == "VVP012" and name != product_name(m, s, posting_m=40.0)

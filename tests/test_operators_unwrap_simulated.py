@@ -26,7 +26,7 @@ from support.unwrap_cases import score, simulated_case
 from peppers.errors import OperatorError
 from peppers.operators.scene_spectra import DEFAULT_BANDWIDTH_FRACTION
 from peppers.operators.unwrap import unwrap_branch_cut, unwrap_mcf, unwrap_wls
-from peppers.operators.unwrap.operators import Unwrap, UnwrapMCF, equivalent_looks
+from peppers.operators.unwrap.unwrappers import Unwrap, UnwrapMCF, equivalent_looks
 
 SIZE = {"lines": 1000, "samples": 520, "snr_db": 30.0}
 #: name -> simulated_case options

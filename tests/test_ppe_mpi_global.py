@@ -143,7 +143,8 @@ def test_failing_tile_stops_every_rank_and_commits_nothing(scene):
         "    inputs: {interferogram: filtered_interferogram, coherence: coherence}\n"
         "    outputs: {unwrapped: unwrapped, components: components}\n"
         "    params: {threshold: insar.unwrap.coherence_threshold,\n"
-        "             min_component_size: insar.unwrap.min_region_size}\n")
+        "             min_component_size: insar.unwrap.min_region_size,\n"
+        "             tile_size: insar.unwrap.tile_size, overlap: insar.unwrap.overlap}\n")
     done = pep_ppe_rule(run, 2, "--strategy", "static", env={"PEPPERS_TEST_FAIL_RANK": "1"})
     assert done.returncode == 1, done.stderr + done.stdout
     error = done.stderr.strip().splitlines()[-1]
@@ -168,7 +169,8 @@ def test_tiles_in_any_order_equal_the_operator(scene):
     from peppers.drs.ruleset import RuleSet
     from peppers.drs.state import RunState
     from peppers.io.source import open_source
-    from peppers.ppe.mpi_global import supports_mpi, tiled_global
+    from peppers.drs.mpi import supports_mpi
+    from peppers.ppe.mpi import tiled_job as tiled_global
 
     run = scene / "threads"
     op = make_operator(RuleSet.load(run).rules["unwrap"], RunState(RunDatabase.open(run)))

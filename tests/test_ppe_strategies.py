@@ -102,6 +102,8 @@ def test_launch_command_forms(tmp_path, monkeypatch):
 
 
 def test_launcher_from_site_file_then_run_database(tmp_path, monkeypatch):
+    from peppers.drs.mpi import launch
+    from peppers.errors import SiteConfigError
     from peppers.hkv import RunDatabase
 
     site = tmp_path / "site.yaml"
@@ -112,11 +114,11 @@ def test_launcher_from_site_file_then_run_database(tmp_path, monkeypatch):
     site.write_text("ppe.mpi.launcher: mpirun -np {n}\n")
     assert site_setting("ppe.mpi.launcher") == "mpirun -np {n}"
     db = RunDatabase.create(run)
-    assert Path(launch_command(run, "s1", 3)[0]).name == "mpirun"
+    assert Path(launch(run, "s1", 3)[0]).name == "mpirun"
     db.set("ppe.mpi.launcher", "srun")
-    assert launch_command(run, "s1", 3)[:3] == ["srun", "-n", "3"]
+    assert launch(run, "s1", 3)[:3] == ["srun", "-n", "3"]
+    # the engine alone reads only the site file; the run's HKV is the scheduler's
+    assert Path(launch_command(run, "s1", 3)[0]).name == "mpirun"
     site.write_text("- not a mapping\n")
-    from peppers.errors import HKVError
-
-    with pytest.raises(HKVError, match="site.yaml: the site configuration must be a mapping"):
+    with pytest.raises(SiteConfigError, match="site.yaml: the site configuration must be a mapping"):
         site_setting("ppe.mpi.launcher")

@@ -30,7 +30,7 @@ components int32 with 0 where not unwrapped)``.
 from peppers.operators.unwrap.branch_cut import unwrap_branch_cut
 from peppers.operators.unwrap.fill import fill_holes
 from peppers.operators.unwrap.mcf import unwrap_mcf
-from peppers.operators.unwrap.operators import UnwrapBranchCut, UnwrapMCF, UnwrapWLS
+from peppers.operators.unwrap.unwrappers import UnwrapBranchCut, UnwrapMCF, UnwrapWLS
 from peppers.operators.unwrap.tiled import unwrap_tiled
 from peppers.operators.unwrap.wls import unwrap_wls
 

@@ -29,11 +29,13 @@ from __future__ import annotations
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
 from peppers.image import Region
+from peppers.operators.unwrap.fill import fill_holes
+from peppers.operators.unwrap.masks import wrapped_phase
 from peppers.operators.unwrap.residues import TWO_PI
 
 
@@ -262,3 +264,81 @@ def unwrap_tiled(data: np.ndarray, coherence: np.ndarray | None = None, *,
             results = list(pool.map(one, plans))
     offsets, labels = reconcile(plans, results, min_votes)
     return stitch(np.shape(data), plans, results, offsets, labels)
+
+
+class UnwrapTiles:
+    """Tiled unwrapping of stored images as independent tiles and one final step.
+
+    The one tiled path of the unwrapping operators
+    (:mod:`peppers.operators.unwrap.unwrappers`): their ``run`` computes the
+    tiles in threads (:func:`compute_tiles`), MPI ranks compute them across
+    the job (:func:`peppers.ppe.mpi.tiled.run_tiled`); :meth:`finish`
+    reconciles, stitches, fills holes and writes either way. Each tile is a
+    pure function of its outer region of the inputs and the parameters.
+
+    Parameters
+    ----------
+    label : str
+        The operator's name, for messages.
+    solver : callable
+        ``solver(data, coherence, **params) -> (unwrapped, components)``.
+    params : mapping
+        The solver's parameters (``nodata`` included).
+    tile_size, overlap : int
+        Outer tile size and overlap in pixels.
+    fill_max_hole : int
+        Largest enclosed hole interpolated (0: none).
+    sources : mapping
+        ``interferogram`` and ``coherence`` image sources.
+    """
+
+    def __init__(self, label: str, solver: Callable[..., tuple[np.ndarray, np.ndarray]],
+                 params: Mapping[str, Any], tile_size: int, overlap: int, fill_max_hole: int,
+                 sources: Mapping[str, Any]) -> None:
+        self.label, self.solver, self.params = label, solver, dict(params)
+        self.fill_max_hole = fill_max_hole
+        self.ifg, self.coh = sources["interferogram"], sources["coherence"]
+        self.shape = tuple(self.ifg.spec.shape)
+        self.nodata = self.params.get("nodata")
+        self.plans = plan_tiles(self.shape, (tile_size, tile_size), overlap)
+
+    def __len__(self) -> int:
+        return len(self.plans)
+
+    def describe(self, index: int) -> str:
+        return f"tile {index} (outer {self.plans[index].outer})"
+
+    def compute(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        """Unwrap tile ``index`` from its outer region of the inputs."""
+        outer = self.plans[index].outer
+        return unwrap_tile(self.solver, self.ifg.read(outer), self.coh.read(outer), self.params)
+
+    def finish(self, results: Sequence[tuple[np.ndarray, np.ndarray]],
+               sinks: Mapping[str, Any]) -> None:
+        """Reconcile, stitch, fill holes and write ``unwrapped`` and ``components``."""
+        offsets, labels = reconcile(self.plans, list(results))
+        unw, comps = stitch(self.shape, self.plans, list(results), offsets, labels)
+        full = Region.full(self.shape)
+        if self.fill_max_hole > 0:
+            unw, comps = fill_holes(unw, comps, wrapped_phase(self.ifg.read(full), self.nodata),
+                                    self.fill_max_hole)
+        write_rows(sinks, {"unwrapped": unw, "components": comps})
+
+
+def compute_tiles(job: Any, threads: int | None = None) -> list[Any]:
+    """Every tile of ``job`` in tile order, computed in ``threads`` threads (default all cores)."""
+    workers = threads or os.cpu_count() or 1
+    if workers == 1 or len(job) == 1:
+        return [job.compute(i) for i in range(len(job))]
+    with ThreadPoolExecutor(workers) as pool:
+        return list(pool.map(job.compute, range(len(job))))
+
+
+def write_rows(sinks: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> None:
+    """Write whole-image ``arrays`` to their sinks in blocks of rows (16 MiB of float32)."""
+    full = Region.full(next(iter(arrays.values())).shape)
+    rows = max(1, (1 << 24) // max(1, full.width * 4))
+    for r0 in range(0, full.height, rows):
+        block = Region(r0, 0, min(rows, full.height - r0), full.width)
+        for port, array in arrays.items():
+            sinks[port].write(block, array[block.slices])

@@ -21,6 +21,8 @@ import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from peppers.drs.stale import Analysis, Reason
+from peppers.drs.streams import cut
 from peppers.errors import RuleError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -47,9 +49,6 @@ def layout(plan: "MakePlan") -> list:
     So the stream boundaries show even when everything is up to date; the
     colours still come from the real analysis.
     """
-    from peppers.drs.stale import Analysis, Reason
-    from peppers.drs.streams import cut
-
     order = plan.analysis.order
     forced = Analysis(order, reasons={r: [Reason("force", "")] for r in order},
                       requested=plan.analysis.requested)

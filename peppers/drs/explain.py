@@ -21,6 +21,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from peppers.ppe.cache import format_bytes
+
 if TYPE_CHECKING:  # pragma: no cover
     from peppers.drs.make import MakePlan
 
@@ -61,8 +63,6 @@ def explain(plan: "MakePlan", *, why: bool = False) -> str:
     -------
     str
     """
-    from peppers.ppe.cache import format_bytes
-
     analysis = plan.analysis
     streams = [s for s in plan.steps if s.kind == "stream"]
     breaks = [s for s in plan.steps if s.kind != "stream"]

@@ -40,6 +40,7 @@ from typing import Any, Protocol
 
 from peppers.drs import boundary
 from peppers.drs.logged import run_logged
+from peppers.drs.mpi import launch, supports_mpi
 from peppers.drs.resolve import SpecOracle, make_operator, stream_spec
 from peppers.drs.ruleset import RuleSet
 from peppers.drs.signatures import image_files
@@ -144,7 +145,7 @@ class Maker:
     parallel : int
         Independent steps run at the same time.
     mpi : int, optional
-        Run streams (and tiled global rules, :mod:`peppers.ppe.mpi_global`) with
+        Run streams (and tiled global rules, :mod:`peppers.drs.mpi`) with
         ``mpiexec -n mpi pep-ppe`` instead of threads.
     display : Display, optional
         Progress reporting.
@@ -346,18 +347,13 @@ class Maker:
 
     def _global_on_mpi(self, rule: Any) -> bool:
         """Whether global ``rule`` splits into tiles for MPI ranks (tiled unwrapping)."""
-        from peppers.drs.resolve import make_operator
-        from peppers.ppe.mpi_global import supports_mpi
-
         with self._lock:
             return supports_mpi(make_operator(rule, self.state))
 
     def _mpi_launch(self, step: Step, name: str, rule: bool = False) -> None:
         """``mpiexec -n N pep-ppe RUN --stream NAME`` (or ``--rule NAME``), logged."""
-        from peppers.ppe.mpi import launch_command
-
         threads, mem = self._share()
-        command = [str(c) for c in launch_command(self.state.root, name, self.mpi,
+        command = [str(c) for c in launch(self.state.root, name, self.mpi,
                                                   threads=1, mem=None if rule else mem,
                                                   rule=rule)]
         done = run_logged(command, self.state.root / ".peppers" / "logs" / f"{step.name}.log")

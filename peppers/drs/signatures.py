@@ -30,14 +30,13 @@ import os
 from pathlib import Path
 from typing import Any, Iterable
 
+from peppers.errors import ImageError
 from peppers.files import sha256_file
+from peppers.io.vrt import parse_vrt
 
 
 def image_files(path: Path) -> list[Path]:
     """The files of an image: a raw VRT and its raw file, or the one file."""
-    from peppers.errors import ImageError
-    from peppers.io.vrt import parse_vrt
-
     path = Path(path)
     if path.suffix.lower() == ".vrt" and path.exists():
         try:

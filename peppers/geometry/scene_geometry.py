@@ -26,11 +26,81 @@ from numpy.typing import ArrayLike
 from peppers.geometry.ellipsoid import llh_to_ecef
 from peppers.geometry.zero_doppler import HeightLike, geo2rdr, rdr2geo
 
-__all__ = ["scene_pixel_to_geo", "scene_geo_to_pixel"]
+__all__ = ["scene_pixel_to_geo", "scene_geo_to_pixel", "scene_rdr2geo", "scene_geo2rdr"]
 
 
 def _native(scene) -> bool:
     return scene.doppler is not None and scene.doppler_geometry == "native-doppler"
+
+
+def scene_rdr2geo(scene, t_row: ArrayLike, range_m: ArrayLike, height: HeightLike = 0.0, *,
+                  nodes: int = 4, orbit=None, **options) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`rdr2geo` at a scene's row times and ranges, as the scene declares.
+
+    The operators' entry (they work in row times, ``scene.azimuth_seconds``,
+    and slant ranges): the target's zero-Doppler time is ``t_row + dt(R)``
+    and, for a native-Doppler scene, its Doppler is ``f_dc(R, t_row)``. For a
+    zero-Doppler scene without time offset this is ``rdr2geo(t_row, R, ...)``
+    exactly (``dt = 0``, no Doppler).
+
+    Parameters
+    ----------
+    scene : Scene
+    t_row : array_like
+        Row times, seconds since ``first_line_utc`` (``scene.azimuth_seconds(row)``).
+    range_m : array_like
+        Slant ranges, metres (broadcast with ``t_row``).
+    height : float, array_like or callable
+        As :func:`rdr2geo`.
+    nodes : int
+        Orbit interpolation nodes (``insar.geometry.orbit_nodes``).
+    orbit : Orbit, optional
+        Reuse ``scene.orbit(nodes)``.
+    **options
+        Passed to :func:`rdr2geo` (``on_failure``, ``dem_max_iter``, ...).
+
+    Returns
+    -------
+    xyz, llh : ndarray (..., 3)
+    """
+    t_row = np.asarray(t_row, dtype=np.float64)
+    r = np.asarray(range_m, dtype=np.float64)
+    orbit = scene.orbit(nodes) if orbit is None else orbit
+    doppler = scene.doppler_centroid(r, t_row) if _native(scene) else None
+    return rdr2geo(t_row + scene.azimuth_time_offset_s(r), r, orbit, scene.look_side,
+                   height, doppler=doppler, wavelength_m=scene.wavelength_m, **options)
+
+
+def scene_geo2rdr(scene, xyz: ArrayLike, *, nodes: int = 4, orbit=None,
+                  **options) -> tuple[np.ndarray, np.ndarray]:
+    """Row time and slant range of ECEF points in a scene, as it declares.
+
+    The inverse of :func:`scene_rdr2geo`: :func:`geo2rdr` (with the scene's
+    centroid for a native-Doppler scene, at each candidate row time), then the
+    time offset removed: ``t_row = t - dt(R)`` (seconds since
+    ``first_line_utc``; ``row = t_row / line_interval_s``).
+
+    Parameters
+    ----------
+    scene : Scene
+    xyz : array_like (..., 3)
+        ECEF positions, metres.
+    nodes, orbit
+        As :func:`scene_rdr2geo`.
+    **options
+        Passed to :func:`geo2rdr` (``t_guess``, ``on_failure``, ...).
+
+    Returns
+    -------
+    t_row, range_m : ndarray
+    """
+    orbit = scene.orbit(nodes) if orbit is None else orbit
+    doppler = None
+    if _native(scene):
+        def doppler(r, t):
+            return scene.doppler_centroid(r, t - scene.azimuth_time_offset_s(r))
+    t, r = geo2rdr(xyz, orbit, doppler=doppler, wavelength_m=scene.wavelength_m, **options)
+    return t - scene.azimuth_time_offset_s(r), r
 
 
 def scene_pixel_to_geo(scene, row: ArrayLike, col: ArrayLike, height: HeightLike = 0.0, *,

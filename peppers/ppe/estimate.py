@@ -21,9 +21,8 @@ output tile for one tile of the chain).
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING, Iterable, Iterator
 
 from peppers.ppe.cache import DEFAULT_MEM, format_bytes, parse_mem
 from peppers.ppe.executor import default_threads
@@ -102,14 +101,15 @@ def _replay(plan: "Plan", order: list[int]) -> tuple[dict[int, int], dict[int, i
             held[n] -= size
             total[0] -= size
 
-    def visit(n: int, i: int) -> None:
+    def steps(n: int, i: int) -> Iterator[tuple[int, int]]:
+        """The visit of tile ``i`` of node ``n``; yields each upstream tile to visit first."""
         if i in resident[n]:
             return
         computed[n] += 1
         for req in plan.requests(n, i):
             if req.ref.node in plan.grids:  # as the engine: gather all, then release
                 for j in req.tiles:
-                    visit(req.ref.node, j)
+                    yield req.ref.node, j
                 for j in req.tiles:
                     release(req.ref.node, j)
         if refs[n][i] > 1:
@@ -120,15 +120,21 @@ def _replay(plan: "Plan", order: list[int]) -> tuple[dict[int, int], dict[int, i
             total[0] += size
             total[1] = max(total[1], total[0])
 
-    limit = sys.getrecursionlimit()
-    sys.setrecursionlimit(max(limit, 100 + 4 * len(plan.graph.nodes)))
-    try:
-        for k in order:
-            n, i = plan.tasks[k]
-            visit(n, i)
-            release(n, i)
-    finally:
-        sys.setrecursionlimit(limit)
+    def visit(n: int, i: int) -> None:
+        # depth-first with an explicit stack: a long chain of operators needs no
+        # recursion limit (and the interpreter's limit stays as it is)
+        stack = [steps(n, i)]
+        while stack:
+            child = next(stack[-1], None)
+            if child is None:
+                stack.pop()
+            else:
+                stack.append(steps(*child))
+
+    for k in order:
+        n, i = plan.tasks[k]
+        visit(n, i)
+        release(n, i)
     return peak, computed, total[1]
 
 

@@ -4,17 +4,18 @@ Usage
 -----
 >>> import numpy as np
 >>> from peppers.ppe import Pipeline
->>> from peppers.operators.filters import BoxFilter
->>> from peppers.operators.pixelwise import Multiply
->>> rng = np.random.default_rng(0)
->>> a, b = rng.normal(size=(2, 300, 200)).astype("complex64")
+>>> from peppers.ppe.testing import Scale
+>>> a = np.random.default_rng(0).normal(size=(300, 200)).astype("float32")
 >>> p = Pipeline(tile_shape=(128, 128), mem="64M", threads=2)
->>> ifg = p.add(Multiply(), a=p.source(a), b=p.source(b))   # a * conj(b)
->>> smooth = p.add(BoxFilter(size=(5, 5)), ifg)
->>> p.output(smooth, name="smooth")                       # in memory
+>>> doubled = p.add(Scale(factor=2.0), p.source(a))
+>>> tripled = p.add(Scale(factor=1.5), doubled)
+>>> p.output(tripled, name="out")                        # in memory
 >>> result = p.run()
->>> result["smooth"].shape, result.stats.run
-((300, 200), 6)
+>>> bool(np.allclose(result["out"], 3 * a)), result.stats.run
+(True, 6)
+
+The InSAR operators (``peppers.operators``: interferogram, filters,
+coherence, ...) plug in the same way; ``docs/operators.md`` shows a chain.
 
 The pieces:
 
@@ -53,7 +54,6 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 import numpy as np
 
 from peppers.image import ImageSpec
-from peppers.io.raw import RawImage
 from peppers.io.source import ArraySource, open_source
 from peppers.operator import Operator
 from peppers.ppe.cache import DEFAULT_MEM, parse_mem
@@ -64,6 +64,7 @@ from peppers.ppe.graph import Graph, Ref
 from peppers.ppe.journal import TileJournal
 from peppers.ppe.plan import DEFAULT_TILE, Plan
 from peppers.ppe.stats import RunStats, TileEvent
+from peppers.ppe.targets import open_targets
 
 
 class Image:
@@ -231,10 +232,9 @@ class Pipeline:
 
     def _open_outputs(self, journal: Any) -> tuple[dict[Ref, Any], dict[str, Any]]:
         """Sinks by target and outputs by name; file outputs resume if the journal has tiles."""
-        resume = journal is not None and bool(journal.done()) and all(
-            path.exists() for _, path in self._outputs.values())
-        if journal is not None and not resume:
-            journal.reset()
+        files = {name: (path, self.graph.spec(ref))
+                 for name, (ref, path) in self._outputs.items() if path is not None}
+        opened, _ = open_targets(files, journal)
         sinks, outputs = {}, {}
         for name, (ref, path) in self._outputs.items():
             spec = self.graph.spec(ref)
@@ -242,13 +242,7 @@ class Pipeline:
                 sink = ArraySource(np.empty(spec.shape, spec.dtype))
                 outputs[name] = sink.array
             else:
-                sink = (RawImage.open(path, "r+") if resume
-                        else RawImage.create(path, spec, overwrite=True))
-                if sink.spec.shape != spec.shape or sink.spec.dtype != spec.dtype:
-                    raise ValueError(f"{path}: existing image is {sink.spec.shape} "
-                                     f"{sink.spec.dtype}, the pipeline makes {spec.shape} "
-                                     f"{spec.dtype}; delete it or its journal")
-                outputs[name] = sink
+                sink = outputs[name] = opened[name]
             sinks[ref] = sink
         return sinks, outputs
 

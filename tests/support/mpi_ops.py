@@ -16,7 +16,7 @@ import os
 import time
 
 import numpy as np
-from peppers.operators.unwrap.operators import UnwrapMCF
+from peppers.operators.unwrap.unwrappers import UnwrapMCF
 
 from peppers.ppe.operator import LocalOperator, Param
 from peppers.ppe.region import Region

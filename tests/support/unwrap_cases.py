@@ -168,7 +168,7 @@ def simulated_case(folder, *, seed: int, looks: int = 4, filtered: bool = True,
     from peppers.io.raw import RawImage
     from peppers.operators.simulate import SimulationConfig, simulate
     from peppers.operators.simulate.truth import read_truth_raster
-    from peppers.operators.unwrap.operators import equivalent_looks
+    from peppers.operators.unwrap.unwrappers import equivalent_looks
     from peppers.ppe.region import Region
 
     folder = Path(folder)

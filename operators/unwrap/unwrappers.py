@@ -20,12 +20,13 @@ import numpy as np
 
 from peppers.errors import OperatorError
 from peppers.image import ImageSink, ImageSource, ImageSpec, Region
+from peppers.io.source import ArraySource
 from peppers.operator import GlobalOperator, Param
 from peppers.operators.unwrap.branch_cut import unwrap_branch_cut
 from peppers.operators.unwrap.fill import fill_holes
 from peppers.operators.unwrap.masks import wrapped_phase
 from peppers.operators.unwrap.mcf import unwrap_mcf
-from peppers.operators.unwrap.tiled import unwrap_tiled
+from peppers.operators.unwrap.tiled import UnwrapTiles, compute_tiles, write_rows
 from peppers.operators.unwrap.wls import unwrap_wls
 
 _COMMON = (
@@ -72,34 +73,49 @@ class _Unwrap(GlobalOperator):
         return {"unwrapped": ImageSpec(ifg.shape, np.float32, float("nan"), ifg.geo),
                 "components": ImageSpec(ifg.shape, np.int32, 0, ifg.geo)}
 
-    def unwrap(self, data: np.ndarray, coherence: np.ndarray,
-               nodata: Any = None) -> tuple[np.ndarray, np.ndarray]:
-        """Unwrap arrays with this operator's parameters (the script-layer entry)."""
+    def _solver_params(self, nodata: Any) -> dict[str, Any]:
         params = {name: getattr(self, name) for name in self.solver_params}
         params.update(threshold=self.threshold, min_component_size=self.min_component_size,
                       nodata=nodata)
-        solver = type(self).solver
+        return params
+
+    @property
+    def tiled(self) -> bool:
+        """Whether this operator unwraps on tiles (``tile_size > 0``): threads or MPI ranks."""
+        return self.tile_size > 0
+
+    def tiles(self, sources: Mapping[str, ImageSource]) -> UnwrapTiles:
+        """The tiled path on ``sources``: tiles computed anywhere, then one ``finish``."""
+        ifg, coh = sources["interferogram"], sources["coherence"]
+        self.output_spec({"interferogram": ifg.spec, "coherence": coh.spec})
+        return UnwrapTiles(self.label, type(self).solver, self._solver_params(ifg.spec.nodata),
+                           self.tile_size, self.overlap, self.fill_max_hole, sources)
+
+    def unwrap(self, data: np.ndarray, coherence: np.ndarray,
+               nodata: Any = None) -> tuple[np.ndarray, np.ndarray]:
+        """Unwrap arrays with this operator's parameters (the script-layer entry)."""
         if self.tile_size > 0:
-            unw, comps = unwrap_tiled(data, coherence, method=solver,
-                                      tile_shape=(self.tile_size, self.tile_size),
-                                      overlap=self.overlap, threads=self.threads or None,
-                                      **params)
-        else:
-            unw, comps = solver(data, coherence, **params)
+            sources = {"interferogram": ArraySource(data, nodata=nodata),
+                       "coherence": ArraySource(coherence)}
+            spec = self.output_spec({p: s.spec for p, s in sources.items()})
+            sinks = {p: ArraySource(np.empty(s.shape, s.dtype)) for p, s in spec.items()}
+            self.run(sources, sinks)
+            return sinks["unwrapped"].array, sinks["components"].array
+        unw, comps = type(self).solver(data, coherence, **self._solver_params(nodata))
         if self.fill_max_hole > 0:
             unw, comps = fill_holes(unw, comps, wrapped_phase(data, nodata), self.fill_max_hole)
         return unw, comps
 
     def run(self, sources: Mapping[str, ImageSource], sinks: Mapping[str, ImageSink]) -> None:
+        if self.tiled:
+            job = self.tiles(sources)
+            job.finish(compute_tiles(job, self.threads or None), sinks)
+            return
         ifg, coh = sources["interferogram"], sources["coherence"]
         self.output_spec({"interferogram": ifg.spec, "coherence": coh.spec})
         full = Region.full(ifg.spec.shape)
         unw, comps = self.unwrap(ifg.read(full), coh.read(full), ifg.spec.nodata)
-        rows = max(1, (1 << 24) // max(1, full.width * 4))
-        for r0 in range(0, full.height, rows):
-            block = Region(r0, 0, min(rows, full.height - r0), full.width)
-            sinks["unwrapped"].write(block, unw[block.slices])
-            sinks["components"].write(block, comps[block.slices])
+        write_rows(sinks, {"unwrapped": unw, "components": comps})
 
 
 class UnwrapMCF(_Unwrap):
@@ -272,3 +288,9 @@ class Unwrap(_Unwrap):
                nodata: Any = None) -> tuple[np.ndarray, np.ndarray]:
         """Unwrap arrays with the chosen solver (the script-layer entry)."""
         return self.solver_instance().unwrap(data, coherence, nodata)
+
+    def tiles(self, sources: Mapping[str, ImageSource]) -> UnwrapTiles:
+        """The chosen solver's tiled path (see :meth:`_Unwrap.tiles`), named as this operator."""
+        job = self.solver_instance().tiles(sources)
+        job.label = self.label
+        return job
