@@ -210,14 +210,14 @@ def parameters(master: Any, slave: Any, *, looks: tuple[int, int], filter_alpha:
     the master grid.
     """
     from peppers.geometry.ellipsoid import ecef_to_llh, enu_basis, llh_to_ecef
-    from peppers.geometry.zero_doppler import geo2rdr, pixel_to_geo
+    from peppers.geometry.scene_geometry import scene_pixel_to_geo
+    from peppers.geometry.zero_doppler import geo2rdr
 
     orbit = master.orbit()
     row, col = master.lines / 2.0, master.samples / 2.0
-    center = pixel_to_geo(row, col, orbit, first_line=0.0,
-                          line_interval_s=master.line_interval_s,
-                          first_sample_m=master.first_sample_m,
-                          sample_spacing_m=master.sample_spacing_m, look_side=master.look_side)
+    # the scene's own geometry finds the centre point; the baseline is then taken
+    # at both orbits' zero-Doppler (closest-approach) times of that point
+    center = scene_pixel_to_geo(master, row, col, 0.0, orbit=orbit)
     ground = llh_to_ecef(*np.asarray(center, dtype=np.float64).reshape(3))
     t_m, _ = geo2rdr(ground, orbit)
     t_s, _ = geo2rdr(ground, slave.orbit())
