@@ -80,8 +80,9 @@ import numpy as np
 from peppers.operator import Param
 from peppers.operators.geocode import Geocode
 
-__all__ = ["FILES", "GeocodeLabels", "platform_code", "product_name", "look_angles", "parameters",
-           "parameter_text", "write_product_set", "main"]
+__all__ = ["FILES", "GeocodeLabels", "platform_code", "product_name", "look_angles",
+           "parameters", "parameter_text", "write_product_set", "main"]
+
 
 class GeocodeLabels(Geocode):
     """:class:`~peppers.operators.geocode.Geocode` of labels: nearest neighbour by default.
