@@ -58,7 +58,8 @@ def _check(root: Path, reference: Path, kills) -> None:
     for kill in kills:  # an interrupted make says so in one line, never a traceback
         assert "Traceback" not in kill.stderr, (kill.signal, kill.running, kill.stderr[-2000:])
     print("\n" + "\n".join(f"{k.signal:8} aimed {k.aimed:<24} running {k.running:<24} "
-                           f"+{k.delay:.2f} s exit {k.returncode}" for k in kills))
+                           f"+{k.delay:.2f} s exit {k.returncode} landed {k.landed}"
+                           for k in kills))
 
 
 def test_make_killed_at_random_moments_gives_identical_outputs(tmp_path):
@@ -70,6 +71,7 @@ def test_make_killed_at_random_moments_gives_identical_outputs(tmp_path):
     rng = random.Random(19)
     kills = faults.kill_through(root, TARGETS, plan, _signals(2, rng), rng, env)
     assert len(kills) == 6 and {k.signal for k in kills} == {"SIGKILL", "SIGTERM", "SIGINT"}
+    assert sum(k.landed for k in kills) >= 4, kills  # most stopped a make under way
     faults.finish(root, TARGETS, env)
     _check(root, reference, kills)
 
@@ -93,6 +95,7 @@ def test_geocoded_dem_killed_24_times_across_every_step_gives_identical_outputs(
     signals = [s for _ in plan for s in rng.sample(faults.SIGNALS, 3)]
     kills = faults.kill_through(tmp_path / "run", ["geocoded_dem"], plan, signals, rng)
     assert len(kills) == 24
+    assert sum(k.landed for k in kills) >= 20, [(k.signal, k.running, k.returncode) for k in kills]
     assert {k.aimed for k in kills} == {name for name, _ in plan}
     faults.finish(tmp_path / "run", ["geocoded_dem"])
     _check(tmp_path / "run", tmp_path / "reference", kills)

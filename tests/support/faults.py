@@ -40,6 +40,7 @@ class Kill:
     delay: float
     returncode: int
     stderr: str
+    landed: bool = False  # the signal reached a make still under way and stopped it
 
 
 def steps_of(root: Path) -> list[tuple[str, float]]:
@@ -85,9 +86,11 @@ def kill_through(root: Path, targets: Sequence[str], plan: Sequence[tuple[str, f
     seconds = dict(plan)
     kills = []
     per_step = max(1, len(signals) // len(order))
+    complete = False
     for k, sig in enumerate(signals):
         aimed = order[min(k // per_step, len(order) - 1)]
-        process = make(root, targets, env)
+        # a make the last signal missed (it had ended) is redone from the start (-B)
+        process = make(root, [*targets, *(["--force"] if complete else [])], env)
         try:
             end = time.monotonic() + DEADLINE
             while True:
@@ -102,15 +105,17 @@ def kill_through(root: Path, targets: Sequence[str], plan: Sequence[tuple[str, f
             delay = rng.uniform(0.0, max(0.05, seconds[aimed]))
             time.sleep(delay)  # the random moment inside the step: the point of the test
             running = (_started(root, process.pid) or ["<start>"])[-1]
-            if process.poll() is None:
+            sent = process.poll() is None
+            if sent:
                 process.send_signal(sig)
             process.wait(DEADLINE)
         finally:
             if process.poll() is None:
                 process.kill()
                 process.wait()
+        complete = process.returncode == 0
         kills.append(Kill(sig.name, aimed, running, round(delay, 3), process.returncode,
-                          process.stderr.read()))
+                          process.stderr.read(), sent and process.returncode != 0))
         process.stderr.close()
     return kills
 
