@@ -48,6 +48,7 @@ from peppers.image import ImageSpec, Region
 from peppers.operator import LocalOperator, Param
 from peppers.operators import _height_kernels as kernels
 from peppers.operators.flat_earth import ORBIT_NODES
+from peppers.operators.scene_height import needs_scene_geometry, scene_phase_to_height
 
 __all__ = ["PhaseToHeight", "multilook_centres", "radar_looks", "height_of_ambiguity",
            "height_crb"]
@@ -168,6 +169,11 @@ class PhaseToHeight(LocalOperator):
         t1 = np.ascontiguousarray(self._master.azimuth_seconds(rows), dtype=np.float64)
         r1 = np.ascontiguousarray(self._master.slant_range(cols), dtype=np.float64)
         phase = np.ascontiguousarray(phase, dtype=np.float64)
+        if needs_scene_geometry(self._master, self._slave):   # time offset / native Doppler
+            return scene_phase_to_height(
+                self._master, self._slave, t1[:, None], r1[None, :], phase,
+                reference_height_m=self.reference_height_m, fill_height_m=self.fill_height_m,
+                m_orbit=self._m_orbit, s_orbit=self._s_orbit, max_iter=self.max_iterations)
         h = np.empty(region.shape, np.float32)
         lat = np.empty(region.shape, np.float64)
         lon = np.empty(region.shape, np.float64)

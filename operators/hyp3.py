@@ -22,6 +22,7 @@ file                                   content                                  
 ``{PRODUCT}_dem.tif``                  heights (WGS 84 ellipsoid)                 m
 ``{PRODUCT}_lv_theta.tif``             look-vector elevation above the horizon    rad
 ``{PRODUCT}_lv_phi.tif``               look-vector azimuth, anticlockwise from E  rad
+``{PRODUCT}_conncomp.tif``             connected component (uint16, 0: none)      1
 ``{PRODUCT}.txt``                      HyP3 parameter file                        --
 ``{PRODUCT}.README.md.txt``            what each file is                          --
 ``{PRODUCT}_unw_phase.png``            browse image of the unwrapped phase        --
@@ -76,8 +77,25 @@ from typing import Any, Mapping
 
 import numpy as np
 
-__all__ = ["FILES", "platform_code", "product_name", "look_angles", "parameters",
-           "parameter_text", "write_product_set", "main"]
+from peppers.operator import Param
+from peppers.operators.geocode import Geocode
+
+__all__ = ["FILES", "GeocodeLabels", "platform_code", "product_name", "look_angles",
+           "parameters", "parameter_text", "write_product_set", "main"]
+
+
+class GeocodeLabels(Geocode):
+    """:class:`~peppers.operators.geocode.Geocode` of labels: nearest neighbour by default.
+
+    The connected components of the unwrapping are labels; a bilinear
+    average of two labels is a third, wrong one. The resampling reads
+    ``products.label_resampling`` (default ``nearest``).
+    """
+
+    name = "geocode_labels"
+    params = tuple(Param("resampling", str, "nearest", "nearest or bilinear",
+                         key="products.label_resampling", choices=("nearest", "bilinear"))
+                   if p.name == "resampling" else p for p in Geocode.params)
 
 #: Suffix -> (product kind of :data:`peppers.operators.export.KINDS`, source port).
 FILES: dict[str, tuple[str, str]] = {
@@ -88,6 +106,7 @@ FILES: dict[str, tuple[str, str]] = {
     "dem": ("dem", "dem"),
     "lv_theta": ("lv_theta", "dem"),
     "lv_phi": ("lv_phi", "dem"),
+    "conncomp": ("components", "conncomp"),
 }
 
 
@@ -192,14 +211,14 @@ def parameters(master: Any, slave: Any, *, looks: tuple[int, int], filter_alpha:
     the master grid.
     """
     from peppers.geometry.ellipsoid import ecef_to_llh, enu_basis, llh_to_ecef
-    from peppers.geometry.zero_doppler import geo2rdr, pixel_to_geo
+    from peppers.geometry.scene_geometry import scene_pixel_to_geo
+    from peppers.geometry.zero_doppler import geo2rdr
 
     orbit = master.orbit()
     row, col = master.lines / 2.0, master.samples / 2.0
-    center = pixel_to_geo(row, col, orbit, first_line=0.0,
-                          line_interval_s=master.line_interval_s,
-                          first_sample_m=master.first_sample_m,
-                          sample_spacing_m=master.sample_spacing_m, look_side=master.look_side)
+    # the scene's own geometry finds the centre point; the baseline is then taken
+    # at both orbits' zero-Doppler (closest-approach) times of that point
+    center = scene_pixel_to_geo(master, row, col, 0.0, orbit=orbit)
     ground = llh_to_ecef(*np.asarray(center, dtype=np.float64).reshape(3))
     t_m, _ = geo2rdr(ground, orbit)
     t_s, _ = geo2rdr(ground, slave.orbit())
@@ -317,7 +336,7 @@ def write_product_set(run: str | os.PathLike, dst: str | os.PathLike,
     dst : path-like
         The rule's tracked output (a hard link to ``{PRODUCT}_unw_phase.tif``).
     sources : mapping
-        Port (``unw``, ``corr``, ``amp``, ``dem``) -> map image (VRT) path.
+        Port (``unw``, ``corr``, ``amp``, ``dem``, ``conncomp``) -> map image (VRT) path.
     block : int
         GeoTIFF tile size.
     heights : str
@@ -375,13 +394,20 @@ def write_product_set(run: str | os.PathLike, dst: str | os.PathLike,
         with rasterio.open(sources["unw"]) as ds:
             unw = ds.read(1)
         wrapped = np.angle(np.exp(1j * unw)).astype(np.float32)
-        computed = {"lv_theta": theta, "lv_phi": phi, "wrapped_phase": wrapped}
+        with rasterio.open(sources["conncomp"]) as ds:
+            labels = ds.read(1)
+        # geocoded with nearest: whole labels; outside the footprint 0 (not unwrapped)
+        labels = np.where(np.isfinite(labels), labels, 0).astype(np.uint16)
+        computed = {"lv_theta": theta, "lv_phi": phi, "wrapped_phase": wrapped,
+                    "conncomp": labels}
         for suffix, (kind, port) in FILES.items():
             out = stage / f"{name}_{suffix}.tif"
             if suffix in computed:
                 spec = KINDS[kind]
-                write_geotiff(out, ArraySource(computed[suffix], nodata=float("nan")),
-                              crs=crs, transform=transform.to_gdal(), nodata=float("nan"),
+                data = computed[suffix]
+                nodata = None if data.dtype.kind == "u" else float("nan")
+                write_geotiff(out, ArraySource(data, nodata=nodata),
+                              crs=crs, transform=transform.to_gdal(), nodata=nodata,
                               block=block, tags={"UNITS": spec.unit},
                               description=spec.description, unit=spec.unit,
                               overview_resampling=spec.resampling)
@@ -432,7 +458,7 @@ def main(argv: list[str] | None = None) -> int:
                                      description="write the HyP3-style product set of a pair")
     parser.add_argument("run")
     parser.add_argument("dst")
-    for port in ("unw", "corr", "amp", "dem"):
+    for port in ("unw", "corr", "amp", "dem", "conncomp"):
         parser.add_argument(f"--{port}", required=True, metavar="VRT")
     parser.add_argument("--block", type=int, default=512)
     parser.add_argument("--heights", default="relative", metavar="METHOD",
@@ -440,7 +466,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         folder = write_product_set(args.run, args.dst, {p: getattr(args, p) for p in
-                                                        ("unw", "corr", "amp", "dem")},
+                                                        ("unw", "corr", "amp", "dem", "conncomp")},
                                    block=args.block, heights=args.heights)
     except PeppersError as error:
         print(f"error: {error}", file=sys.stderr)

@@ -74,18 +74,19 @@ def ground_spacing(scene_mapping: Mapping[str, Any]) -> tuple[float, float, floa
         neighbour; slant spacing over ``sin(incidence)``; the incidence angle.
     """
     from peppers.geometry.ellipsoid import incidence_angle_deg
-    from peppers.geometry.zero_doppler import rdr2geo
+    from peppers.geometry.scene_geometry import scene_rdr2geo
     from peppers.scene import scene_from_mapping
 
     scene = scene_from_mapping(scene_mapping)
     orbit = scene.orbit()
     row, col = (scene.lines - 1) / 2.0, (scene.samples - 1) / 2.0
     t = scene.azimuth_seconds(np.array([row - 0.5, row + 0.5]))
-    xyz, _ = rdr2geo(t, scene.slant_range(col), orbit, scene.look_side, 0.0)
+    xyz, _ = scene_rdr2geo(scene, t, scene.slant_range(col), 0.0, orbit=orbit)
     azimuth_m = float(np.linalg.norm(xyz[1] - xyz[0]))
-    sensor, _ = orbit.interpolate(np.array([scene.azimuth_seconds(row)]))
-    target, _ = rdr2geo(scene.azimuth_seconds(row), scene.slant_range(col), orbit,
-                        scene.look_side, 0.0)
+    sensor, _ = orbit.interpolate(np.array([scene.azimuth_seconds(row)
+                                            + scene.azimuth_time_offset_s(scene.slant_range(col))]))
+    target, _ = scene_rdr2geo(scene, scene.azimuth_seconds(row), scene.slant_range(col), 0.0,
+                              orbit=orbit)
     incidence = float(incidence_angle_deg(target, sensor[0]))
     return azimuth_m, scene.sample_spacing_m / math.sin(math.radians(incidence)), incidence
 

@@ -31,6 +31,7 @@ out = {}
 with h5py.File("inputs/ifgramStack.h5") as f:
     out["pairs"] = [[d.decode() for d in pair] for pair in f["date"][:]]
     out["ifgram_shape"] = list(f["unwrapPhase"].shape)
+    out["conncomp"] = "connectComponent" in f
 with h5py.File("timeseries.h5") as f:
     out["dates"] = [d.decode() for d in f["date"][:]]
     out["wavelength"] = float(f.attrs["WAVELENGTH"])
@@ -76,6 +77,7 @@ def test_mintpy_loads_the_stack_and_inverts_the_network(tmp_path):
     assert sorted(map(tuple, facts["pairs"])) == [("20260301", "20260313"),
                                                  ("20260301", "20260325"),
                                                  ("20260313", "20260325")]
+    assert facts["conncomp"]
     assert facts["ifgram_shape"][0] == 3 and min(facts["ifgram_shape"][1:]) > 20
     assert facts["dates"] == ["20260301", "20260313", "20260325"]
     assert facts["wavelength"] == pytest.approx(0.0555, abs=1e-4)

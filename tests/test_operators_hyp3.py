@@ -77,6 +77,11 @@ def test_every_file_of_the_set_is_there_and_a_valid_cog(made):
         u, w = unw.read(1), wrapped.read(1)
     ok = np.isfinite(u)
     assert ok.mean() > 0.3 and np.allclose(np.exp(1j * u[ok]), np.exp(1j * w[ok]), atol=1e-5)
+    with rasterio.open(product / f"{name}_conncomp.tif") as ds:
+        labels = ds.read(1)
+        assert ds.dtypes == ("uint16",) and ds.nodata is None
+    assert np.mean(labels[ok] > 0) > 0.99          # unwrapped pixels carry their component
+    assert set(np.unique(labels[~ok])) <= set(np.unique(labels)) and 0 in labels
     assert np.all(np.abs(w[ok]) <= np.pi + 1e-6)
 
 

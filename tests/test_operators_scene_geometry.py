@@ -172,3 +172,50 @@ def test_orbit_nodes_reach_the_operators_orbit():
                   - orbit_offsets(m, s, rows, cols, 0.0, 4)[0]).max() > 1e-6
     with pytest.raises(ParameterError, match="orbit_nodes"):
         Interferogram(master=meta[0], slave=meta[1], orbit_nodes=1)
+
+
+def test_phase_to_height_of_a_native_doppler_master(scenes):
+    from peppers.operators.height import PhaseToHeight
+    from peppers.operators.scene_height import scene_phase_to_height
+
+    zero, native, *_ = scenes
+    slave = dataclasses.replace(zero, positions_m=zero.positions_m + np.array([0.0, 150.0, 100.0]))
+    rows, cols = np.meshgrid([4.0, 30.0, 52.0], [2.0, 19.0, 36.0], indexing="ij")
+    h_true = np.array([[0.0, 350.0, 800.0], [-50.0, 1200.0, 40.0], [600.0, 10.0, 2500.0]])
+    p, _ = rdr2geo(zero.azimuth_seconds(rows), zero.slant_range(cols), zero.orbit(), "right",
+                   h_true)
+    pix = np.array([_native_pixel(native, q) for q in p.reshape(-1, 3)])
+    t_n = native.azimuth_seconds(pix[:, 0])
+    r_n = native.slant_range(pix[:, 1])
+    ref, _ = scene_rdr2geo(native, t_n, r_n, 0.0)
+    phase = 4 * np.pi / zero.wavelength_m * (geo2rdr(p.reshape(-1, 3), slave.orbit())[1]
+                                             - geo2rdr(ref, slave.orbit())[1])
+    h, lat, lon, status = scene_phase_to_height(native, slave, t_n, r_n, phase,
+                                                reference_height_m=0.0, fill_height_m=0.0,
+                                                m_orbit=native.orbit(), s_orbit=slave.orbit())
+    assert (status == 0).all()
+    assert np.abs(h - h_true.ravel()).max() < 1e-3
+    truth = ecef_to_llh(p.reshape(-1, 3))
+    assert np.abs(lat - truth[:, 0]).max() < 1e-8 and np.abs(lon - truth[:, 1]).max() < 1e-8
+    # the operator takes this path for such a scene; on a zero-Doppler pair the two solvers agree
+    op = PhaseToHeight(master=scene_metadata(native, "m.slc.vrt"),
+                       slave=scene_metadata(slave, "s.slc.vrt"), looks=(1, 1))
+    from peppers.ppe.region import Region
+    region = Region(0, 0, 2, 3)
+    wrapped = np.array([[0.5, 1.0, np.nan], [2.0, -1.0, 3.0]])
+    got = op.solve(wrapped, region)
+    la, lr = op.looks
+    tr, cc = op._master.azimuth_seconds(np.arange(2) * la + (la - 1) / 2), \
+        op._master.slant_range(np.arange(3) * lr + (lr - 1) / 2)
+    want = scene_phase_to_height(native, slave, tr[:, None], cc[None, :], wrapped,
+                                 reference_height_m=0.0, fill_height_m=0.0,
+                                 m_orbit=native.orbit(), s_orbit=slave.orbit())
+    assert np.array_equal(got[3], want[3]) and np.allclose(got[0], want[0], equal_nan=True)
+    plain = PhaseToHeight(master=scene_metadata(zero, "m.slc.vrt"),
+                          slave=scene_metadata(slave, "s.slc.vrt"), looks=(1, 1))
+    kernel = plain.solve(wrapped, region)
+    general = scene_phase_to_height(zero, slave, tr[:, None], cc[None, :], wrapped,
+                                    reference_height_m=0.0, fill_height_m=0.0,
+                                    m_orbit=zero.orbit(), s_orbit=slave.orbit())
+    assert np.array_equal(kernel[3], general[3])
+    assert np.nanmax(np.abs(kernel[0] - general[0])) < 1e-3

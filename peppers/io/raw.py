@@ -306,8 +306,17 @@ class RawImage:
                 self._pwrite(fd, _view_bytes(data[i]), layout.offset(region.row + i, region.col))
 
     def flush(self) -> None:
-        """Make every write so far durable (``fdatasync`` of the raw file)."""
-        os.fdatasync(self._descriptor())
+        """Make every write so far durable (``fdatasync`` of the raw file).
+
+        Raises
+        ------
+        OSError
+            Naming the raw file (a full disk shows up here or in :meth:`write`).
+        """
+        try:
+            os.fdatasync(self._descriptor())
+        except OSError as exc:
+            raise OSError(exc.errno, exc.strerror, str(self.raw_path)) from None
 
     def close(self) -> None:
         """Close the raw file (idempotent); call it after every thread is done with it.
@@ -346,8 +355,11 @@ class RawImage:
                                  f"{offset} (the file shrank after it was opened)")
             view, offset = view[n:], offset + n
 
-    @staticmethod
-    def _pwrite(fd: int, view: memoryview, offset: int) -> None:
-        while view:
-            n = os.pwrite(fd, view, offset)
-            view, offset = view[n:], offset + n
+    def _pwrite(self, fd: int, view: memoryview, offset: int) -> None:
+        """Write all of ``view`` at ``offset``; an error (disk full) names the raw file."""
+        try:
+            while view:
+                n = os.pwrite(fd, view, offset)
+                view, offset = view[n:], offset + n
+        except OSError as exc:
+            raise OSError(exc.errno, exc.strerror, str(self.raw_path)) from None

@@ -110,6 +110,7 @@ def mintpy_template(stack: Path) -> str:
         "mintpy.load.processor      = hyp3",
         f"mintpy.load.unwFile        = {stack}/*/*_unw_phase_clip.tif",
         f"mintpy.load.corFile        = {stack}/*/*_corr_clip.tif",
+        f"mintpy.load.connCompFile   = {stack}/*/*_conncomp_clip.tif",
         f"mintpy.load.demFile        = {stack}/*/*_dem_clip.tif",
         f"mintpy.load.incAngleFile   = {stack}/*/*_lv_theta_clip.tif",
         f"mintpy.load.azAngleFile    = {stack}/*/*_lv_phi_clip.tif",
