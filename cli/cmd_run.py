@@ -115,7 +115,7 @@ def expand_targets(db, targets: list[str]) -> list[str]:
     """The targets with ``products`` replaced by every product rule the run's inputs allow."""
     if "products" not in targets:
         return list(targets)
-    from peppers.operators.product_set import product_targets
+    from peppers.drs.product_set import product_targets
 
     chosen = product_targets(db)
     return [t for name in targets for t in (chosen if name == "products" else [name])]

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from peppers.drs.ruleset import RuleSet
+from peppers.drs.state import RunState
 from peppers.errors import RuleError
 
 __all__ = ["product_rules", "product_targets"]
@@ -42,9 +44,6 @@ def product_targets(db: Any, *, package: bool | None = None) -> list[str]:
     RuleError
         If no product rule can be made (names the first missing input).
     """
-    from peppers.drs.ruleset import RuleSet
-    from peppers.drs.state import RunState
-
     if package is None:
         package = bool(db.get("drs.package_rules", True))
     rules = RuleSet.load(db.root, package=package)
