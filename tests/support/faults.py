@@ -41,6 +41,7 @@ class Kill:
     returncode: int
     stderr: str
     landed: bool = False  # the signal reached a make still under way and stopped it
+    pid: int = 0
 
 
 def steps_of(root: Path) -> list[tuple[str, float]]:
@@ -115,7 +116,7 @@ def kill_through(root: Path, targets: Sequence[str], plan: Sequence[tuple[str, f
                 process.wait()
         complete = process.returncode == 0
         kills.append(Kill(sig.name, aimed, running, round(delay, 3), process.returncode,
-                          process.stderr.read(), sent and process.returncode != 0))
+                          process.stderr.read(), sent and process.returncode != 0, process.pid))
         process.stderr.close()
     return kills
 
@@ -136,8 +137,9 @@ def outputs(root: Path) -> dict[str, object]:
     found: dict[str, object] = {}
     for folder in ("images", "products"):
         for path in sorted((root / folder).rglob("*")):
-            if path.is_file():
-                found[path.relative_to(root).as_posix()] = path.read_bytes()
+            rel = path.relative_to(root)
+            if path.is_file() and not any(part.startswith(".") for part in rel.parts):
+                found[rel.as_posix()] = path.read_bytes()  # temporaries: leftovers()
     db = RunDatabase.open(root)
     rules = RuleSet.load(root, package=bool(db.get("drs.package_rules", True)))
     for rule in rules.rules.values():
