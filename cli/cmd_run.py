@@ -101,6 +101,9 @@ def run(args: argparse.Namespace) -> int:
     if args.dry_run:
         return 0
     if not plan.steps:
+        from peppers.drs.make import sweep_run_temporaries
+
+        sweep_run_temporaries(db.root)  # what a make killed after its last commit staged
         if not args.why:
             print(f"make {' '.join(args.targets)}: up to date")
         return 0

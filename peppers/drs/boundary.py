@@ -41,7 +41,7 @@ from peppers.drs.ruleset import RuleSet
 from peppers.drs.state import RunState
 from peppers.drs.streams import stored_path
 from peppers.errors import OperatorError
-from peppers.io.atomic import commit
+from peppers.io.atomic import commit, sweep_temporaries
 from peppers.ppe import runner
 
 
@@ -134,6 +134,7 @@ def run_command(rule: Rule, rules: RuleSet, state: RunState) -> None:
              for port, path in finals.items()}
     for path in finals.values():
         path.parent.mkdir(parents=True, exist_ok=True)
+        sweep_temporaries(path.parent)
     line = command_line(rule, rules, state, temps)
     log = state.root / ".peppers" / "logs" / f"{rule.name}.log"
     try:

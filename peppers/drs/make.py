@@ -50,7 +50,7 @@ from peppers.drs.streams import Step, cut
 from peppers.errors import MakeError
 from peppers.hkv import RunDatabase
 from peppers.hkv.locks import FileLock
-from peppers.io.atomic import atomic_write_bytes
+from peppers.io.atomic import atomic_write_bytes, sweep_temporaries
 from peppers.ppe import DEFAULT_MEM, DEFAULT_TILE, default_threads, parse_mem
 from peppers.ppe.journal import TileJournal
 from peppers.ppe.streamspec import journal_path, run_spec, stream_path
@@ -174,6 +174,7 @@ class Maker:
         """
         lock = FileLock(self.state.root / ".peppers" / "locks" / "drs-make.lock", timeout=0)
         with lock:
+            sweep_run_temporaries(self.state.root)
             with self._lock:
                 self.state.save_hashes()
             return self._loop()
@@ -360,6 +361,24 @@ class Maker:
         if done.status != 0:
             raise MakeError(f"{step.name}: '{' '.join(command)}' exited with status "
                             f"{done.status}: {done.last_line} (log: {done.log})")
+
+
+def sweep_run_temporaries(root: Path) -> list[Path]:
+    """Remove what killed makes left staged in ``images/`` and ``products/``.
+
+    Run under the make lock, so no other make of this run is writing; a
+    temporary whose writer still lives is kept (:func:`sweep_temporaries`).
+    One level of sub-folders is swept too (a product set's folder).
+    """
+    removed = []
+    for folder in (root / "images", root / "products"):
+        if not folder.is_dir():
+            continue
+        removed += sweep_temporaries(folder)
+        removed += [path for sub in folder.iterdir()
+                    if sub.is_dir() and not sub.name.startswith(".")
+                    for path in sweep_temporaries(sub)]
+    return removed
 
 
 def stream_journal(root: Path, name: str) -> Path:

@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import secrets
+import shutil
 from pathlib import Path
 from typing import Iterator
 
@@ -42,6 +44,68 @@ def temporary_name(path: str | os.PathLike) -> Path:
     """
     path = Path(path)
     return path.with_name(f".{path.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}")
+
+
+#: A hidden temporary of any writer in peppers: ``.NAME.tmp-PID`` followed by
+#: the end, ``-RANDOM`` or a suffix (``.tif``); the group is the writer's pid.
+_TEMPORARY = re.compile(r"^\..+\.tmp-(\d+)(?:$|[-.])")
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` exists on this host."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def sweep_temporaries(directory: str | os.PathLike) -> list[Path]:
+    """Remove the hidden temporaries that dead writers left in ``directory``.
+
+    A writer killed between staging and commit (SIGKILL, a power cut) leaves
+    its ``.NAME.tmp-PID...`` file or folder behind; nothing reads it, but it
+    would accumulate run after run. An entry is removed only when no process
+    with its pid lives on this host, so a writer still at work keeps its
+    temporary.
+
+    Parameters
+    ----------
+    directory : path-like
+        The folder to sweep (not recursive); a missing folder is fine.
+
+    Returns
+    -------
+    list of Path
+        The entries removed.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> _ = (folder / f".dem.tif.tmp-{os.getpid()}-ab12").write_bytes(b"")
+    >>> sweep_temporaries(folder)   # its writer (this process) is alive
+    []
+    """
+    removed = []
+    try:
+        entries = list(os.scandir(directory))
+    except FileNotFoundError:
+        return removed
+    for entry in entries:
+        match = _TEMPORARY.match(entry.name)
+        if not match or _alive(int(match.group(1))):
+            continue
+        path = Path(entry.path)
+        if entry.is_dir(follow_symlinks=False):
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+        removed.append(path)
+    return removed
 
 
 def fsync_file(path: str | os.PathLike) -> None:

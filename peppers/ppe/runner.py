@@ -35,7 +35,7 @@ from typing import Any, Callable, Iterator, Mapping
 
 from peppers.errors import OperatorError, PeppersError
 from peppers.image import ImageSpec
-from peppers.io.atomic import fsync_dir
+from peppers.io.atomic import fsync_dir, sweep_temporaries
 from peppers.io.geotiff import write_geotiff
 from peppers.io.raw import RawImage, raw_path_for
 from peppers.io.source import open_source
@@ -127,6 +127,7 @@ class Staging:
     def stage(self, final: Path, name: str | None = None) -> Path:
         """A fresh hidden folder beside ``final``; the raw image (``.vrt``) to write in it."""
         final = Path(final)
+        sweep_temporaries(final.parent)
         folder = final.parent / f".{final.name}.tmp-{os.getpid()}"
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
