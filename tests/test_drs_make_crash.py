@@ -22,9 +22,22 @@ DEADLINE = 600.0  # seconds a wait for the journal may take at most
 
 
 def done_lines(root: Path) -> int:
+    """Tiles journaled so far by stream-1's writers.
+
+    A writer's journal may be replaced while we look (the make resets a
+    stream's journals when it starts the stream afresh), so a file that is
+    gone between the listing and the read counts as no line yet.
+    """
     journal = root / ".peppers" / "streams"
-    return sum(p.read_text().count("done ") for p in journal.glob("stream-1.journal.*")
-               if not p.name.endswith(".complete"))
+    count = 0
+    for path in journal.glob("stream-1.journal.*"):
+        if path.name.endswith(".complete"):
+            continue
+        try:
+            count += path.read_text().count("done ")
+        except FileNotFoundError:
+            continue
+    return count
 
 
 def _kill_after_journaled(root: Path, tiles: int) -> int:
