@@ -285,14 +285,10 @@ class AbsolutePhaseEstimate(ReductionOperator):
 
     def __init__(self, **values: Any) -> None:
         super().__init__(**values)
-        from peppers.scene import scene_from_mapping
+        from peppers.scene.reader import pair_from_run_inputs
 
         inputs = self.run_inputs
-        if "master" not in inputs or "slave" not in inputs:
-            raise OperatorError(f"{self.label}: run_inputs must hold the master and slave "
-                                "scenes (map the parameter to HKV 'inputs')")
-        self._master = scene_from_mapping(inputs["master"], "inputs.master")
-        self._slave = scene_from_mapping(inputs["slave"], "inputs.slave")
+        self._master, self._slave = pair_from_run_inputs(inputs, self.label)
         self.looks = radar_looks(inputs["master"], self.looks)
         if self.on_failure not in ("relative", "fail"):
             raise ValueError(f"{self.label}: on_failure must be 'relative' or 'fail', "

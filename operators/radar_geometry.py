@@ -61,7 +61,7 @@ from peppers.geometry.scene_geometry import scene_geo2rdr, scene_rdr2geo
 from peppers.image import ImageSink, ImageSource, ImageSpec, Region
 from peppers.operator import GlobalOperator, Param
 from peppers.operators.flat_earth import ORBIT_NODES
-from peppers.scene import scene_from_mapping
+from peppers.scene.reader import pair_from_run_inputs
 
 __all__ = ["geometry_layers", "layover_shadow_mask", "RadarGeometry", "LAYERS", "LAYOVER",
            "SHADOW"]
@@ -312,11 +312,7 @@ class RadarGeometry(GlobalOperator):
     def __init__(self, **values: Any) -> None:
         super().__init__(**values)
         inputs = self.run_inputs
-        if "master" not in inputs or "slave" not in inputs:
-            raise OperatorError(f"{self.label}: run_inputs must hold the master and slave "
-                                "scenes (map the parameter to HKV 'inputs')")
-        self._master = scene_from_mapping(inputs["master"], "inputs.master")
-        self._slave = scene_from_mapping(inputs["slave"], "inputs.slave")
+        self._master, self._slave = pair_from_run_inputs(inputs, self.label)
 
     def output_spec(self, input_specs: Mapping[str, ImageSpec]) -> dict[str, ImageSpec]:
         shape = input_specs["master"].shape

@@ -31,17 +31,17 @@ import os
 import warnings
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import yaml
 
-from peppers.errors import SceneError
+from peppers.errors import OperatorError, SceneError
 from peppers.scene.contract_v2 import parse_v2
 from peppers.scene.model import FORMAT_V1, FORMAT_V2, FORMATS, Scene
 from peppers.scene.utc import parse_utc
 
 FORMAT = FORMAT_V1
-__all__ = ["load_scene", "load_yaml_strict", "scene_from_mapping"]
+__all__ = ["load_scene", "load_yaml_strict", "pair_from_run_inputs", "scene_from_mapping"]
 
 _TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
 
@@ -350,3 +350,26 @@ class _Fields:
             raise SceneError(self.file, f"{prefix}.{key}",
                              f"is {value!r}; expected a list of three numbers [x, y, z]")
         return [float(v) for v in value]
+
+
+def pair_from_run_inputs(inputs: Mapping[str, Any], label: str) -> tuple[Scene, Scene]:
+    """The master and slave scenes of a run's ``inputs`` record.
+
+    Parameters
+    ----------
+    inputs : mapping
+        HKV ``inputs`` (``master`` and ``slave`` scene mappings).
+    label : str
+        Who asks (an operator's label), for the error.
+
+    Raises
+    ------
+    OperatorError
+        If either scene is missing.
+    """
+    if "master" not in inputs or "slave" not in inputs:
+        raise OperatorError(f"{label}: run_inputs must hold the master and slave "
+                            "scenes (map the parameter to HKV 'inputs')")
+    return (scene_from_mapping(inputs["master"], "inputs.master"),
+            scene_from_mapping(inputs["slave"], "inputs.slave"))
+
