@@ -26,7 +26,7 @@ from peppers.cli.common import command_parser
 EXAMPLE = ("  pep op --list\n"
            "  pep op box_filter --help\n"
            "  pep op box_filter --size 5 5 --input in.vrt --output out.vrt -j 2\n"
-           "  pep --run myrun op multilook --from-run --input images/ifg.vrt --output ml.vrt\n"
+           "  pep --run myrun op multilook --from-run --input images/ifg.raw.vrt --output ml.vrt\n"
            "  pep op unwrap_wls --input interferogram=ifg.vrt --input coherence=coh.vrt "
            "--output unwrapped=unw.vrt")
 #: Option names of ``pep op NAME`` itself; a parameter with one of these names

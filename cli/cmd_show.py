@@ -1,6 +1,6 @@
 """``pep show IMAGE_OR_KEY``: a quicklook PNG of an image.
 
-IMAGE_OR_KEY is an image of the run (``images/NAME.vrt``, ``images/NAME.tif``
+IMAGE_OR_KEY is an image of the run (``images/NAME.raw.vrt``, ``images/NAME.tif``
 or ``products/NAME.tif``), a run input (``master_slc``, ``slave_slc``,
 ``reference_dem``), an HKV key whose value is a path, or any raster file.
 The picture is read decimated in bounded memory (large images are never

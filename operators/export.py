@@ -1,6 +1,6 @@
 """GeoTIFF export of map images: the command line of the product rules.
 
-Local and global rules store images as raw + VRT (``images/NAME.vrt``);
+Local and global rules store images as raw + VRT (``images/NAME.raw.vrt``);
 products leave peppers as Cloud-Optimized GeoTIFFs (``products/NAME.tif``,
 the input contract's DEM product). The DRS writes files of other formats
 only through *command* rules, so the product rules (``rules/insar.yaml``)

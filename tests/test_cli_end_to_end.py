@@ -83,7 +83,7 @@ def test_geocoded_dem_meets_the_acceptance(made):
 
 
 def _read(run, name):
-    with RawImage.open(run / "images" / f"{name}.vrt") as image:
+    with RawImage.open(run / "images" / f"{name}.raw.vrt") as image:
         return image.read(Region.full(image.spec.shape))
 
 

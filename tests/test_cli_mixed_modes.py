@@ -28,7 +28,7 @@ DATA = Path("../shared/data/real/uavsar-sanandreas-dualband").absolute()
 
 
 def _image(run: Path, name: str) -> np.ndarray:
-    with RawImage.open(run / "images" / f"{name}.vrt") as img:
+    with RawImage.open(run / "images" / f"{name}.raw.vrt") as img:
         return img.read(Region.full(img.spec.shape))
 
 

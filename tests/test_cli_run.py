@@ -39,10 +39,10 @@ def test_dry_run_why_explains_streams_breaks_and_reasons(tmp_path, capsys):
     assert "stream-1  local: smooth, scale" in out
     assert "6 output tiles, 12 tile computations; estimated peak" in out
     assert "memory  smoothed" in out
-    assert "writes  scaled -> images/scaled.vrt (read by center)" in out
+    assert "writes  scaled -> images/scaled.raw.vrt (read by center)" in out
     assert "break: center  (global rule" in out and "break: stats  (reduction" in out
     assert "- [new] never run (no record drs.rules.smooth)" in out
-    assert not (Path(db.root) / "images" / "scaled.vrt").exists()   # a dry run writes nothing
+    assert not (Path(db.root) / "images" / "scaled.raw.vrt").exists()   # a dry run writes nothing
     assert pep(capsys, db.root, "run", "make", "t.stats")[0] == 0
     db.set("t.size", [5, 5])
     status, out, _ = pep(capsys, db.root, "run", "make", "t.stats", "-n", "--why",
@@ -101,7 +101,7 @@ def test_command_rule_output_is_committed_atomically(tmp_path, capsys):
         warnings.simplefilter("ignore", NotGeoreferencedWarning)
         with rasterio.open(Path(db.root) / "products" / "final_tif.tif") as tif:
             data = tif.read(1)
-    np.testing.assert_array_equal(data, read_image(Path(db.root) / "images" / "final.vrt"))
+    np.testing.assert_array_equal(data, read_image(Path(db.root) / "images" / "final.raw.vrt"))
     assert db.get("drs.rules.convert.version").startswith("cmd-")
     assert list((Path(db.root) / "products").glob(".*")) == []
 
@@ -139,6 +139,6 @@ def test_unknown_target_and_trigger(tmp_path, capsys):
 def test_values_match_truth_through_pep(tmp_path, capsys):
     db = make_run(tmp_path, CHAIN)
     assert pep(capsys, db.root, "run", "make", "other_out")[0] == 0
-    np.testing.assert_allclose(read_image(Path(db.root) / "images" / "other_out.vrt"),
+    np.testing.assert_allclose(read_image(Path(db.root) / "images" / "other_out.raw.vrt"),
                                source_array(8) + 1.0, atol=1e-6)
-    assert sorted(os.listdir(Path(db.root) / "images")) == ["other_out.raw", "other_out.vrt"]
+    assert sorted(os.listdir(Path(db.root) / "images")) == ["other_out.raw", "other_out.raw.vrt"]

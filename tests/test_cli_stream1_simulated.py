@@ -84,7 +84,7 @@ def make_run(folder: Path, name: str, tile: str | None = None, threads: int = 2)
 
 def image(run: Path, name: str) -> np.ndarray:
     """A whole image of the run."""
-    with RawImage.open(run / "images" / f"{name}.vrt") as img:
+    with RawImage.open(run / "images" / f"{name}.raw.vrt") as img:
         return img.read(Region.full(img.spec.shape))
 
 

@@ -37,17 +37,17 @@ def truth(src: np.ndarray, size=(3, 3), factor=2.0, offset=1.0) -> np.ndarray:
 
 def test_make_runs_everything_with_correct_results(db):
     root = Path(db.root)
-    final = read_image(root / "images" / "final.vrt")
+    final = read_image(root / "images" / "final.raw.vrt")
     np.testing.assert_allclose(final, truth(source_array()), rtol=0, atol=2e-5)
-    np.testing.assert_allclose(read_image(root / "images" / "other_out.vrt"),
+    np.testing.assert_allclose(read_image(root / "images" / "other_out.raw.vrt"),
                                source_array(8) + 1.0, rtol=0, atol=1e-6)
     stats = db.get("t.stats")
     assert stats["count"] == 300 * 200
     assert stats["mean"] == pytest.approx(float(truth(source_array()).mean()), abs=1e-5)
     assert set(finished(db)) == {"smooth", "scale", "center", "shift", "stats", "other"}
     # smoothed stayed in memory inside stream-1; scaled was written for the global rule
-    assert not (root / "images" / "smoothed.vrt").exists()
-    assert (root / "images" / "scaled.vrt").exists()
+    assert not (root / "images" / "smoothed.raw.vrt").exists()
+    assert (root / "images" / "scaled.raw.vrt").exists()
 
 
 def test_one_audit_entry_and_a_full_record_per_rule(db):
@@ -79,7 +79,7 @@ def test_changed_input_reruns_only_its_dependents(db):
     assert "changed in content" in str(plan.analysis.reasons["smooth"][0])
     make(db, TARGETS)
     assert rerun(before, finished(db)) == {"smooth", "scale", "center", "shift", "stats"}
-    np.testing.assert_allclose(read_image(Path(db.root) / "images" / "final.vrt"),
+    np.testing.assert_allclose(read_image(Path(db.root) / "images" / "final.raw.vrt"),
                                truth(data), rtol=0, atol=2e-5)
 
 
@@ -141,7 +141,7 @@ def test_operator_version_change_is_a_code_reason(db, monkeypatch):
 
 
 def test_deleted_output_reruns_its_rule_only(db):
-    for suffix in (".vrt", ".raw"):
+    for suffix in (".raw.vrt", ".raw"):
         (Path(db.root) / "images" / f"final{suffix}").unlink()
     before = finished(db)
     plan = plan_make(db, TARGETS)

@@ -62,7 +62,7 @@ def test_sigkill_then_make_resumes_with_identical_outputs(tmp_path):
     reference = make_run(tmp_path, RULES, name="reference")
     reference.set("ppe.tile_shape", [64, 64])
     make(reference, ["scaled"])
-    expected = read_image(Path(reference.root) / "images" / "scaled.vrt")
+    expected = read_image(Path(reference.root) / "images" / "scaled.raw.vrt")
     np.testing.assert_array_equal(expected, source_array() * np.float32(2.0))
 
     db, gate = gated_run(tmp_path, 64)   # 20 tiles; the first stripe (4) passes the gate
@@ -77,7 +77,7 @@ def test_sigkill_then_make_resumes_with_identical_outputs(tmp_path):
     report = make(db, ["scaled"])
     stats = report.stats["stream-1"]
     assert stats.skipped >= killed_after and stats.run == 20 - stats.skipped
-    np.testing.assert_array_equal(read_image(root / "images" / "scaled.vrt"), expected)
+    np.testing.assert_array_equal(read_image(root / "images" / "scaled.raw.vrt"), expected)
     assert plan_make(db, ["scaled"]).steps == []
 
 
@@ -92,5 +92,5 @@ def test_changed_input_after_a_kill_does_not_resume_old_tiles(tmp_path):
     gate.open()
     report = make(db, ["scaled"])
     assert report.stats["stream-1"].skipped == 0
-    np.testing.assert_array_equal(read_image(root / "images" / "scaled.vrt"),
+    np.testing.assert_array_equal(read_image(root / "images" / "scaled.raw.vrt"),
                                   changed * np.float32(2.0))

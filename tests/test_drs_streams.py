@@ -41,7 +41,7 @@ rules:
 
 
 def images(db) -> set[str]:
-    return {p.stem for p in (Path(db.root) / "images").glob("*.vrt")}
+    return {p.name.split(".")[0] for p in (Path(db.root) / "images").glob("*.raw.vrt")}
 
 
 def test_l1_l2_g_l3_gives_two_streams_and_l1_output_stays_in_memory(tmp_path):
@@ -51,13 +51,13 @@ def test_l1_l2_g_l3_gives_two_streams_and_l1_output_stays_in_memory(tmp_path):
         ("stream-1", "stream", ["l1", "l2"]), ("g", "global", ["g"]),
         ("stream-2", "stream", ["l3"])]
     first, _, last = plan.steps
-    assert first.targets == {"b": "images/b.vrt"} and first.memory == ["a"]
+    assert first.targets == {"b": "images/b.raw.vrt"} and first.memory == ["a"]
     assert first.sources == {"src": "data/src.vrt"}
     assert last.after == {"g"} and plan.steps[1].after == {"stream-1"}
     make(db, ["d"])
     assert images(db) == {"b", "c", "d"}
     b = (source_array() + 1.0) * 2.0
-    np.testing.assert_allclose(read_image(Path(db.root) / "images" / "d.vrt"),
+    np.testing.assert_allclose(read_image(Path(db.root) / "images" / "d.raw.vrt"),
                                b - b.mean() + 1.0, atol=2e-5)
 
 
@@ -65,7 +65,7 @@ def test_keep_writes_the_intermediate(tmp_path):
     db = make_run(tmp_path, CHAIN.replace("    params: {offset: t.offset}\n  l2:",
                                           "    params: {offset: t.offset}\n    keep: true\n  l2:"))
     plan = plan_make(db, ["d"])
-    assert plan.steps[0].targets == {"a": "images/a.vrt", "b": "images/b.vrt"}
+    assert plan.steps[0].targets == {"a": "images/a.raw.vrt", "b": "images/b.raw.vrt"}
     make(db, ["d"])
     assert images(db) == {"a", "b", "c", "d"}
 
@@ -76,10 +76,10 @@ def test_requested_intermediate_is_written_even_later(tmp_path):
     before = finished(db)
     plan = plan_make(db, ["a", "d"])
     assert [r.trigger for r in plan.analysis.reasons["l1"]] == ["needed"]
-    assert plan.steps[0].targets == {"a": "images/a.vrt"}
+    assert plan.steps[0].targets == {"a": "images/a.raw.vrt"}
     make(db, ["a", "d"])
     assert "a" in images(db) and set(finished(db)) == set(before)
-    np.testing.assert_allclose(read_image(Path(db.root) / "images" / "a.vrt"),
+    np.testing.assert_allclose(read_image(Path(db.root) / "images" / "a.raw.vrt"),
                                source_array() + 1.0, atol=1e-6)
 
 
@@ -108,11 +108,11 @@ rules:
     db.set("t.offset", 0.0)
     plan = plan_make(db, ["m"])
     assert [s.rules for s in plan.steps] == [["l1"], ["g"], ["mix"]]
-    assert plan.steps[0].targets == {"a": "images/a.vrt"}
+    assert plan.steps[0].targets == {"a": "images/a.raw.vrt"}
     make(db, ["m"])
     a = source_array().astype(np.float64)
     expect = a * (a - a.mean())
-    np.testing.assert_allclose(read_image(Path(db.root) / "images" / "m.vrt"), expect,
+    np.testing.assert_allclose(read_image(Path(db.root) / "images" / "m.raw.vrt"), expect,
                                atol=1e-4)
 
 
@@ -140,9 +140,9 @@ rules:
     plan = plan_make(db, ["p_out", "q_out"])
     assert [s.name for s in plan.steps] == ["stream-1", "stream-2"]
     Maker(plan, parallel=2).run()
-    np.testing.assert_array_equal(read_image(Path(db.root) / "images" / "p_out.vrt"),
+    np.testing.assert_array_equal(read_image(Path(db.root) / "images" / "p_out.raw.vrt"),
                                   source_array())
-    np.testing.assert_array_equal(read_image(Path(db.root) / "images" / "q_out.vrt"),
+    np.testing.assert_array_equal(read_image(Path(db.root) / "images" / "q_out.raw.vrt"),
                                   source_array(8))
 
 

@@ -59,7 +59,7 @@ def block_means(values, ok, b=8):
 
 def test_differential_phase_is_deformation_minus_dem_error(made):
     sim, run = made
-    with RawImage.open(run / "images" / "differential_interferogram.vrt") as img:
+    with RawImage.open(run / "images" / "differential_interferogram.raw.vrt") as img:
         diff = img.read(Region.full(img.spec.shape))
     truth = load_truth(sim)
     deformation = read_truth_raster(sim, "phase_deformation").astype(np.float64)
@@ -89,7 +89,7 @@ def multilooked(values, shape):
 
 def test_los_displacement_within_the_bound_and_positive_towards_the_satellite(made):
     sim, run = made
-    with RawImage.open(run / "images" / "los_displacement.vrt") as img:
+    with RawImage.open(run / "images" / "los_displacement.raw.vrt") as img:
         disp = img.read(Region.full(img.spec.shape)).astype(np.float64)
     truth = load_truth(sim)
     lam = truth["config"]["wavelength_m"]

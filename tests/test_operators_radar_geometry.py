@@ -130,7 +130,7 @@ def pep(*args: str, cwd, ok: bool = True) -> subprocess.CompletedProcess:
 
 
 def run_image(run, name):
-    with RawImage.open(run / "images" / f"{name}.vrt") as img:
+    with RawImage.open(run / "images" / f"{name}.raw.vrt") as img:
         return img.read(Region.full(img.spec.shape))
 
 

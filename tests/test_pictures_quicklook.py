@@ -237,7 +237,7 @@ def test_pep_show_finds_run_images(rasters, tmp_path, capsys):
 
     run = tmp_path / "run"
     RunDatabase.create(run)
-    write_raw(run / "images" / "coherence.vrt", np.full((30, 20), 0.5, np.float32))
+    write_raw(run / "images" / "coherence.raw.vrt", np.full((30, 20), 0.5, np.float32))
     assert main(["--run", str(run), "show", "coherence", "-o", str(tmp_path / "c.png")]) == 0
     pixels = check_png(tmp_path / "c.png", 800)
     assert (np.all(pixels[..., :3] == 128, axis=-1)).sum() >= 30 * 20  # the grey picture

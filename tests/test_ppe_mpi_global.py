@@ -40,7 +40,7 @@ STREAM1 = ("filtered_interferogram", "coherence")
 
 
 def pixels(run: Path, name: str) -> np.ndarray:
-    with RawImage.open(run / "images" / f"{name}.vrt") as image:
+    with RawImage.open(run / "images" / f"{name}.raw.vrt") as image:
         return image.read(Region.full(image.spec.shape))
 
 
@@ -150,7 +150,7 @@ def test_failing_tile_stops_every_rank_and_commits_nothing(scene):
     error = done.stderr.strip().splitlines()[-1]
     assert "rule 'unwrap' stopped: rank 1 on" in error
     assert "failed on tile" in error and "deliberate unwrapping failure" in error
-    assert not (run / "images" / "unwrapped.vrt").exists()
+    assert not (run / "images" / "unwrapped.raw.vrt").exists()
     assert not list((run / "images").glob("*.tmp-*"))
 
 
@@ -175,7 +175,7 @@ def test_tiles_in_any_order_equal_the_operator(scene):
     run = scene / "threads"
     op = make_operator(RuleSet.load(run).rules["unwrap"], RunState(RunDatabase.open(run)))
     assert supports_mpi(op)
-    sources = {port: open_source(run / "images" / f"{image}.vrt")
+    sources = {port: open_source(run / "images" / f"{image}.raw.vrt")
                for port, image in (("interferogram", "filtered_interferogram"),
                                    ("coherence", "coherence"))}
     job = tiled_global(op, sources)

@@ -45,7 +45,7 @@ def test_detached_make_pause_abort_kill_and_resume(tmp_path):
     truth_db, truth_gate = gated_run(tmp_path, 0, name="truth")
     truth_gate.open()
     make(truth_db, ["scaled"])
-    truth = read_image(Path(truth_db.root) / "images" / "scaled.vrt")
+    truth = read_image(Path(truth_db.root) / "images" / "scaled.raw.vrt")
     np.testing.assert_array_equal(truth, source_array() * np.float32(2.0))
 
     db, gate = gated_run(tmp_path, 64)  # the first stripe (4 tiles) runs; the rest waits
@@ -87,4 +87,4 @@ def test_detached_make_pause_abort_kill_and_resume(tmp_path):
     assert again.returncode == 0, again.stderr
     final = run_status(root)
     assert final.state == "finished" and final.streams["stream-1"].skipped >= killed_after
-    np.testing.assert_array_equal(read_image(root / "images" / "scaled.vrt"), truth)
+    np.testing.assert_array_equal(read_image(root / "images" / "scaled.raw.vrt"), truth)

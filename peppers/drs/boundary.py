@@ -6,7 +6,7 @@ and never leaves a half-written output under a final name:
 global
     :meth:`GlobalOperator.run(sources, sinks) <peppers.operator.GlobalOperator.run>`
     through :func:`peppers.ppe.runner.run_global`: sinks are raw images in a
-    hidden folder beside each output (``images/.NAME.vrt.tmp-PID/``); on
+    hidden folder beside each output (``images/.NAME.raw.vrt.tmp-PID/``); on
     success each raw file and then its header are renamed into ``images/``
     (the header last: a header in place always has its pixels).
 reduction

@@ -11,7 +11,7 @@ Example (from ``docs/scheduler.md``)::
     stream-1  local: smooth, scale
       6 output tiles, 12 tile computations over 2 operator(s); ...
       reads   src (data/src.vrt)
-      writes  scaled -> images/scaled.vrt (read by center)
+      writes  scaled -> images/scaled.raw.vrt (read by center)
       memory  smoothed
       smooth  stale
         - [new] never run (no record drs.rules.smooth)

@@ -51,6 +51,7 @@ from peppers.errors import MakeError
 from peppers.hkv import RunDatabase
 from peppers.hkv.locks import FileLock
 from peppers.io.atomic import atomic_write_bytes, sweep_temporaries
+from peppers.io.run_paths import migrate_legacy_headers
 from peppers.ppe import DEFAULT_MEM, DEFAULT_TILE, default_threads, parse_mem
 from peppers.ppe.journal import TileJournal
 from peppers.ppe.streamspec import journal_path, run_spec, stream_path
@@ -175,6 +176,7 @@ class Maker:
         lock = FileLock(self.state.root / ".peppers" / "locks" / "drs-make.lock", timeout=0)
         with lock:
             sweep_run_temporaries(self.state.root)
+            migrate_legacy_headers(self.state.root / "images")
             with self._lock:
                 self.state.save_hashes()
             return self._loop()

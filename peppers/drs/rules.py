@@ -20,10 +20,11 @@ have, and command placeholders that name nothing. Whole-set checks (two
 rules making one output, missing inputs, cycles) live in
 :mod:`peppers.drs.ruleset`.
 
-Storage of outputs (field ``store``): ``raw`` (``images/NAME.vrt`` +
-``.raw``; the only choice of local and global rules), ``geotiff``
-(``images/NAME.tif``) or ``product`` (``products/NAME.tif``), the latter two
-for command rules, which default to ``geotiff``. Reduction outputs are HKV
+Storage of outputs (field ``store``): ``raw`` (``images/NAME.raw`` +
+``images/NAME.raw.vrt``, the ISCE names, :mod:`peppers.io.run_paths`; the
+only choice of local and global rules), ``geotiff`` (``images/NAME.tif``)
+or ``product`` (``products/NAME.tif``), the latter two for command rules,
+which default to ``geotiff``. Reduction outputs are HKV
 keys, not files.
 """
 
@@ -39,6 +40,7 @@ from typing import Any
 import yaml
 
 from peppers.errors import RuleError
+from peppers.io.run_paths import intermediate_path
 from peppers.operator import BASES, operator_class
 
 KINDS = ("local", "global", "reduction", "command")
@@ -123,8 +125,12 @@ class Rule:
 
 
 def image_path(image: str, store: str = "raw") -> str:
-    """The run-relative path of a stored image: ``images/X.vrt``, ``images/X.tif``..."""
-    return {"raw": f"images/{image}.vrt", "geotiff": f"images/{image}.tif",
+    """The run-relative path of a stored image: ``images/X.raw.vrt``, ``images/X.tif``...
+
+    >>> image_path("coherence")
+    'images/coherence.raw.vrt'
+    """
+    return {"raw": intermediate_path(image), "geotiff": f"images/{image}.tif",
             "product": f"products/{image}.tif"}[store]
 
 
@@ -322,7 +328,7 @@ def _check_operator(rule: Rule) -> Rule:
     if rule.operator is None:
         raise rule.error(f"a {rule.kind} rule needs 'operator: module:Class'")
     if rule.store != "raw":
-        raise rule.error(f"store of a {rule.kind} rule must be raw (images/NAME.vrt), got "
+        raise rule.error(f"store of a {rule.kind} rule must be raw (images/NAME.raw.vrt), got "
                          f"{rule.store!r}", "store")
     cls = import_operator(rule.operator, rule.where("operator"))
     base = BASES[rule.kind]

@@ -3,7 +3,7 @@
 An image on disk is one file (a GeoTIFF) or two (a raw VRT header and its
 ``.raw`` pixels). Its *identity* as recorded by the scheduler is::
 
-    {files: [{path: images/x.vrt, size: 812, mtime_ns: 1718..., sha256: ...}, ...]}
+    {files: [{path: images/x.raw.vrt, size: 812, mtime_ns: 1718..., sha256: ...}, ...]}
 
 or, for an intermediate that stayed in memory inside a stream,
 ``{memory: TOKEN}`` where ``TOKEN`` is the recipe hash of the rule that
@@ -14,6 +14,11 @@ Comparing a recorded identity with the file now (:meth:`Signer.compare`):
 1. same path, size and mtime for every file: unchanged, nothing is read;
 2. otherwise the content hash decides: unchanged (the file was only
    touched) when it equals the recorded hash, changed when it differs.
+
+An intermediate of a run made before the ISCE naming (header
+``images/NAME.vrt``, recorded so) compares equal to its record whether the
+next make has renamed it to ``images/NAME.raw.vrt`` yet or not
+(:mod:`peppers.io.run_paths`).
 
 A hash is computed at most once per ``(path, size, mtime)`` and only when
 no record already knows it: the scheduler's records of rule outputs, its
@@ -32,6 +37,7 @@ from typing import Any, Iterable
 
 from peppers.errors import ImageError
 from peppers.files import sha256_file
+from peppers.io.run_paths import find_intermediate, same_image_path
 from peppers.io.vrt import parse_vrt
 
 
@@ -137,7 +143,7 @@ class Signer:
         """
         if not isinstance(recorded, dict) or not isinstance(recorded.get("files"), list):
             return False, "was not on disk when last used"
-        files = image_files(self._abs(path))
+        files = image_files(find_intermediate(self._abs(path)))
         old = recorded["files"]
         if len(files) != len(old):
             return False, "has a different set of files"
@@ -146,7 +152,7 @@ class Signer:
             now = self.stat(file)
             if now is None:
                 return False, f"{self.relative(self._abs(file))} is missing"
-            if now["path"] != before.get("path"):
+            if not same_image_path(now["path"], before.get("path")):
                 return False, f"is now {now['path']} (was {before.get('path')})"
             if now["size"] == before.get("size") and now["mtime_ns"] == _mtime_ns(
                     before.get("mtime_ns", before.get("mtime"))):

@@ -1,6 +1,6 @@
 """Where an image is, what it shows, and how large its pixels are on the ground.
 
-``pep show NAME`` accepts a file path, an image of the run (``images/NAME.vrt``,
+``pep show NAME`` accepts a file path, an image of the run (``images/NAME.raw.vrt``,
 ``images/NAME.tif``, ``products/NAME.tif``), a run input (``master_slc``,
 ``slave_slc``, ``reference_dem``) or an HKV key whose value is a path:
 :func:`resolve_image`.
@@ -34,6 +34,7 @@ from typing import Any
 
 from peppers.errors import ImageError
 from peppers.image import ImageSpec
+from peppers.io.run_paths import intermediate_path, legacy_intermediate_path
 
 KINDS = ("phase", "unwrapped", "amplitude", "coherence", "height", "value", "labels", "mask")
 _NAME_HINTS = (("coherence", ("coherence", "correlation", "coh", "corr")),
@@ -52,7 +53,7 @@ _WGS84_A, _WGS84_B = 6378137.0, 6356752.314245
 
 
 def image_name(path: str | os.PathLike) -> str:
-    """``images/coherence.vrt`` -> ``coherence``; ``master.slc.vrt`` -> ``master``."""
+    """``images/coherence.raw.vrt`` -> ``coherence``; ``master.slc.vrt`` -> ``master``."""
     return Path(path).name.split(".")[0]
 
 
@@ -82,7 +83,8 @@ def resolve_image(target: str, root: Path | None = None, db: Any = None) -> Path
         return path
     tried = [str(path)]
     if root is not None:
-        for rel in (f"images/{target}.vrt", f"images/{target}.tif", f"products/{target}.tif"):
+        for rel in (intermediate_path(target), f"images/{target}.tif", f"products/{target}.tif",
+                    legacy_intermediate_path(target)):             # a run not yet renamed
             candidate = Path(root) / rel
             if candidate.is_file():
                 return candidate

@@ -22,7 +22,7 @@ Format (``peppers-stream/1``)::
         params: {size: [5, 5]}                       # resolved values
         inputs: {input: master_slc}                  # port -> image
         outputs: {output: smoothed}                  # port -> image
-    targets: {smoothed: images/smoothed.vrt}         # image -> output VRT
+    targets: {smoothed: images/smoothed.raw.vrt}         # image -> output VRT
 
 Paths are relative to the run root (absolute paths are kept as they are).
 A node may read only sources and images of earlier nodes; every image has

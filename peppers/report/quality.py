@@ -24,6 +24,8 @@ from typing import Any
 
 import numpy as np
 
+from peppers.io.run_paths import find_intermediate, intermediate_path
+
 __all__ = ["chain_bound", "quality_section", "COHERENT"]
 
 #: coherence of "coherent ground", as in the accuracy checks
@@ -36,7 +38,7 @@ def _image(root: Path, name: str) -> np.ndarray | None:
     from peppers.io.raw import RawImage
     from peppers.ppe.region import Region
 
-    path = root / "images" / f"{name}.vrt"
+    path = find_intermediate(root / intermediate_path(name))
     if not path.is_file():
         return None
     with RawImage.open(path) as img:

@@ -183,7 +183,7 @@ def simulated_case(folder, *, seed: int, looks: int = 4, filtered: bool = True,
             raise RuntimeError(f"pep {' '.join(argv)} failed")
     arrays = {}
     for image in (target, "coherence"):
-        with RawImage.open(run / "images" / f"{image}.vrt") as img:
+        with RawImage.open(run / "images" / f"{image}.raw.vrt") as img:
             arrays[image] = img.read(Region.full(img.spec.shape))
     shape = arrays["coherence"].shape
     az = read_truth_raster(sim, "azimuth_offset")
