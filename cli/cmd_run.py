@@ -143,6 +143,7 @@ def execute(db, plan, argv: list[str], *, streams: int = 1, mpi: int | None = No
                            resource=queue or db.get("rmi.resource", None),
                            group=db.get("rmi.group", None))
     with monitor, ProgressView() as view:
+        monitor.plan(plan.estimates())
         maker = Maker(plan, parallel=streams, mpi=mpi, display=monitor.display(view))
         try:
             report = maker.run()

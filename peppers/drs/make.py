@@ -83,6 +83,24 @@ class MakePlan:
     def oracle(self) -> SpecOracle:
         return SpecOracle(self.rules, self.state, set(self.analysis.stale))
 
+    def estimates(self) -> list[dict[str, Any]]:
+        """Each step with the seconds its rules took in the run's last make (the monitor's ETA).
+
+        ``{step, kind, rules, expected}``; ``expected`` is the recorded wall
+        seconds of a boundary rule, the recorded operator seconds of a
+        stream's rules over the threads, or None when a rule has no record.
+        """
+        out = []
+        for step in self.steps:
+            seconds = [(self.state.records.get(rule) or {}).get("seconds") for rule in step.rules]
+            known = all(isinstance(s, (int, float)) and not isinstance(s, bool) for s in seconds)
+            expected = float(sum(seconds)) if known and seconds else None
+            if expected is not None and step.kind == "stream":
+                expected /= max(1, self.threads)
+            out.append({"step": step.name, "kind": step.kind, "rules": list(step.rules),
+                        "expected": expected})
+        return out
+
 
 @dataclass
 class MakeReport:

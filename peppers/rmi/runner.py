@@ -152,6 +152,10 @@ class MonitoredRun:
             raise ValueError(f"run outcome must be ok, failed or aborted, got {status!r}")
         self._outcome = (status, error)
 
+    def plan(self, steps: Sequence[dict[str, Any]]) -> None:
+        """Announce the steps of the make (``{step, kind, rules, expected}``, for the ETA)."""
+        self.log.emit("plan", steps=[dict(step) for step in steps])
+
     def display(self, inner: Any = None) -> "MonitorDisplay":
         """A scheduler display (``peppers.drs.make.Display``) that also reports to the monitor."""
         return MonitorDisplay(self, inner)

@@ -17,8 +17,21 @@ From measured per-operator tile times, not from wall-clock rate alone
 (which a pause or a slow start would skew): a stream that ran ``n`` tasks
 spent ``S_k`` compute seconds in operator ``k``, so one more task costs
 about ``c = sum_k S_k / n`` seconds of one thread, and its ``R`` remaining
-tasks take ``R * c / threads``. A run's ETA is the sum over its unfinished
-streams whose cost is known yet.
+tasks take ``R * c / threads``.
+
+A run's ETA adds every unfinished step of its plan (the ``plan`` event the
+make writes first): running streams as above; a running boundary rule
+(a global rule such as coregistration, a reduction, a command rule) and a
+step not started yet by the seconds the same rules took in the run's last
+make (``expected``: wall seconds of a boundary rule, operator seconds over
+the threads of a stream), less the time the rule has run so far. A part
+with no measurement yet (a first make, a stream before its first tile, a
+rule running past its expected time) makes the ETA *incomplete*:
+:meth:`RunStatus.eta_at` returns the known part as a lower bound and the
+view prints ``>= 1m05s``, or ``?`` when nothing is known -- never ``0s``
+while work is left (it used to read 0 s during coregistration: no stream
+was running, so the sum over running streams was empty). Steps a parallel
+make runs side by side are summed, so the ETA is then an upper estimate.
 """
 
 from __future__ import annotations
@@ -92,6 +105,10 @@ class RunStatus:
     queue: dict[str, Any] | None = None
     settings: dict[str, Any] = field(default_factory=dict)
     note: str = ""
+    #: step name -> {kind, rules, expected}, from the ``plan`` event
+    plan: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: rule -> time of its ``rule_start``
+    rule_started: dict[str, float] = field(default_factory=dict)
 
     @classmethod
     def fold(cls, events: Iterable[dict[str, Any]]) -> "RunStatus":
@@ -150,8 +167,17 @@ class RunStatus:
             if self.rules.get(rule) in ("running", "paused"):
                 self.rules[rule] = stream.state
 
+    def _on_plan(self, e: dict[str, Any]) -> None:
+        self.plan = {}
+        for step in e["steps"]:
+            expected = step.get("expected")
+            self.plan[str(step["step"])] = {
+                "kind": str(step.get("kind", "stream")), "rules": list(step.get("rules") or []),
+                "expected": None if expected is None else float(expected)}
+
     def _on_rule_start(self, e: dict[str, Any]) -> None:
         self.rules[e["rule"]] = "running"
+        self.rule_started[e["rule"]] = self.updated
 
     def _on_rule_end(self, e: dict[str, Any]) -> None:
         self.rules[e["rule"]] = {"ok": "done"}.get(e.get("status", "ok"), e.get("status"))
@@ -189,12 +215,45 @@ class RunStatus:
     # -- derived ----------------------------------------------------------------
     @property
     def eta(self) -> float | None:
-        """Seconds left over the streams known so far (None if none has a cost yet)."""
-        etas = [s.eta for s in self.streams.values() if s.state not in TERMINAL + ("done",)]
-        known = [e for e in etas if e is not None]
+        """Seconds left (see the module notes); None while any part is not measured yet."""
+        seconds, complete = self.eta_at(self.updated)
+        return seconds if complete else None
+
+    def eta_at(self, now: float) -> tuple[float, bool]:
+        """``(seconds, complete)`` at time ``now``: the known part, and whether it is all.
+
+        See the module notes. A finished run gives ``(0.0, True)``.
+        """
         if self.state in TERMINAL:
-            return 0.0
-        return sum(known) if known or not etas else None
+            return 0.0, True
+        total, complete = 0.0, True
+        in_streams = {r for s in self.streams.values() for r in s.rules}
+        for stream in self.streams.values():
+            if stream.state in TERMINAL + ("done",):
+                continue
+            if stream.eta is None:
+                complete = False
+            else:
+                total += stream.eta
+        expected = {rule: step["expected"] for step in self.plan.values()
+                    if step["kind"] != "stream" for rule in step["rules"]}
+        for rule, state in self.rules.items():
+            if state not in ("running", "paused") or rule in in_streams:
+                continue
+            ran = max(0.0, now - self.rule_started.get(rule, now))
+            cost = expected.get(rule)
+            if cost is None or ran > cost:
+                complete = False
+            else:
+                total += cost - ran
+        for name, step in self.plan.items():
+            if name in self.streams or any(r in self.rules for r in step["rules"]):
+                continue
+            if step["expected"] is None:
+                complete = False
+            else:
+                total += step["expected"]
+        return total, complete
 
     def mark_dead(self, why: str) -> None:
         """The run's process is gone without a ``run_end``."""
@@ -252,14 +311,16 @@ class RunStatus:
         if self.error:
             lines.append(f"error: {self.error}")
         if self.state not in TERMINAL:
-            lines.append(f"ETA: {format_eta(self.eta)}")
+            lines.append(f"ETA: {format_eta(*self.eta_at(now))}")
         return "\n".join(lines)
 
 
-def format_eta(seconds: float | None) -> str:
-    """``1h02m``, ``3m05s``, ``12s`` or ``?``."""
-    if seconds is None:
+def format_eta(seconds: float | None, complete: bool = True) -> str:
+    """``1h02m``, ``3m05s``, ``12s`` or ``?``; ``>= 12s`` for an incomplete (lower-bound) ETA."""
+    if seconds is None or (not complete and seconds <= 0):
         return "?"
+    if not complete:
+        return ">= " + format_eta(seconds)
     seconds = int(round(seconds))
     if seconds >= 3600:
         return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"

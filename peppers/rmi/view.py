@@ -43,7 +43,7 @@ def render(state: RunStatus, *, run: str = "", clients: Sequence[dict[str, Any]]
     head.add_row(Text("process", style="bold"),
                  Text(f"{proc.get('user', '?')}@{proc.get('host', '?')} pid "
                       f"{proc.get('pid', '?')}" if proc else "-"),
-                 Text("ETA", style="bold"), Text(format_eta(state.eta)))
+                 Text("ETA", style="bold"), Text(format_eta(*state.eta_at(now))))
     control = ("nobody" if not holder else
                f"{holder['user']}@{holder['host']} pid {holder['pid']}"
                + (" (you)" if me is not None and holder.get("id") == me else ""))
