@@ -86,7 +86,14 @@ def choose_reference(phase: np.ndarray, components: np.ndarray, method: str, *,
                                     "multilooked latitude/longitude")
             scale = math.cos(math.radians(float(latlon[0])))
             d2 = (lat - latlon[0]) ** 2 + ((lon - latlon[1]) * scale) ** 2
+            if not np.isfinite(d2).any():
+                raise OperatorError("displacement reference: no multilooked pixel has a position")
             row, col = np.unravel_index(int(np.nanargmin(d2)), d2.shape)
+            step = np.nanmedian(np.hypot(np.diff(lat, axis=1), np.diff(lon, axis=1) * scale))
+            if math.sqrt(float(d2[row, col])) > 3 * step:
+                raise OperatorError(f"displacement reference: insar.displacement.reference_latlon "
+                                    f"{list(latlon)} is outside the scene (nearest pixel "
+                                    f"{math.sqrt(float(d2[row, col])) * 111.2:.1f} km away)")
         if not (0 <= row < phase.shape[0] and 0 <= col < phase.shape[1]):
             raise OperatorError(f"displacement reference: pixel ({row}, {col}) is outside the "
                                 f"{phase.shape[0]} x {phase.shape[1]} grid")
@@ -105,10 +112,15 @@ def choose_reference(phase: np.ndarray, components: np.ndarray, method: str, *,
 
 
 class DisplacementReference(ReductionOperator):
-    """The reference of the displacement map (``insar.displacement.reference``)."""
+    """The reference of the displacement map (``insar.displacement.reference``).
+
+    Inputs: the unwrapped differential phase, its components, and the
+    multilooked latitude and longitude of the radar geometry (read only for
+    ``latlon``; the chosen pixel's position is recorded with the result).
+    """
 
     name: ClassVar[str] = "displacement_reference"
-    inputs: ClassVar[tuple[str, ...]] = ("unwrapped", "components")
+    inputs: ClassVar[tuple[str, ...]] = ("unwrapped", "components", "lat", "lon")
     outputs: ClassVar[tuple[str, ...]] = ("result",)
     params = (Param("method", str, "median", "reference: median (of the largest component), "
                     "pixel or latlon", key="insar.displacement.reference", choices=METHODS),
@@ -121,10 +133,19 @@ class DisplacementReference(ReductionOperator):
         full = Region.full(sources["unwrapped"].spec.shape)
         phase = np.asarray(sources["unwrapped"].read(full), dtype=np.float64)
         comps = np.asarray(sources["components"].read(full), dtype=np.int64)
+        lat = lon = None
         if self.method == "latlon":
-            raise OperatorError(f"{self.label}: method latlon is not wired into the rules yet; "
-                                "use pixel or median")
-        return choose_reference(phase, comps, self.method, pixel=self.pixel or None)
+            lat = np.asarray(sources["lat"].read(full), dtype=np.float64)
+            lon = np.asarray(sources["lon"].read(full), dtype=np.float64)
+            if lat.shape != phase.shape:
+                raise OperatorError(f"{self.label}: latitude {lat.shape} and unwrapped phase "
+                                    f"{phase.shape} are not on one grid")
+        result = choose_reference(phase, comps, self.method, pixel=self.pixel or None,
+                                  latlon=self.latlon or None, lat=lat, lon=lon)
+        if self.method == "latlon":
+            result["lat"] = float(lat[result["row"], result["col"]])
+            result["lon"] = float(lon[result["row"], result["col"]])
+        return result
 
 
 class LosDisplacement(LocalOperator):

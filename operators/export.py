@@ -42,7 +42,7 @@ class ProductKind:
     description : str
         The band description (GDAL ``DESCRIPTION``).
     unit : str
-        The band unit: ``m``, ``rad`` or ``1`` (dimensionless).
+        The band unit: ``m``, ``rad``, ``deg`` or ``1`` (dimensionless).
     resampling : str
         Overview resampling: ``average`` for continuous values, ``nearest``
         for labels and masks (an average of labels is no label).
@@ -69,6 +69,15 @@ KINDS: dict[str, ProductKind] = {
     "los_displacement": ProductKind("line-of-sight displacement, positive towards the sensor",
                                     "m"),
     "mask": ProductKind("mask (1: masked)", "1", "nearest"),
+    "layover_shadow": ProductKind("layover/shadow mask (0 clear, 1 layover, 2 shadow)", "1",
+                                  "nearest"),
+    "los_east": ProductKind("east component of the unit vector from the ground to the "
+                            "satellite", "1"),
+    "los_north": ProductKind("north component of the unit vector from the ground to the "
+                             "satellite", "1"),
+    "los_up": ProductKind("up component of the unit vector from the ground to the satellite",
+                          "1"),
+    "incidence": ProductKind("incidence angle of the line of sight on the ellipsoid", "deg"),
     "value": ProductKind("value", "1"),
 }
 
@@ -156,8 +165,15 @@ def main(argv: list[str] | None = None) -> int:
                         help="what the values are: band description, unit, overview resampling")
     parser.add_argument("--heights", default=None, metavar="METHOD",
                         help="absolute-phase method (relative, gcps, dem...): tag HEIGHTS")
+    parser.add_argument("--tag", action="append", default=[], metavar="KEY=VALUE",
+                        help="a dataset tag (repeatable)")
     args = parser.parse_args(argv)
     tags = height_tags(args.heights) if args.heights is not None else {}
+    for item in args.tag:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            parser.error(f"--tag {item!r}: expected KEY=VALUE")
+        tags[key] = value
     try:
         export_product(args.src, args.dst, block=args.block, kind=args.kind, tags=tags)
     except PeppersError as error:

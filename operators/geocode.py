@@ -29,6 +29,16 @@ ISCE3 geocode), in three steps:
 
 Every map pixel is computed from the same quads in the same order whatever
 the tiling, so tiles and threads give identical products.
+
+Layover and shadow. Where the radar sees two ground patches in one pixel
+(layover) or none (shadow) the pixel's value belongs to no single map
+position, and "first finite value wins" would paint it onto the map anyway.
+:class:`GeocodeMasked` takes the layover/shadow mask of the radar geometry
+(``docs/dinsar.md``) as a fourth input and blanks those radar pixels before
+the quads are scanned: a map pixel then gets a value only from clear radar
+pixels (the bilinear weights of masked corners drop out, as for any
+unmeasured corner), so **no geocoded value comes from a layover or shadow
+pixel** (ISCE3 geocode skips masked radar pixels the same way).
 """
 
 from __future__ import annotations
@@ -45,7 +55,8 @@ from peppers.operators import _geocode_kernels as kernels
 from peppers.operators.flat_earth import ORBIT_NODES
 from peppers.operators.height import radar_looks
 
-__all__ = ["MapGrid", "Geocode", "to_map", "is_geographic"]
+__all__ = ["MapGrid", "Geocode", "GeocodeMasked", "GeocodeMaskedLabels", "to_map",
+           "is_geographic"]
 
 WGS84 = "EPSG:4326"
 #: Map pixels between samples of a tile edge in the inverse lookup.
@@ -279,3 +290,31 @@ class Geocode(LocalOperator):
             kernels.rasterize_quads(v, u, values, output_region.row, output_region.col,
                                     self.resampling == "nearest", out, state)
         return {"output": out}
+
+
+class GeocodeMasked(Geocode):
+    """:class:`Geocode` with layover/shadow pixels left out (module docstring).
+
+    Inputs ``lat``, ``lon``, ``value`` as :class:`Geocode`, and ``mask``
+    (uint8 on the same radar grid, 0 clear; any other code masks the pixel).
+    """
+
+    name: ClassVar[str] = "geocode_masked"
+    inputs: ClassVar[tuple[str, ...]] = ("lat", "lon", "value", "mask")
+
+    def compute(self, inputs: Mapping[str, np.ndarray],
+                output_region: Region) -> dict[str, np.ndarray]:
+        mask = np.asarray(inputs["mask"])
+        value = np.asarray(inputs["value"], dtype=np.float64)
+        clear = np.where(np.isfinite(mask), mask, 1) == 0 if mask.dtype.kind == "f" else mask == 0
+        return super().compute({"lat": inputs["lat"], "lon": inputs["lon"],
+                                "value": np.where(clear, value, np.nan)}, output_region)
+
+
+class GeocodeMaskedLabels(GeocodeMasked):
+    """:class:`GeocodeMasked` of labels: nearest neighbour by default (labels stay labels)."""
+
+    name: ClassVar[str] = "geocode_masked_labels"
+    params = tuple(Param("resampling", str, "nearest", "nearest or bilinear",
+                         key="products.label_resampling", choices=("nearest", "bilinear"))
+                   if p.name == "resampling" else p for p in Geocode.params)
