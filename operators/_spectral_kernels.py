@@ -28,13 +28,35 @@ def fir_rows(x, taps, row0, col0, out):
         Receives the filtered values.
     """
     n = taps.shape[0]
+    w = out.shape[1]
+    span = w + n - 1
+    tr = np.empty(n)
+    ti = np.empty(n)
+    for k in range(n):
+        tr[k] = taps[k].real
+        ti[k] = taps[k].imag
+    # real arithmetic, the row's pixels innermost (vectorised); each pixel adds
+    # its taps in order k = 0, 1, ..., as a per-pixel loop would
+    xr = np.empty(span)
+    xim = np.empty(span)
+    acc_re = np.empty(w)
+    acc_im = np.empty(w)
     for i in range(out.shape[0]):
-        xi = x[row0 + i]
-        for j in range(out.shape[1]):
-            acc = 0j
-            for k in range(n):
-                acc += taps[k] * xi[col0 + j + k]
-            out[i, j] = acc
+        row = x[row0 + i]
+        for j in range(span):
+            z = row[col0 + j]
+            xr[j] = z.real
+            xim[j] = z.imag
+        acc_re[:] = 0.0
+        acc_im[:] = 0.0
+        for k in range(n):
+            a = tr[k]
+            b = ti[k]
+            for j in range(w):
+                acc_re[j] += a * xr[j + k] - b * xim[j + k]
+                acc_im[j] += a * xim[j + k] + b * xr[j + k]
+        for j in range(w):
+            out[i, j] = complex(acc_re[j], acc_im[j])
 
 
 @numba.njit(nogil=True, cache=True)
