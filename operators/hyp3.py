@@ -28,6 +28,11 @@ file                                   content                                  
 ``{PRODUCT}_unw_phase.png``            browse image of the unwrapped phase        --
 =====================================  =========================================  ======
 
+With a reference DEM the rule ``hyp3_displacement`` adds, on the same grid,
+``{PRODUCT}_los_disp.tif`` (LOS displacement, m, positive towards the
+satellite) and ``{PRODUCT}_layover_shadow_mask.tif`` (0 clear, 1 layover,
+2 shadow): :func:`add_displacement`.
+
 Every GeoTIFF is a Cloud-Optimized GeoTIFF with its unit and description
 (:func:`peppers.io.geotiff.write_geotiff`). The rule's tracked output
 ``products/hyp3_product.tif`` is a hard link to ``{PRODUCT}_unw_phase.tif``
@@ -450,6 +455,64 @@ def write_product_set(run: str | os.PathLike, dst: str | os.PathLike,
     return folder
 
 
+#: Suffix -> product kind of the differential additions (:func:`add_displacement`).
+DIFFERENTIAL_FILES: dict[str, str] = {"los_disp": "los_displacement",
+                                      "layover_shadow_mask": "layover_shadow"}
+
+
+def product_folder(tracked: str | os.PathLike) -> Path:
+    """The HyP3 folder whose ``_unw_phase.tif`` is the hard link ``tracked`` (``hyp3_product``).
+
+    Raises
+    ------
+    ImageError
+        If no folder next to ``tracked`` holds it.
+    """
+    from peppers.errors import ImageError
+
+    tracked = Path(tracked)
+    for folder in sorted(tracked.parent.iterdir()):
+        unw = folder / f"{folder.name}_unw_phase.tif"
+        if folder.is_dir() and unw.exists() and unw.samefile(tracked):
+            return folder
+    raise ImageError(f"{tracked}: no HyP3 product folder beside it holds this unw_phase")
+
+
+def add_displacement(tracked: str | os.PathLike, dst: str | os.PathLike,
+                     sources: Mapping[str, str], *, block: int = 512) -> Path:
+    """Add ``{PRODUCT}_los_disp.tif`` and ``{PRODUCT}_layover_shadow_mask.tif`` to a HyP3 folder.
+
+    The rule ``hyp3_displacement`` (``rules/dinsar.yaml``, runs with a
+    reference DEM) geocodes the LOS displacement (m, positive towards the
+    satellite, HyP3's convention) and the layover/shadow codes onto the
+    HyP3 set's own grid (``products.grid``) and calls this; each file is
+    written atomically (:func:`~peppers.operators.export.export_product`),
+    ``dst`` becomes a hard link to ``_los_disp.tif``.
+
+    Parameters
+    ----------
+    tracked : path-like
+        ``products/hyp3_product.tif`` (finds the folder).
+    dst : path-like
+        The rule's tracked output.
+    sources : mapping
+        ``los_disp`` and ``layover_shadow_mask`` -> map image (VRT) path.
+    block : int
+        GeoTIFF tile size.
+    """
+    from peppers.operators.export import export_product
+
+    folder = product_folder(tracked)
+    for suffix, kind in DIFFERENTIAL_FILES.items():
+        tags = {"SIGN": "positive_towards_the_satellite"} if suffix == "los_disp" else None
+        export_product(str(sources[suffix]), str(folder / f"{folder.name}_{suffix}.tif"),
+                       block=block, kind=kind, tags=tags)
+    dst = Path(dst)
+    dst.unlink(missing_ok=True)
+    os.link(folder / f"{folder.name}_los_disp.tif", dst)
+    return folder
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command line of the ``hyp3_product`` rule (see the module docstring)."""
     from peppers.errors import PeppersError
@@ -459,11 +522,31 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("run")
     parser.add_argument("dst")
     for port in ("unw", "corr", "amp", "dem", "conncomp"):
-        parser.add_argument(f"--{port}", required=True, metavar="VRT")
+        parser.add_argument(f"--{port}", metavar="VRT")
+    parser.add_argument("--add-displacement", action="store_true",
+                        help="RUN is products/hyp3_product.tif: add _los_disp and "
+                             "_layover_shadow_mask to its folder")
+    parser.add_argument("--los-disp", metavar="VRT")
+    parser.add_argument("--layover-shadow-mask", metavar="VRT")
     parser.add_argument("--block", type=int, default=512)
     parser.add_argument("--heights", default="relative", metavar="METHOD",
                         help="absolute-phase method of the heights (relative, gcps, dem...)")
     args = parser.parse_args(argv)
+    if args.add_displacement:
+        if not (args.los_disp and args.layover_shadow_mask):
+            parser.error("--add-displacement needs --los-disp and --layover-shadow-mask")
+        try:
+            folder = add_displacement(args.run, args.dst, {
+                "los_disp": args.los_disp, "layover_shadow_mask": args.layover_shadow_mask},
+                block=args.block)
+        except PeppersError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
+        print(f"added the displacement to {folder}")
+        return 0
+    missing = [p for p in ("unw", "corr", "amp", "dem", "conncomp") if not getattr(args, p)]
+    if missing:
+        parser.error(f"missing --{', --'.join(missing)}")
     try:
         folder = write_product_set(args.run, args.dst, {p: getattr(args, p) for p in
                                                         ("unw", "corr", "amp", "dem", "conncomp")},

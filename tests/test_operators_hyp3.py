@@ -150,3 +150,23 @@ def test_platform_codes_and_the_parameter_text():
     name = product_name(m, s, posting_m=80.0)
     assert mintpy_name_and_dates(name + "_unw_phase_clip.tif", S1_GAMMA)[0] == name
     assert name.split("_")[3] == "VVP012" and name != product_name(m, s, posting_m=40.0)
+
+
+def test_displacement_and_mask_join_the_set_with_a_reference_dem(made):
+    run, product = made
+    name = product.name
+    disp_path = product / f"{name}_los_disp.tif"
+    mask_path = product / f"{name}_layover_shadow_mask.tif"
+    for path in (disp_path, mask_path):
+        assert_valid_product(path)
+    assert (run / "products" / "hyp3_displacement.tif").samefile(disp_path)
+    with rasterio.open(product / f"{name}_unw_phase.tif") as unw, \
+            rasterio.open(disp_path) as disp, rasterio.open(mask_path) as mask:
+        assert unw.transform == disp.transform == mask.transform and unw.shape == disp.shape
+        assert disp.units == ("m",) and disp.tags()["SIGN"] == "positive_towards_the_satellite"
+        d, m, u = disp.read(1), mask.read(1), unw.read(1)
+    # no deformation in this scene: the displacement is noise around its reference
+    ok = np.isfinite(d)
+    assert ok.mean() > 0.3 and float(np.nanmax(np.abs(d))) < 0.01
+    assert set(np.unique(m[np.isfinite(m)])) <= {0.0, 1.0, 2.0}
+    assert np.isfinite(m[np.isfinite(u)]).mean() > 0.99
