@@ -18,6 +18,16 @@ child process so that its peak RSS (``/usr/bin/time -v``) is its own:
   every intermediate written to a raw image, flushed and read back by the
   next step (the 1999 design's baseline).
 
+Each variant runs once per fringe-slope method in ``--slope`` (default
+``local spectrum``: the coarse-to-fine search and the full padded FFT of
+every window, the reference), set with ``pep set insar.slope.method`` for
+``ppe`` and as the node's parameter for ``whole``: the old and the new
+slope kernel in one run. ``whole`` also records each operator's CPU time
+(``time.thread_time`` of the one thread that runs it, so other jobs on a
+loaded machine do not count) and wall time; ``ppe`` records the run's own
+per-node compute seconds (``events.jsonl``, wall time inside ``compute``
+summed over both threads). The load average is printed beside every run.
+
 The variants alternate, ``--repeats`` times each after one untimed warm-up
 of each (numba caches, page cache); medians are reported. Throughput is
 pixels of the master grid per second of the child's wall time (interpreter
@@ -29,6 +39,7 @@ Usage::
     python benchmarks/stream1.py                      # 4000 x 2000, 3 repeats
     python benchmarks/stream1.py --shape 1000 600 --repeats 1   # quick
     python benchmarks/stream1.py --workdir /tmp/s1 --keep       # keep the pair and run
+    python benchmarks/stream1.py --slope local                  # the new slope kernel only
 
 Writes ``benchmarks/results/stream1.json`` (``--json NAME`` to rename) and prints a table.
 """
@@ -37,6 +48,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import statistics
 import subprocess
@@ -83,8 +95,13 @@ def _write_whole(path: Path, array) -> None:
         out.flush()
 
 
-def whole_stream(run: Path, outdir: Path) -> dict[str, float]:
-    """Stream 1 on whole images, every intermediate through ``outdir``; seconds per node."""
+def whole_stream(run: Path, outdir: Path, slope: str) -> dict[str, dict[str, float]]:
+    """Stream 1 on whole images, every intermediate through ``outdir``.
+
+    Returns per node its ``wall`` seconds (read, compute, write) and ``cpu``,
+    the thread CPU seconds of the compute alone; ``slope`` is the fringe
+    slope's ``method``.
+    """
     import importlib
 
     from peppers.ppe.streamspec import StreamSpec, stream_path
@@ -96,16 +113,31 @@ def whole_stream(run: Path, outdir: Path) -> dict[str, float]:
     for node in spec.nodes:
         start = time.perf_counter()
         module, _, name = node.operator.partition(":")
-        op = getattr(importlib.import_module(module), name)(**node.params)
+        params = dict(node.params)
+        if node.name == "fringe_slope":
+            params["method"] = slope
+        op = getattr(importlib.import_module(module), name)(**params)
         arrays = {port: _read_whole(where[image]) for port, image in node.inputs.items()}
+        cpu = time.thread_time()
         outputs = whole_image(op, **arrays)
+        cpu = time.thread_time() - cpu
         del arrays
         for port, image in node.outputs.items():
             where[image] = outdir / f"{image}.vrt"
             _write_whole(where[image], outputs[port])
         del outputs
-        seconds[node.name] = time.perf_counter() - start
+        seconds[node.name] = {"wall": time.perf_counter() - start, "cpu": cpu}
     return seconds
+
+
+def _event_node_seconds(run: Path) -> dict[str, float]:
+    """Per-node compute seconds of the run's last stream-1 tile event."""
+    last = {}
+    for line in (run / ".peppers" / "events.jsonl").read_text().splitlines():
+        event = json.loads(line)
+        if event.get("kind") == "tile" and event.get("stream") == STREAM:
+            last = event
+    return {name: float(v[1]) for name, v in last.get("nodes", {}).items()}
 
 
 def _child(args: argparse.Namespace) -> None:
@@ -113,17 +145,19 @@ def _child(args: argparse.Namespace) -> None:
     run = Path(args.run)
     start = time.perf_counter()
     if args.child == "ppe":
-        for name in TARGETS:
-            for suffix in (".vrt", ".raw"):
-                (run / "images" / f"{name}{suffix}").unlink(missing_ok=True)
         from peppers.cli.main import main as pep_main
+        from peppers.drs.rules import image_path
 
+        for name in TARGETS:
+            vrt = run / image_path(name)
+            for path in (vrt, vrt.with_suffix("")):
+                path.unlink(missing_ok=True)
         code = pep_main(["--run", str(run), "run", "make", *TARGETS, "-j", str(args.threads)])
         if code:
             raise SystemExit(code)
-        facts: dict = {}
+        facts: dict = {"node_seconds": _event_node_seconds(run)}
     else:
-        facts = {"node_seconds": whole_stream(run, Path(args.outdir))}
+        facts = {"node_seconds": whole_stream(run, Path(args.outdir), args.slope_method)}
     facts["seconds"] = time.perf_counter() - start
     print(json.dumps(facts))
 
@@ -133,7 +167,15 @@ def _summary(runs: list[dict], pixels: int) -> dict:
     wall = statistics.median(r["wall_s"] for r in runs)
     compute = statistics.median(r["facts"]["seconds"] for r in runs)
     rss = statistics.median(r["max_rss_bytes"] for r in runs)
+    nodes: dict = {}
+    for r in runs:
+        for name, value in r["facts"]["node_seconds"].items():
+            nodes.setdefault(name, []).append(value["cpu"] if isinstance(value, dict) else value)
+    node_median = {name: statistics.median(v) for name, v in nodes.items()}
     return {"wall_s": wall, "compute_s": compute, "max_rss_bytes": rss,
+            "node_seconds": node_median,
+            "node_pixels_per_s": {n: pixels / v for n, v in node_median.items() if v > 0},
+            "load": [r["load"] for r in runs],
             "pixels_per_s_wall": pixels / wall, "pixels_per_s_compute": pixels / compute,
             "runs": runs}
 
@@ -171,7 +213,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="folder for the pair and the run (default: temporary); "
                              "a pair already there is reused")
     parser.add_argument("--keep", action="store_true", help="keep --workdir afterwards")
+    parser.add_argument("--slope", nargs="+", choices=("local", "spectrum"),
+                        default=["local", "spectrum"],
+                        help="fringe-slope methods to run (default: local spectrum)")
     parser.add_argument("--child", choices=("ppe", "whole"), help=argparse.SUPPRESS)
+    parser.add_argument("--slope-method", default="local", help=argparse.SUPPRESS)
     parser.add_argument("--run", help=argparse.SUPPRESS)
     parser.add_argument("--outdir", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -188,21 +234,29 @@ def main(argv: list[str] | None = None) -> int:
     base = [script, "--run", str(workdir / "run"), "--threads", str(args.threads)]
     whole_dir = workdir / "whole"
     whole_dir.mkdir(exist_ok=True)
-    runs: dict[str, list[dict]] = {"ppe": [], "whole": []}
+    variants = [(v, m) for m in args.slope for v in ("ppe", "whole")]
+    runs: dict[str, list[dict]] = {f"{v} ({m})": [] for v, m in variants}
     try:
         print(f"stream 1 on a simulated {shape[0]} x {shape[1]} pair in {workdir}", flush=True)
         setup = _setup(workdir, shape, args.seed, args.threads)
         print("  " + ", ".join(f"{k} {v:.1f}" for k, v in setup.items()), flush=True)
         for k in range(args.repeats + 1):
-            for variant in ("ppe", "whole"):
-                child = common.run_child([*base, "--child", variant, "--outdir", str(whole_dir)])
+            for variant, method in variants:
+                if variant == "ppe":
+                    pep("--run", "run", "set", "insar.slope.method", method, cwd=workdir)
+                load = os.getloadavg()[0]
+                child = common.run_child([*base, "--child", variant, "--outdir", str(whole_dir),
+                                          "--slope-method", method])
                 child["facts"] = json.loads(child.pop("last_line"))
+                child["load"] = [load, os.getloadavg()[0]]
                 label = "warm-up" if k == 0 else f"run {k}"
-                print(f"  {variant:5s} {label}: {child['wall_s']:.1f} s, peak RSS "
-                      f"{child['max_rss_bytes'] / 2 ** 20:.0f} MiB", flush=True)
+                print(f"  {variant:5s} {method:8s} {label}: {child['wall_s']:.1f} s, peak RSS "
+                      f"{child['max_rss_bytes'] / 2 ** 20:.0f} MiB, load {load:.1f}", flush=True)
                 if k:
-                    runs[variant].append(child)
-        check = {name: common.compare_images(workdir / "run" / "images" / f"{name}.vrt",
+                    runs[f"{variant} ({method})"].append(child)
+        from peppers.drs.rules import image_path
+
+        check = {name: common.compare_images(workdir / "run" / image_path(name),
                                              whole_dir / f"{name}.vrt") for name in TARGETS}
     finally:
         if args.workdir is None or not args.keep:
@@ -219,15 +273,25 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(common.table(["variant", "wall s", "compute s", "Mpx/s (wall)", "Mpx/s (compute)",
                         "peak RSS MiB"], rows))
-    ratio = summary["whole"]["max_rss_bytes"] / summary["ppe"]["max_rss_bytes"]
-    speed = summary["whole"]["wall_s"] / summary["ppe"]["wall_s"]
-    print(f"\nPPE: {speed:.2f}x the whole-image throughput (wall), {1 / ratio:.2f}x its peak RSS")
+    names = list(next(iter(summary.values()))["node_seconds"])
+    print("\nper operator, median seconds (whole: thread CPU of one thread; ppe: compute "
+          "seconds summed over the threads) and Mpx per second of them:")
+    print(common.table(["operator", *summary],
+                       [[n, *(f"{s['node_seconds'].get(n, 0):.2f} s / "
+                              f"{s['node_pixels_per_s'].get(n, 0) / 1e6:.2f}"
+                              for s in summary.values())] for n in names]))
+    for method in args.slope:
+        ppe, whole = summary[f"ppe ({method})"], summary[f"whole ({method})"]
+        print(f"\nslope {method}: PPE {whole['wall_s'] / ppe['wall_s']:.2f}x the whole-image "
+              f"throughput (wall), {ppe['max_rss_bytes'] / whole['max_rss_bytes']:.2f}x its peak RSS")
+    print(f"outputs of ppe and whole, slope {args.slope[-1]}:")
     for name, c in check.items():
         print(f"{name}: bit-identical {c.get('bit_identical')} "
               f"(max |diff| {c.get('max_abs_diff', float('nan')):.3g})")
     path = common.save_json(args.json, {
         "shape": shape, "pixels": pixels, "threads": args.threads, "repeats": args.repeats,
-        "seed": args.seed, "setup": setup, "summary": summary, "comparison": check})
+        "seed": args.seed, "slope": args.slope, "setup": setup, "summary": summary,
+        "comparison": check})
     print(f"wrote {path}")
     return 0
 
