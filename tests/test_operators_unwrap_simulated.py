@@ -121,7 +121,7 @@ def test_unwrap_operator_selects_method_and_derives_looks(scenes):
         if solver is not None:
             assert op.solver_instance().nlooks == pytest.approx(case.looks)
     with pytest.raises(OperatorError, match="insar.unwrap.method"):
-        Unwrap(method="snaphu")
+        Unwrap(method="isce_icu")
 
 
 def test_plain_init_makes_geocoded_dem(scenes):

@@ -3,7 +3,7 @@
 Everything between the wrapped phase and the solver runs here, with the GIL
 released, so that tiles unwrapped in threads overlap fully: the pixel phase
 variances, the wrapped gradients of one direction with their local fringe
-rate (a box mean of unit phasors, edges replicated as
+rate (an inverse-variance weighted box mean of unit phasors, edges replicated as
 ``scipy.ndimage.uniform_filter(mode="nearest")`` does), the initial
 whole-cycle corrections and the two integer costs per arc, the loop
 residues summed per network node, and the flood-fill integration snapped to
@@ -19,8 +19,8 @@ TWO_PI = 2.0 * np.pi
 
 
 @njit(nogil=True, cache=True)
-def pixel_variance(coherence: np.ndarray, nlooks: float) -> np.ndarray:
-    """``(1 - g^2) / (2 L g^2)`` per pixel, g clipped to [0.05, 0.995], NaN as 0.05."""
+def pixel_variance(coherence: np.ndarray, nlooks: float, cap: float) -> np.ndarray:
+    """``min((1 - g^2) / (2 L g^2), cap)`` per pixel, g clipped to [0.05, 0.995], NaN as 0.05."""
     m, n = coherence.shape
     out = np.empty((m, n))
     for i in range(m):
@@ -29,7 +29,7 @@ def pixel_variance(coherence: np.ndarray, nlooks: float) -> np.ndarray:
             if not np.isfinite(g):
                 g = 0.05
             g = min(max(g, 0.05), 0.995)
-            out[i, j] = (1.0 - g * g) / (2.0 * nlooks * g * g)
+            out[i, j] = min((1.0 - g * g) / (2.0 * nlooks * g * g), cap)
     return out
 
 
@@ -57,7 +57,8 @@ def _box_sum(x: np.ndarray, window: int) -> np.ndarray:
 
 @njit(nogil=True, cache=True)
 def arc_costs(psi: np.ndarray, valid: np.ndarray, var: np.ndarray, axis: int,
-              smoothness: float, window: int, scale: float, cmin: int, cmax: int):
+              smoothness: float, window: int, scale: float, cmin: int, cmax: int,
+              reliability: float):
     """Corrected gradients, initial corrections and integer costs of one direction.
 
     Parameters
@@ -74,6 +75,8 @@ def arc_costs(psi: np.ndarray, valid: np.ndarray, var: np.ndarray, axis: int,
         As in :func:`.mcf.arc_costs`.
     scale, cmin, cmax : float, int, int
         Cost scale and integer bounds.
+    reliability : float
+        Least relative length of the weighted mean phasor for the rate to be used.
 
     Returns
     -------
@@ -91,6 +94,7 @@ def arc_costs(psi: np.ndarray, valid: np.ndarray, var: np.ndarray, axis: int,
     ok = np.zeros((h, w), np.bool_)
     re = np.zeros((h, w))
     im = np.zeros((h, w))
+    wt = np.zeros((h, w))
     for i in range(h):
         for j in range(w):
             i2 = i + 1 if axis == 0 else i
@@ -100,11 +104,14 @@ def arc_costs(psi: np.ndarray, valid: np.ndarray, var: np.ndarray, axis: int,
             d[i, j] = x
             if valid[i, j] and valid[i2, j2]:
                 ok[i, j] = True
-                re[i, j] = np.cos(x)
-                im[i, j] = np.sin(x)
+                q = 1.0 / (var[i, j] + var[i2, j2])
+                wt[i, j] = q
+                re[i, j] = q * np.cos(x)
+                im[i, j] = q * np.sin(x)
     if window > 1:
         re = _box_sum(re, window)
         im = _box_sum(im, window)
+        wt = _box_sum(wt, window)
     k0 = np.zeros((h, w), np.int32)
     cp = np.empty((h, w), np.int64)
     cm = np.empty((h, w), np.int64)
@@ -112,7 +119,9 @@ def arc_costs(psi: np.ndarray, valid: np.ndarray, var: np.ndarray, axis: int,
         for j in range(w):
             i2 = i + 1 if axis == 0 else i
             j2 = j if axis == 0 else j + 1
-            mu = np.arctan2(im[i, j], re[i, j]) if window > 1 else 0.0
+            mu = 0.0
+            if window > 1 and np.hypot(re[i, j], im[i, j]) > reliability * wt[i, j]:
+                mu = np.arctan2(im[i, j], re[i, j])
             k = np.round((mu - d[i, j]) / TWO_PI)
             e = d[i, j] + TWO_PI * k - mu
             s2 = 2.0 * (var[i, j] + var[i2, j2] + smoothness * smoothness)

@@ -12,15 +12,20 @@ connected component, and the result is snapped to the wrapped phase
 
 Costs
 -----
-Each gradient ``d`` is compared with the local fringe rate ``mu`` (the
-complex mean of the wrapped gradients in a ``gradient_window`` box). First
+Each gradient ``d`` is compared with the local fringe rate ``mu``: the
+argument of the inverse-variance weighted mean of the unit phasors of the
+wrapped gradients in a ``gradient_window`` box (weights ``1 / (sigma_i^2 +
+sigma_j^2)``), used only where that weighted mean is long enough to be
+reliable (``|sum w exp(i d)| >= RELIABILITY sum w``), else ``mu = 0``. In
+decorrelated areas an unweighted rate is noise; shifting gradients towards
+it cost 0.5 % of all pixels on a 4-look case (99.02 % -> 99.50 %). First
 ``d`` is shifted by whole cycles to the value nearest ``mu`` (the initial
 corrections ``k0``, which make steep fringes unwrap where the Itoh
 condition fails); the residues are those of this initial field. With a
 Gaussian model of the true gradient around ``mu`` of variance
-``s^2 = sigma_i^2 + sigma_j^2 + smoothness^2``, ``sigma^2 = (1 - g^2) /
-(2 L g^2)`` per pixel (the Cramer-Rao phase variance, Rodriguez & Martin
-1992), the negative log-likelihood of adding one cycle is
+``s^2 = sigma_i^2 + sigma_j^2 + smoothness^2``, ``sigma^2 = min((1 - g^2) /
+(2 L g^2), pi^2 / 3)`` per pixel (the Cramer-Rao phase variance, Rodriguez &
+Martin 1992, capped at the variance of a uniform phase), the negative log-likelihood of adding one cycle is
 ``(4 pi^2 + 4 pi e) / (2 s^2)`` and of removing one ``(4 pi^2 - 4 pi e) /
 (2 s^2)`` with ``e = d - mu``: two linear costs per arc, higher where the
 coherence is high, lower for the direction the gradient leans to. They are
@@ -48,11 +53,16 @@ from peppers.operators.unwrap.residues import TWO_PI
 COST_SCALE = 100.0
 #: Bounds of the integer costs.
 COST_MIN, COST_MAX = 1, 1_000_000
+#: Largest pixel phase variance: that of a uniform phase, pi^2 / 3 (no coherence left).
+VAR_CAP = np.pi ** 2 / 3
+#: The local fringe rate is used only where the weighted mean phasor of the
+#: window's gradients is at least this long (relative to the weight sum), else 0.
+RELIABILITY = 0.5
 
 
 def pixel_variance(coherence: np.ndarray | None, shape: tuple[int, int],
                    nlooks: float) -> np.ndarray:
-    """Phase variance ``(1 - g^2) / (2 L g^2)`` per pixel (g clipped to [0.05, 0.995]).
+    """Phase variance ``min((1 - g^2) / (2 L g^2), pi^2 / 3)`` per pixel (g clipped to [0.05, 0.995]).
 
     Parameters
     ----------
@@ -74,7 +84,7 @@ def pixel_variance(coherence: np.ndarray | None, shape: tuple[int, int],
     """
     if coherence is None:
         coherence = np.full(shape, 0.995)
-    return setup.pixel_variance(np.ascontiguousarray(coherence, np.float64), float(nlooks))
+    return setup.pixel_variance(np.ascontiguousarray(coherence, np.float64), float(nlooks), VAR_CAP)
 
 
 def arc_costs(psi0: np.ndarray, valid: np.ndarray, var: np.ndarray, axis: int,
@@ -107,7 +117,7 @@ def arc_costs(psi0: np.ndarray, valid: np.ndarray, var: np.ndarray, axis: int,
         Costs of one cycle added / removed.
     """
     d, k0, cp, cm = setup.arc_costs(psi0, valid, var, axis, float(smoothness), int(window),
-                                    COST_SCALE, COST_MIN, COST_MAX)
+                                    COST_SCALE, COST_MIN, COST_MAX, RELIABILITY)
     return d, k0, (cp, cm)
 
 

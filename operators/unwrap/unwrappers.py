@@ -26,6 +26,7 @@ from peppers.operators.unwrap.branch_cut import unwrap_branch_cut
 from peppers.operators.unwrap.fill import fill_holes
 from peppers.operators.unwrap.masks import wrapped_phase
 from peppers.operators.unwrap.mcf import unwrap_mcf
+from peppers.operators.unwrap.snaphu_py import unwrap_snaphu
 from peppers.operators.unwrap.tiled import UnwrapTiles, compute_tiles, write_rows
 from peppers.operators.unwrap.wls import unwrap_wls
 
@@ -194,9 +195,29 @@ class UnwrapBranchCut(_Unwrap):
     )
 
 
+class UnwrapSnaphu(_Unwrap):
+    """SNAPHU through snaphu-py (optional dependency; see :mod:`.snaphu_py`).
+
+    Parameters
+    ----------
+    nlooks : float
+        Equivalent number of looks (SNAPHU's cost model).
+
+    References
+    ----------
+    Chen, C. W. & Zebker, H. A. (2002). IEEE TGRS 40(8), 1709-1719.
+    """
+
+    name: ClassVar[str] = "unwrap_snaphu"
+    solver = staticmethod(unwrap_snaphu)
+    solver_params = ("nlooks",)
+    params: ClassVar[tuple[Param, ...]] = _COMMON + (
+        Param("nlooks", float, 1.0, "equivalent number of looks"),
+    )
+
 
 _METHODS: dict[str, type[_Unwrap]] = {"mcf": UnwrapMCF, "wls": UnwrapWLS,
-                                      "branch_cut": UnwrapBranchCut}
+                                      "branch_cut": UnwrapBranchCut, "snaphu": UnwrapSnaphu}
 
 
 def equivalent_looks(master: Mapping[str, Any], looks: Any) -> float:
@@ -237,9 +258,9 @@ class Unwrap(_Unwrap):
     Parameters
     ----------
     method : str
-        ``mcf``, ``wls`` or ``branch_cut``.
+        ``mcf``, ``wls``, ``branch_cut`` or ``snaphu`` (optional snaphu-py).
     nlooks : float
-        Equivalent looks for the MCF costs; 0: :func:`equivalent_looks` of
+        Equivalent looks for the MCF and SNAPHU costs; 0: :func:`equivalent_looks` of
         ``master`` and ``looks``.
     master : dict
         Master scene metadata (``inputs.master``), for the derived looks.
@@ -252,13 +273,13 @@ class Unwrap(_Unwrap):
     Raises
     ------
     OperatorError
-        If ``method`` is not one of the three.
+        If ``method`` is not one of the four.
     """
 
     name: ClassVar[str] = "unwrap"
     params: ClassVar[tuple[Param, ...]] = tuple(_RUN_KEYS.get(p.name, p) for p in _COMMON) + (
-        Param("method", str, "mcf", "solver: mcf, wls or branch_cut", "insar.unwrap.method",
-              choices=("mcf", "wls", "branch_cut")),
+        Param("method", str, "mcf", "solver: mcf, wls, branch_cut or snaphu",
+              "insar.unwrap.method", choices=("mcf", "wls", "branch_cut", "snaphu")),
         Param("nlooks", float, 0.0, "equivalent looks (0: from the multilook looks)",
               "insar.unwrap.nlooks", ge=0),
         Param("master", dict, {}, "master scene metadata (inputs.master)"),
@@ -280,7 +301,7 @@ class Unwrap(_Unwrap):
         """The single-method operator with this instance's parameters."""
         cls = _METHODS[self.method]
         values = {p.name: getattr(self, p.name) for p in cls.params}
-        if cls is UnwrapMCF and self.nlooks <= 0:
+        if cls in (UnwrapMCF, UnwrapSnaphu) and self.nlooks <= 0:
             values["nlooks"] = equivalent_looks(self.master, self.looks)
         return cls(**values)
 
