@@ -73,3 +73,15 @@ def fir_cols(x, taps, row0, col0, out):
                 acc[j] += t * xk[col0 + j]
         for j in range(out.shape[1]):
             out[i, j] = acc[j]
+
+
+@numba.njit(nogil=True, cache=True)
+def column_power(spectra):
+    """``power[k] = sum_i |spectra[i, k]|^2`` (rows in order), float64."""
+    power = np.zeros(spectra.shape[1])
+    for i in range(spectra.shape[0]):
+        row = spectra[i]
+        for k in range(spectra.shape[1]):
+            z = row[k]
+            power[k] += z.real * z.real + z.imag * z.imag
+    return power
