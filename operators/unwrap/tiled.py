@@ -141,18 +141,20 @@ def reconcile(plans: list[TilePlan], results: list[tuple[np.ndarray, np.ndarray]
             if not both.any():
                 continue
             n = np.rint((ua[both] - ub[both]) / TWO_PI).astype(np.int64)
-            keys = np.stack([ca[both].astype(np.int64), cb[both].astype(np.int64), n])
-            uniq, counts = np.unique(keys, axis=1, return_counts=True)
-            best = {}
-            for (la, lb, nn), cnt in zip(uniq.T, counts):
-                if cnt > best.get((la, lb), (0, 0))[0]:
-                    best[(la, lb)] = (cnt, nn)
-            for (la, lb), (cnt, nn) in best.items():
-                if cnt >= min_votes:
-                    rel_a.append(base[a] + la - 1)
-                    rel_b.append(base[b] + lb - 1)
-                    rel_n.append(nn)
-                    rel_w.append(cnt)
+            la, lb = ca[both].astype(np.int64), cb[both].astype(np.int64)
+            # one int64 key per (la, lb, n) vote, in the lexicographic order of the triple
+            n0, span_n, span_b = n.min(), int(n.max() - n.min()) + 1, int(lb.max()) + 1
+            uniq, counts = np.unique((la * span_b + lb) * span_n + (n - n0), return_counts=True)
+            pair, nn = np.divmod(uniq, span_n)
+            # most votes per pair, the smallest n among ties (as the triple order gives)
+            order = np.lexsort((-counts, pair))
+            first = np.r_[True, pair[order][1:] != pair[order][:-1]]
+            for k in order[first]:
+                if counts[k] >= min_votes:
+                    rel_a.append(base[a] + int(pair[k] // span_b) - 1)
+                    rel_b.append(base[b] + int(pair[k] % span_b) - 1)
+                    rel_n.append(int(nn[k] + n0))
+                    rel_w.append(int(counts[k]))
     parent = np.arange(n_units)
 
     def find(x: int) -> int:
