@@ -71,7 +71,8 @@ from peppers.errors import OperatorError
 from peppers.operator import ImageSpec, LocalOperator, Param, Region
 
 __all__ = ["design_matrix", "phase_crb", "rereference", "invert_network", "Inversion",
-           "sbas_operator", "sequential_network"]
+           "sbas_operator", "sequential_network",
+           "network_from_spec"]
 
 
 def sequential_network(count: int, neighbours: int) -> list[tuple[int, int]]:
@@ -83,6 +84,50 @@ def sequential_network(count: int, neighbours: int) -> list[tuple[int, int]]:
     [(0, 1), (0, 2), (1, 2), (1, 3), (2, 3)]
     """
     return [(i, j) for i in range(count) for j in range(i + 1, min(count, i + neighbours + 1))]
+
+
+def network_from_spec(spec: str, days: Sequence[float],
+                      bperp_m: Sequence[float] | None = None) -> list[tuple[int, int]]:
+    """The pairs of a ``--network`` spec for acquisitions at ``days``.
+
+    ``sequential:N`` (each date with its next N), ``sbas:MAX_DAYS,MAX_BPERP``
+    (every pair within both the temporal and the perpendicular baseline,
+    ``bperp_m`` per date relative to any common origin) or ``all``.
+
+    Raises
+    ------
+    ValueError
+        A malformed spec (one line naming it), or ``sbas`` without ``bperp_m``.
+
+    Examples
+    --------
+    >>> network_from_spec("sbas:30,100", [0, 12, 24, 48], [0, 50, 120, 60])
+    [(0, 1), (1, 2), (2, 3)]
+    >>> len(network_from_spec("all", range(5)))
+    10
+    """
+    count = len(days)
+    kind, _, arg = spec.partition(":")
+    try:
+        if kind == "all" and not arg:
+            return [(i, j) for i in range(count) for j in range(i + 1, count)]
+        if kind == "sequential":
+            neighbours = int(arg)
+            if neighbours < 1:
+                raise ValueError
+            return sequential_network(count, neighbours)
+        if kind == "sbas":
+            max_days, max_bperp = (float(v) for v in arg.split(","))
+            if bperp_m is None or len(bperp_m) != count:
+                raise ValueError(f"network {spec!r}: needs one perpendicular baseline per date")
+            return [(i, j) for i in range(count) for j in range(i + 1, count)
+                    if abs(days[j] - days[i]) <= max_days
+                    and abs(bperp_m[j] - bperp_m[i]) <= max_bperp]
+    except ValueError as exc:
+        if str(exc).startswith("network"):
+            raise
+    raise ValueError(f"network {spec!r}: expected sequential:N (N >= 1), "
+                     "sbas:MAX_DAYS,MAX_BPERP or all")
 
 
 def design_matrix(days: Sequence[float], pairs: Sequence[tuple[int, int]]) -> np.ndarray:

@@ -180,3 +180,20 @@ def test_local_operator_over_tiles_equals_the_kernel(tmp_path):
     assert parsed.name == "timeseries"
     with pytest.raises(Exception, match="network of"):
         build_operator(spec, {"days": [0.0, 1.0], "pairs": [[0, 1]]}, "test")
+
+
+def test_network_specs():
+    from peppers.operators.timeseries import network_from_spec
+    assert network_from_spec("sequential:3", DAYS) == sequential_network(len(DAYS), 3)
+    assert len(network_from_spec("sequential:3", DAYS)) == 18
+    assert len(network_from_spec("all", DAYS)) == 28
+    bperp = [0, 40, -30, 200, 180, 10, 0, 50]
+    pairs = network_from_spec("sbas:50,100", DAYS, bperp)
+    assert pairs and all(DAYS[j] - DAYS[i] <= 50 and abs(bperp[j] - bperp[i]) <= 100
+                         for i, j in pairs)
+    assert (2, 3) not in pairs and (3, 4) in pairs
+    for bad in ("sequential:0", "sequential:x", "sbas:5", "ring", "all:2"):
+        with pytest.raises(ValueError, match="expected sequential:N"):
+            network_from_spec(bad, DAYS, bperp)
+    with pytest.raises(ValueError, match="one perpendicular baseline per date"):
+        network_from_spec("sbas:50,100", DAYS)
