@@ -68,11 +68,12 @@ from typing import Any, ClassVar, Mapping, Sequence
 import numpy as np
 
 from peppers.errors import OperatorError
-from peppers.operator import ImageSpec, LocalOperator, Param, Region
+from peppers.operator import (ImageSource, ImageSpec, LocalOperator, Param, ReductionOperator,
+                              Region)
 
 __all__ = ["design_matrix", "phase_crb", "rereference", "invert_network", "Inversion",
            "sbas_operator", "sequential_network",
-           "network_from_spec"]
+           "network_from_spec", "choose_reference", "reference_operator"]
 
 
 def sequential_network(count: int, neighbours: int) -> list[tuple[int, int]]:
@@ -203,14 +204,18 @@ def rereference(phase: np.ndarray, row: int, col: int, half: int = 2) -> np.ndar
     ValueError
         If an interferogram has no valid pixel in the window.
     """
+    return phase - window_mean(phase, row, col, half)[:, None, None]
+
+
+def window_mean(phase: np.ndarray, row: int, col: int, half: int = 2) -> np.ndarray:
+    """Mean of each interferogram over the window of :func:`rereference` (its errors)."""
     win = phase[:, max(row - half, 0):row + half + 1, max(col - half, 0):col + half + 1]
     valid = np.isfinite(win).reshape(len(phase), -1).any(axis=1)
     if not valid.all():
         bad = np.flatnonzero(~valid).tolist()
         raise ValueError(f"timeseries: reference pixel ({row}, {col}) is invalid in "
                          f"interferogram(s) {bad}; choose another reference")
-    ref = np.nanmean(win.reshape(len(phase), -1), axis=1)
-    return phase - ref[:, None, None]
+    return np.nanmean(win.reshape(len(phase), -1), axis=1)
 
 
 @dataclass(frozen=True)
@@ -336,6 +341,7 @@ def invert_network(phase: np.ndarray, days: Sequence[float], pairs: Sequence[tup
 # --- the PPE local operator over tiles of a network's interferograms -----------------------
 
 _OPERATOR_PREFIX = "SbasInversion_m"
+_REFERENCE_PREFIX = "NetworkReference_m"
 _operators: dict[tuple[int, int], type] = {}
 
 
@@ -432,8 +438,83 @@ def sbas_operator(pairs: int, dates: int) -> type:
     return _operators[key]
 
 
+def choose_reference(phase: np.ndarray, coherence: np.ndarray, half: int = 2) -> tuple[int, int]:
+    """The pixel valid in every interferogram, with its whole window, of highest mean coherence.
+
+    Raises
+    ------
+    ValueError
+        If no pixel is valid in all interferograms.
+    """
+    valid = np.isfinite(phase).all(axis=0) & np.isfinite(coherence).all(axis=0)
+    score = np.where(valid, np.mean(np.nan_to_num(coherence), axis=0), -1.0)
+    rows, cols = score.shape
+    ok = np.zeros_like(valid)
+    ok[half:rows - half, half:cols - half] = True
+    for dr in range(-half, half + 1):          # the whole window must be valid
+        for dc in range(-half, half + 1):
+            shifted = np.zeros_like(valid)
+            shifted[max(-dr, 0):rows - max(dr, 0), max(-dc, 0):cols - max(dc, 0)] = \
+                valid[max(dr, 0):rows - max(-dr, 0), max(dc, 0):cols - max(-dc, 0)]
+            ok &= shifted
+    if not ok.any():
+        raise ValueError("timeseries: no pixel is valid in every interferogram (with its "
+                         f"{2 * half + 1}x{2 * half + 1} window); give a reference pixel")
+    flat = int(np.argmax(np.where(ok, score, -2.0)))
+    return flat // cols, flat % cols
+
+
+class _NetworkReference(ReductionOperator):
+    """The network's reference pixel and each interferogram's phase there (a reduction).
+
+    Inputs ``phase_K``, ``coherence_K``; result ``{row, col, phase_rad: [...]}``:
+    the given pixel (``pixel`` = ``[row, col]``) or :func:`choose_reference`'s,
+    and the mean phase of each interferogram over the ``(2 half + 1)^2``
+    window there (:func:`rereference`), ready for :class:`_SbasInversion`'s
+    ``reference``. A class per network size: ``NetworkReference_mM``.
+    """
+
+    name: ClassVar[str] = "network_reference"
+    outputs: ClassVar[tuple[str, ...]] = ("result",)
+    params = (Param("pixel", list, [], "reference [row, col]; empty = choose"),
+              Param("half", int, 2, "half width of the reference window", ge=0))
+
+    def reduce(self, sources: Mapping[str, ImageSource]) -> dict[str, Any]:
+        m = len(self.inputs) // 2
+        full = Region.full(sources["phase_0"].spec.shape)
+        phase = np.stack([np.asarray(sources[f"phase_{k}"].read(full), np.float64)
+                          for k in range(m)])
+        coh = np.stack([np.asarray(sources[f"coherence_{k}"].read(full), np.float64)
+                        for k in range(m)])
+        try:
+            row, col = ((int(self.pixel[0]), int(self.pixel[1])) if self.pixel
+                        else choose_reference(phase, coh, self.half))
+            ref = window_mean(phase, row, col, self.half)
+        except ValueError as exc:
+            raise OperatorError(f"{self.label}: {exc}") from None
+        return {"result": {"row": row, "col": col, "half": self.half,
+                           "phase_rad": [float(v) for v in ref]}}
+
+
+def reference_operator(pairs: int) -> type:
+    """The :class:`_NetworkReference` class for ``pairs`` interferograms."""
+    key = (int(pairs), 0)
+    if key[0] < 1:
+        raise ValueError(f"timeseries: a network needs >= 1 pair, got {pairs}")
+    if key not in _operators:
+        name = f"{_REFERENCE_PREFIX}{key[0]}"
+        ports_in = tuple(f"phase_{k}" for k in range(key[0])) + \
+            tuple(f"coherence_{k}" for k in range(key[0]))
+        _operators[key] = type(name, (_NetworkReference,),
+                               {"inputs": ports_in, "__module__": __name__,
+                                "__qualname__": name, "__doc__": _NetworkReference.__doc__})
+    return _operators[key]
+
+
 def __getattr__(name: str) -> type:
-    """``SbasInversion_mM_nN`` classes on first use (PEP 562), so rules can name them."""
+    """``SbasInversion_mM_nN`` / ``NetworkReference_mM`` classes on first use (PEP 562)."""
+    if name.startswith(_REFERENCE_PREFIX) and name[len(_REFERENCE_PREFIX):].isdigit():
+        return reference_operator(int(name[len(_REFERENCE_PREFIX):]))
     if name.startswith(_OPERATOR_PREFIX):
         try:
             m_text, n_text = name[len(_OPERATOR_PREFIX):].split("_n")

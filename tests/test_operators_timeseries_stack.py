@@ -197,3 +197,37 @@ def test_network_specs():
             network_from_spec(bad, DAYS, bperp)
     with pytest.raises(ValueError, match="one perpendicular baseline per date"):
         network_from_spec("sbas:50,100", DAYS)
+
+
+def test_network_reference_reduction():
+    from peppers.errors import OperatorError
+    from peppers.operator import build_operator
+    from peppers.operators.timeseries import choose_reference
+
+    class Source:
+        def __init__(self, array):
+            from peppers.image import ImageSpec
+            self.array, self.spec = array, ImageSpec(array.shape, array.dtype)
+
+        def read(self, region):
+            return self.array[region.row:region.row + region.height,
+                              region.col:region.col + region.width]
+
+    rng = np.random.default_rng(8)
+    phase = rng.standard_normal((3, 40, 50)) + np.array([1.0, 2.0, 3.0])[:, None, None]
+    coh = np.full((3, 40, 50), 0.5)
+    coh[:, 30, 20] = 0.99                       # best pixel, but its window is incomplete:
+    phase[1, 31, 21] = np.nan
+    coh[:, 10, 15] = 0.9                        # best with a whole valid window
+    assert choose_reference(phase, coh) == (10, 15)
+    op = build_operator("peppers.operators.timeseries:NetworkReference_m3", {}, "test")
+    ports = {f"phase_{k}": Source(phase[k]) for k in range(3)}
+    ports.update({f"coherence_{k}": Source(coh[k]) for k in range(3)})
+    res = op.reduce(ports)["result"]
+    assert (res["row"], res["col"]) == (10, 15)
+    np.testing.assert_allclose(res["phase_rad"], phase[:, 8:13, 13:18].mean(axis=(1, 2)))
+    phase[:, 0:5, 0:5] = np.nan
+    fixed = build_operator("peppers.operators.timeseries:NetworkReference_m3",
+                           {"pixel": [2, 2]}, "test")
+    with pytest.raises(OperatorError, match=r"reference pixel \(2, 2\) is invalid"):
+        fixed.reduce(ports)
