@@ -231,3 +231,67 @@ def test_network_reference_reduction():
                            {"pixel": [2, 2]}, "test")
     with pytest.raises(OperatorError, match=r"reference pixel \(2, 2\) is invalid"):
         fixed.reduce(ports)
+
+
+def test_network_rules_run_in_the_scheduler(tmp_path):
+    """Reference reduction + SBAS inversion as rules: `make velocity velocity_std` runs both, then nothing."""
+    from support.drs import finished, read_image, rerun, write_image
+
+    from peppers.drs import make
+    from peppers.hkv import RunDatabase
+
+    rng = np.random.default_rng(9)
+    days = DAYS[:5]
+    pairs = sequential_network(len(days), 2)
+    shape = (48, 64)
+    years = days / 365.25
+    rate = np.linspace(-0.02, 0.02, shape[1])[None, :].repeat(shape[0], 0).ravel()
+    disp = rate[None] * years[:, None]
+    coh = np.full((len(pairs),) + shape, 0.7)
+    sigma = phase_crb(coh, 16)
+    phase = _phases(disp, pairs).reshape((len(pairs),) + shape)
+    phase += rng.standard_normal(phase.shape) * sigma + rng.uniform(-5, 5, len(pairs))[:, None,
+                                                                                     None]
+    root = tmp_path / "run"
+    db = RunDatabase.create(root)
+    (root / "data").mkdir()
+    ins = []
+    for k in range(len(pairs)):
+        for what, arr in (("unw", phase[k]), ("coh", coh[k])):
+            write_image(root / "data" / f"{what}_{k}.vrt", arr.astype(np.float32))
+            db.set(f"inputs.{what}_{k}.path", f"data/{what}_{k}.vrt")
+        ins += [f"phase_{k}: unw_{k}", f"coherence_{k}: coh_{k}"]
+    for key, value in {"stack.days": days.tolist(), "stack.pairs": [list(p) for p in pairs],
+                       "stack.wavelength_m": WAVELENGTH, "stack.looks": 16.0,
+                       "stack.min_temporal_coherence": 0.0, "drs.package_rules": False,
+                       "ppe.tile_shape": [32, 32], "ppe.threads": 2}.items():
+        db.set(key, value)
+    m, n = len(pairs), len(days)
+    (root / "rules").mkdir()
+    (root / "rules" / "stack.yaml").write_text(f"""rules:
+  network_reference:
+    kind: reduction
+    operator: peppers.operators.timeseries:NetworkReference_m{m}
+    inputs: {{{", ".join(ins)}}}
+    outputs: {{result: stack.reference}}
+  timeseries:
+    kind: local
+    operator: peppers.operators.timeseries:SbasInversion_m{m}_n{n}
+    inputs: {{{", ".join(ins)}}}
+    outputs: {{velocity: velocity, velocity_std: velocity_std, displacement_4: displacement_4}}
+    params: {{days: stack.days, pairs: stack.pairs, wavelength_m: stack.wavelength_m,
+             looks: stack.looks, reference: stack.reference,
+             min_temporal_coherence: stack.min_temporal_coherence}}
+""")
+    make(db, ["velocity", "velocity_std"], threads=2)
+    first = finished(db)
+    assert set(first) == {"network_reference", "timeseries"}
+    from peppers.drs.rules import image_path
+    vel = read_image(root / image_path("velocity"))
+    std = read_image(root / image_path("velocity_std"))
+    ref = db.get("stack.reference")
+    err = (vel - rate.reshape(shape)) - (vel - rate.reshape(shape))[ref["row"], ref["col"]]
+    z = err / std
+    assert np.std(z) == pytest.approx(1.0, abs=0.1)
+    make(db, ["velocity", "velocity_std"], threads=2)
+    assert rerun(first, finished(db)) == set()
