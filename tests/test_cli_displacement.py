@@ -90,7 +90,8 @@ def mogi(tmp_path_factory):
     pep("--run", "run", "set", "insar.displacement.reference", "latlon", cwd=folder)
     pep("--run", "run", "set", "insar.displacement.reference_latlon", f"[{lat}, {lon}]",
         cwd=folder)
-    pep("--run", "run", "run", "make", "geocoded_displacement", "geocoded_connected_components",
+    pep("--run", "run", "run", "make", "los_displacement", "geocoded_displacement",
+        "geocoded_connected_components",
         "geocoded_los_up", "geocoded_incidence", "geocoded_layover_shadow_mask", "-j", "2",
         cwd=folder)
     return folder / "sim", run, (lat, lon)
@@ -194,3 +195,19 @@ def test_no_geocoded_value_comes_from_a_layover_pixel(layover):
     delivered, _ = product(run, "geocoded_los_up")
     np.testing.assert_array_equal(np.isnan(delivered), np.isnan(masked))
     assert np.nanmax(delivered) < 1.0
+
+
+def test_no_blunders_on_the_radar_grid_either(mogi):
+    """Reference-DEM voids (no topographic phase) give no displacement, not a wrong one."""
+    sim, run, _ = mogi
+    same = SameGeocoding(run)
+    disp = image(run, "los_displacement").astype(np.float64)
+    lam = load_truth(sim)["config"]["wavelength_m"]
+    los = same.multilook(read_truth_raster(sim, "los_displacement").astype(float))
+    coherence = same.multilook(read_truth_raster(sim, "coherence").astype(float))
+    ok = np.isfinite(disp) & (coherence > 0.7)
+    assert ok.mean() > 0.8
+    assert np.isnan(disp[np.isnan(same.lat)]).all()
+    error = disp - los
+    error -= np.median(error[ok])
+    assert np.count_nonzero(np.abs(error[ok]) > lam / 4) == 0
