@@ -79,6 +79,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         db.record_command(list(args.argv))
         record_inputs(db, master=master, slave=slave, gcps=gcps, dem=dem)
+        if dem is not None:  # the DEM-assisted rules (peppers.drs.ruleset, rule variants)
+            db.set("drs.rule_variants", ["reference_dem"])
     except BaseException:
         if not existed:  # never leave a half-made run behind
             shutil.rmtree(run_dir, ignore_errors=True)

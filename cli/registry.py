@@ -120,10 +120,11 @@ def _scan_package(registry: Registry) -> None:
 
 
 def _scan_rules(registry: Registry, run_root: Path | None, package: bool) -> None:
-    from peppers.drs.ruleset import rule_files
     from peppers.drs.rules import parse_rule_file
+    from peppers.drs.ruleset import packaged_variants, rule_files
 
-    for layer in rule_files(run_root, package=package):
+    variants = packaged_variants() if package else []
+    for layer in rule_files(run_root, package=package, variants=variants):
         for path in layer:
             try:
                 rules = parse_rule_file(path)

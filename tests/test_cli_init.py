@@ -201,6 +201,7 @@ def test_init_with_gcps_and_dem(capsys, pair):
     assert db.get("inputs.reference_dem.crs") == "EPSG:4326"
     assert db.get("inputs.reference_dem.shape") == [5, 6]
     assert db.get("inputs.reference_dem.path") == "../dem.tif"
+    assert db.get("drs.rule_variants") == ["reference_dem"]  # the DEM-assisted rules
     assert "2 points" in out
 
 

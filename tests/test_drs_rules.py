@@ -174,3 +174,26 @@ def test_any_unknown_field_is_refused_at_its_line(tmp_path_factory, field):
     text = GOOD.replace("    params:", f"    {field}: 1\n    params:")
     with pytest.raises(RuleError, match=rf"r.yaml, line 7, rule smooth: unknown field '{field}'"):
         parse(tmp, text)
+
+
+def test_rule_variants_replace_packaged_rules_and_run_rules_win(tmp_path, monkeypatch):
+    from peppers.drs import ruleset
+    from peppers.hkv import RunDatabase
+
+    package = tmp_path / "package"
+    (package / "with_dem").mkdir(parents=True)
+    (package / "chain.yaml").write_text(GOOD)
+    (package / "with_dem" / "smooth.yaml").write_text(GOOD.replace("t.size", "t.dem_size"))
+    monkeypatch.setattr(ruleset, "package_folder", lambda: package)
+    assert ruleset.packaged_variants() == ["with_dem"]
+    db = RunDatabase.create(tmp_path / "run", parameters={})
+    assert RuleSet.for_run(db).rules["smooth"].params == {"size": "t.size"}
+    db.set("drs.rule_variants", ["with_dem"])
+    chosen = RuleSet.for_run(db).rules["smooth"]
+    assert chosen.params == {"size": "t.dem_size"} and chosen.file.parent.name == "with_dem"
+    (db.root / "rules").mkdir()
+    (db.root / "rules" / "mine.yaml").write_text(GOOD.replace("t.size", "t.mine"))
+    assert RuleSet.for_run(db).rules["smooth"].params == {"size": "t.mine"}
+    db.set("drs.rule_variants", ["with_sar"])
+    with pytest.raises(RuleError, match=r"no packaged rule variant 'with_sar' \(there are: with_dem\)"):
+        RuleSet.for_run(db)

@@ -142,9 +142,7 @@ def plan_make(db: RunDatabase, targets: list[str], *, force: bool = False,
     RuleError
         Malformed rules, unknown targets, missing inputs or parameters.
     """
-    if package is None:
-        package = bool(db.get("drs.package_rules", True))
-    rules = RuleSet.load(db.root, package=package)
+    rules = RuleSet.for_run(db, package=package)
     state = RunState(db)
     analysis = analyse(rules, state, list(targets), force=force, triggers=tuple(triggers))
     steps = cut(rules, state, analysis)

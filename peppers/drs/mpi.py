@@ -79,7 +79,7 @@ def open_global_job(root: Path, rule_name: str) -> tuple:
         No such global rule, or its operator cannot be tiled.
     """
     db = RunDatabase.open(root)
-    rules = RuleSet.load(root, package=bool(db.get("drs.package_rules", True)))
+    rules = RuleSet.for_run(db)
     rule = rules.rules.get(rule_name)
     if rule is None or rule.kind != "global":
         what = "no such rule" if rule is None else f"a {rule.kind} rule, not global"

@@ -44,9 +44,7 @@ def product_targets(db: Any, *, package: bool | None = None) -> list[str]:
     RuleError
         If no product rule can be made (names the first missing input).
     """
-    if package is None:
-        package = bool(db.get("drs.package_rules", True))
-    rules = RuleSet.load(db.root, package=package)
+    rules = RuleSet.for_run(db, package=package)
     state = RunState(db)
     chosen, first_error = [], None
     for name in product_rules(rules):

@@ -7,6 +7,13 @@ packaged rule replaces it (``rule.file`` says which file won); two files of
 the same folder defining one name is an error. A run can leave the packaged
 rules out with ``drs.package_rules: false``.
 
+Between the two, the packaged *variants* the run names in
+``drs.rule_variants`` (a list; ``pep init --reference-dem`` writes
+``[reference_dem]``): each is a folder ``rules/VARIANT/*.yaml`` whose rules
+replace packaged rules of the same name, e.g. the DEM-assisted versions of
+coregistration and geocoding. ``pep set drs.rule_variants []`` goes back to
+the plain chain; the rules that changed are then stale.
+
 Data and edges
 --------------
 A rule reads *images* (``inputs``) and *HKV keys* (``params``) and makes
@@ -26,6 +33,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import networkx as nx
 
@@ -33,12 +41,35 @@ from peppers.drs.rules import Rule, parse_rule_file
 from peppers.errors import RuleError
 
 
-def rule_files(run_root: Path | None, *, package: bool = True) -> list[list[Path]]:
-    """Rule files in load order: ``[[packaged...], [run's...]]`` (each sorted)."""
+def package_folder() -> Path:
+    """The folder of the packaged rule files (package ``peppers.rules``)."""
+    return Path(str(resources.files("peppers.rules")))
+
+
+def packaged_variants() -> list[str]:
+    """Names of the packaged rule variants (the folders of ``peppers.rules``)."""
+    folder = package_folder()
+    return sorted(p.name for p in folder.iterdir() if p.is_dir() and any(p.glob("*.yaml")))
+
+
+def rule_files(run_root: Path | None, *, package: bool = True,
+               variants: Iterable[str] = ()) -> list[list[Path]]:
+    """Rule files in load order: ``[[packaged...], [variant...]..., [run's...]]`` (each sorted).
+
+    Raises
+    ------
+    RuleError
+        A variant that is not a packaged one.
+    """
     layers: list[list[Path]] = []
     if package:
-        folder = Path(str(resources.files("peppers.rules")))
+        folder = package_folder()
         layers.append(sorted(folder.glob("*.yaml")))
+        for variant in variants:
+            if variant not in packaged_variants():
+                raise RuleError(f"drs.rule_variants: no packaged rule variant {variant!r} "
+                                f"(there are: {', '.join(packaged_variants()) or 'none'})")
+            layers.append(sorted((folder / variant).glob("*.yaml")))
     if run_root is not None:
         layers.append(sorted((Path(run_root) / "rules").glob("*.yaml")))
     return layers
@@ -105,15 +136,15 @@ class RuleSet:
 
     @classmethod
     def load(cls, run_root: Path | None = None, *, package: bool = True,
-             extra: Iterable[Path] = ()) -> "RuleSet":
-        """Read the packaged rules, then the run's (overriding by name), then ``extra``.
+             extra: Iterable[Path] = (), variants: Iterable[str] = ()) -> "RuleSet":
+        """Read the packaged rules, the variants, the run's (each overriding by name), ``extra``.
 
         Raises
         ------
         RuleError
             For any malformed file or rule, or a whole-set problem.
         """
-        layers = rule_files(run_root, package=package)
+        layers = rule_files(run_root, package=package, variants=variants)
         layers.append([Path(p) for p in extra])
         merged: dict[str, Rule] = {}
         for files in layers:
@@ -126,6 +157,28 @@ class RuleSet:
                     layer[rule.name] = rule
             merged.update(layer)
         return cls(merged.values())
+
+    @classmethod
+    def for_run(cls, db: Any, *, package: bool | None = None) -> "RuleSet":
+        """The rule set of run ``db``: its ``drs.package_rules`` and ``drs.rule_variants``.
+
+        Parameters
+        ----------
+        db : RunDatabase
+        package : bool, optional
+            Override ``drs.package_rules`` (default True).
+
+        Raises
+        ------
+        RuleError
+            As :meth:`load`; ``drs.rule_variants`` not a list of packaged variants.
+        """
+        if package is None:
+            package = bool(db.get("drs.package_rules", True))
+        variants = db.get("drs.rule_variants", [])
+        if not isinstance(variants, list) or not all(isinstance(v, str) for v in variants):
+            raise RuleError(f"drs.rule_variants: {variants!r} is not a list of variant names")
+        return cls.load(db.root, package=package, variants=variants)
 
     # -- graph ----------------------------------------------------------------------
     def _edge(self, maker: str, reader: str, via: str) -> None:

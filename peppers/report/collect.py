@@ -116,7 +116,7 @@ def rule_rows(db: Any) -> list[RuleRow]:
     records = db.get("drs.rules", {})
     records = records if isinstance(records, dict) else {}
     try:
-        rules = RuleSet.load(db.root, package=bool(db.get("drs.package_rules", True))).rules
+        rules = RuleSet.for_run(db).rules
     except RuleError:
         rules = {}
     rows = []

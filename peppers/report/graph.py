@@ -44,24 +44,23 @@ def _plan(db: Any) -> Any:
 
     records = db.get("drs.rules", {})
     recorded = sorted(records) if isinstance(records, dict) else []
-    package = bool(db.get("drs.package_rules", True))
-    rules = RuleSet.load(db.root, package=package)
+    rules = RuleSet.for_run(db)
     candidates = [r for r in recorded if r in rules.rules]
     if candidates:
         inside = set(candidates)
         last = [r for r in candidates
                 if not any(reader in inside for reader in rules.graph.successors(r))]
-        return plan_make(db, last or candidates, package=package)
+        return plan_make(db, last or candidates)
     makeable = []
     for name in rules.rules:
         try:
-            plan_make(db, [name], package=package)
+            plan_make(db, [name])
         except RuleError:
             continue
         makeable.append(name)
     if not makeable:
         raise RuleError("no rule of this run has its inputs yet")
-    return plan_make(db, makeable, package=package)
+    return plan_make(db, makeable)
 
 
 def draw_layers(plan: Any, path: Path) -> None:
