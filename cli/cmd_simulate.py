@@ -6,6 +6,12 @@ phase, offsets, coherence, heights on the radar grid) described in
 ``truth.yaml``. Baseline signs: ``--bperp`` along increasing look angle
 (the phase of master*conj(slave) then falls with height), ``--bpar`` towards
 the target, ``--along-track`` ahead of the master. See ``docs/simulator.md``.
+
+With ``--stack N``: N acquisitions of one scene instead of a pair
+(``OUTDIR/YYYYMMDD.yaml`` per date, ``dem.tif``, ``gcps.yaml``, the truth per
+date): baselines drawn in an orbital tube, a deformation history (a bowl with
+a linear rate and a seasonal term, a Mogi source growing in time), temporal
+decorrelation and optionally a turbulent atmosphere per date.
 """
 
 from __future__ import annotations
@@ -17,7 +23,36 @@ example:
   pep simulate /tmp/pair --lines 2000 --samples 1000 --seed 7 --bperp 120 --relief 400
   pep init /tmp/run --master /tmp/pair/master.yaml --slave /tmp/pair/slave.yaml \\
       --gcps /tmp/pair/gcps.yaml
+  pep simulate --stack 8 /tmp/stack --lines 300 --samples 300 --mogi-rate 2e5 --mogi-depth 600
 """
+
+#: stack option -> (StackConfig field, type, help)
+STACK_OPTIONS = (
+    ("--interval", "interval_days", int, "days between acquisitions (default 12)"),
+    ("--bperp-spread", "bperp_spread_m", float,
+     "perpendicular baselines to the first date drawn in [-S, S], m (default 150)"),
+    ("--bpar-spread", "bpar_spread_m", float, "parallel baselines in [-S, S], m (default 40)"),
+    ("--along-track-spread", "along_track_spread_m", float,
+     "along-track baselines in [-S, S], m (default 10)"),
+    ("--tau", "tau_days", float, "temporal decorrelation e-folding time, days (default 40)"),
+    ("--long-term-coherence", "long_term_coherence", float,
+     "coherence fraction that never decorrelates (default 0.6)"),
+    ("--rate", "rate_m_per_year", float,
+     "vertical linear rate at the bowl's peak, m/year (default -0.03)"),
+    ("--seasonal", "seasonal_m", float, "seasonal amplitude at the bowl's peak, m (default 0.01)"),
+    ("--bowl-width", "bowl_width_m", float, "Gaussian width of the bowl, m (default 400)"),
+    ("--bowl-east", "bowl_east_m", float, "bowl centre east of the scene centre, m"),
+    ("--bowl-north", "bowl_north_m", float, "bowl centre north of the scene centre, m"),
+    ("--mogi-rate", "mogi_rate_m3_per_year", float,
+     "Mogi source volume change rate, m^3/year (default 0; depth and place: --mogi-*)"),
+    ("--atmosphere", "atmosphere_m", float,
+     "RMS turbulent one-way delay per date, m (default 0 = none)"),
+    ("--atmosphere-exponent", "atmosphere_exponent", float,
+     "power-law exponent of the delay spectrum (default 8/3)"),
+)
+#: pair options a stack replaces by its own
+PAIR_ONLY = {"bperp_m": "--bperp-spread", "bpar_m": "--bpar-spread",
+             "along_track_m": "--along-track-spread"}
 
 #: option -> (SimulationConfig field, type, help)
 OPTIONS = (
@@ -80,7 +115,12 @@ def add_parser(sub) -> argparse.ArgumentParser:
         epilog=EXAMPLE,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("outdir", help="folder to create for the pair and its truth")
+    parser.add_argument("outdir", help="folder to create for the pair (or stack) and its truth")
+    parser.add_argument("--stack", type=int, default=None, metavar="N",
+                        help="simulate N acquisitions of one scene instead of a pair")
+    for flag, dest, kind, text in STACK_OPTIONS:
+        parser.add_argument(flag, dest=dest, type=kind, default=None,
+                            help=f"(--stack) {text}", metavar=flag[2:].upper().replace("-", "_"))
     for flag, dest, kind, text in OPTIONS:
         parser.add_argument(flag, dest=dest, type=kind, default=None, help=text,
                             metavar=flag[2:].upper().replace("-", "_"))
@@ -98,11 +138,17 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
+    from peppers.errors import SimulationError
     from peppers.operators.simulate import SimulationConfig, simulate
 
     fields = [dest for _, dest, _, _ in OPTIONS] + ["look_side", "ascending", "allow_layover"]
     changes = {name: getattr(args, name) for name in fields if getattr(args, name) is not None}
     config = SimulationConfig(**changes)
+    if args.stack is not None:
+        return _run_stack(args, config, changes)
+    unused = [flag for flag, dest, _, _ in STACK_OPTIONS if getattr(args, dest) is not None]
+    if unused:
+        raise SimulationError(f"simulate: {unused[0]} is an option of --stack N")
     progress = None if args.quiet else (lambda line: print(f"  {line}", flush=True))
     if progress is not None:
         print(f"simulating {config.lines} x {config.samples} into {args.outdir}", flush=True)
@@ -120,4 +166,34 @@ def run(args: argparse.Namespace) -> int:
     run_info = result.truth["run"]
     print(f"{relief}; {run_info['wall_s']['total']:.1f} s "
           f"(cpu {run_info['cpu_s']['total']:.1f} s) with {run_info['threads']} threads")
+    return 0
+
+
+def _run_stack(args: argparse.Namespace, scene, changes: dict) -> int:
+    from peppers.errors import SimulationError
+    from peppers.operators.simulate.stack import simulate_stack
+    from peppers.operators.simulate.stack_config import StackConfig
+
+    for dest, flag in PAIR_ONLY.items():
+        if dest in changes:
+            raise SimulationError(f"simulate --stack: --{dest[:-2].replace('_', '-')} is a pair "
+                                  f"option; a stack draws its baselines with {flag}")
+    stack = {dest: getattr(args, dest) for _, dest, _, _ in STACK_OPTIONS
+             if getattr(args, dest) is not None}
+    config = StackConfig(scene.replace(bperp_m=0.0, bpar_m=0.0, along_track_m=0.0),
+                         dates=args.stack, **stack)
+    progress = None if args.quiet else (lambda line: print(f"  {line}", flush=True))
+    if progress is not None:
+        print(f"simulating a stack of {config.dates} dates, {scene.lines} x {scene.samples}, "
+              f"into {args.outdir}", flush=True)
+    result = simulate_stack(args.outdir, config, overwrite=args.overwrite, progress=progress)
+    truth = result.truth
+    bperp = [d["baseline_to_reference"]["bperp_m"] for d in truth["dates"][1:]]
+    vel = truth["deformation"]["velocity_range_m_per_year"]
+    print(f"wrote {result.folder}: {len(result.dates)} scenes ({result.dates[0]} ... "
+          f"{result.dates[-1]}), dem.tif, gcps.yaml, truth.yaml, truth/ "
+          f"({len(truth['rasters'])} rasters)")
+    print(f"bperp to {result.dates[0]}: {min(bperp):.1f} .. {max(bperp):.1f} m; LOS velocity "
+          f"{vel[0] * 1e3:.1f} .. {vel[1] * 1e3:.1f} mm/year; "
+          f"{truth['run']['wall_s']['total']:.1f} s")
     return 0

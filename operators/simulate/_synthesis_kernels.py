@@ -84,6 +84,19 @@ def _splat(image, pad, y, x, amp, lut_a, lut_r, q, support, wa, wr):
 
 
 @njit(nogil=True, cache=True)
+def _place(beta, i, a, j, b, k, jitter, scale):
+    """Scatterer (a, b) of pixel cell (i, j): its jittered position, bilinear cell, amplitude sigma.
+
+    Draws two uniform numbers (row, then column jitter) from numba's stream.
+    """
+    ye = i + (a + 0.5 + jitter * (np.random.random() - 0.5)) / k - 0.5
+    xe = j + (b + 0.5 + jitter * (np.random.random() - 0.5)) / k - 0.5
+    ci, cj, fy, fx = _corner(beta.shape, ye, xe)
+    sigma = math.sqrt(max(_bilinear(beta, ci, cj, fy, fx), 0.0)) * scale
+    return ye, xe, ci, cj, fy, fx, sigma
+
+
+@njit(nogil=True, cache=True)
 def synthesize_block(seed, row_lo, row_hi, k, jitter, beta, gamma, row_offset, col_offset,
                      phase, margin_rows, margin_cols, lut_a, lut_r, q, support, pad, master,
                      slave):
@@ -117,7 +130,6 @@ def synthesize_block(seed, row_lo, row_hi, k, jitter, beta, gamma, row_offset, c
         Padded images accumulated in place.
     """
     np.random.seed(seed)
-    shape = beta.shape
     n_cols = beta.shape[1]
     wa = np.empty(support, dtype=np.float32)
     wr = np.empty(support, dtype=np.float32)
@@ -126,10 +138,7 @@ def synthesize_block(seed, row_lo, row_hi, k, jitter, beta, gamma, row_offset, c
         for a in range(k):
             for j in range(n_cols):
                 for b in range(k):
-                    ye = i + (a + 0.5 + jitter * (np.random.random() - 0.5)) / k - 0.5
-                    xe = j + (b + 0.5 + jitter * (np.random.random() - 0.5)) / k - 0.5
-                    ci, cj, fy, fx = _corner(shape, ye, xe)
-                    sigma = math.sqrt(max(_bilinear(beta, ci, cj, fy, fx), 0.0)) * scale
+                    ye, xe, ci, cj, fy, fx, sigma = _place(beta, i, a, j, b, k, jitter, scale)
                     amp = sigma * complex(np.random.standard_normal(),
                                           np.random.standard_normal())
                     other = sigma * complex(np.random.standard_normal(),

@@ -191,18 +191,7 @@ class SimulationConfig:
     threads: int = 0
 
     def __post_init__(self) -> None:
-        for name, low, high in _INT_BOUNDS:
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-                raise SimulationError(f"simulate: option {name} = {value!r} must be an integer "
-                                      f"in [{low}, {high}]")
-        for name, low, high in _FLOAT_BOUNDS:
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) \
-                    or not math.isfinite(value) or not low <= value <= high:
-                raise SimulationError(f"simulate: option {name} = {value!r} must be a number "
-                                      f"in [{low:g}, {high:g}]")
-            object.__setattr__(self, name, float(value))
+        check_bounds(self, "simulate", _INT_BOUNDS, _FLOAT_BOUNDS)
         if self.look_side not in ("right", "left"):
             raise SimulationError(f"simulate: option look_side = {self.look_side!r} must be "
                                   "'right' or 'left'")
@@ -242,6 +231,35 @@ class SimulationConfig:
         out["centre_utc"] = self.centre_utc.astimezone(timezone.utc).isoformat().replace(
             "+00:00", "Z")
         return out
+
+
+def check_bounds(options, who: str, int_bounds, float_bounds) -> None:
+    """Refuse an option outside its bounds; make the real-valued ones floats.
+
+    Parameters
+    ----------
+    options : frozen dataclass
+    who : str
+        The command, first in the message (``"simulate"``).
+    int_bounds, float_bounds : sequence of (name, lowest, highest)
+
+    Raises
+    ------
+    SimulationError
+        Naming the option, its value and the range.
+    """
+    for name, low, high in int_bounds:
+        value = getattr(options, name)
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise SimulationError(f"{who}: option {name} = {value!r} must be an integer "
+                                  f"in [{low}, {high}]")
+    for name, low, high in float_bounds:
+        value = getattr(options, name)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) \
+                or not math.isfinite(value) or not low <= value <= high:
+            raise SimulationError(f"{who}: option {name} = {value!r} must be a number "
+                                  f"in [{low:g}, {high:g}]")
+        object.__setattr__(options, name, float(value))
 
 
 #: (option, lowest, highest) for the integer options.

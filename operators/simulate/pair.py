@@ -116,26 +116,36 @@ def _round_us(when: datetime) -> datetime:
     return when.replace(microsecond=0) + timedelta(microseconds=round(when.microsecond))
 
 
-def _scenes(cfg: SimulationConfig, master_k, slave_k, range_centre: float) -> tuple[Scene, Scene]:
-    """Master and slave scene metadata (no image yet)."""
+def scene_for_orbit(cfg: SimulationConfig, kepler, range_centre: float,
+                    shift: timedelta = timedelta(0)) -> Scene:
+    """Scene metadata (no image yet) of the image grid seen from one orbit.
+
+    ``shift`` moves every time of the scene (first line, state vectors) by
+    a whole number of days for the dates of a stack: with inertial == ECEF
+    at the orbit's epoch, the same orbit ``shift`` later is an exact repeat
+    pass in ECEF.
+    """
     half = (cfg.lines - 1) / 2 * cfg.line_interval_s
     first_line = _round_us(cfg.centre_utc - timedelta(seconds=half))
-    last_line = first_line + timedelta(seconds=(cfg.lines - 1) * cfg.line_interval_s)
     step = STATE_VECTOR_STEP_S
     start = first_line - timedelta(seconds=STATE_VECTOR_MARGIN_S)
     start = start.replace(microsecond=0) - timedelta(seconds=start.second % int(step))
+    last_line = first_line + timedelta(seconds=(cfg.lines - 1) * cfg.line_interval_s)
     count = int(math.ceil((last_line + timedelta(seconds=STATE_VECTOR_MARGIN_S) - start)
                           / timedelta(seconds=step))) + 1
     utc = [start + timedelta(seconds=step * k) for k in range(max(count, 8))]
     seconds = np.array([(t - cfg.centre_utc) / timedelta(seconds=1) for t in utc])
     first_sample = range_centre - (cfg.samples - 1) / 2 * cfg.sample_spacing_m
-    made = []
-    for kepler in (master_k, slave_k):
-        pos, vel = kepler.ecef(seconds)
-        made.append(Scene(cfg.sensor_name, cfg.wavelength_m, cfg.look_side, cfg.lines,
-                          cfg.samples, first_line, cfg.line_interval_s, first_sample,
-                          cfg.sample_spacing_m, tuple(utc), pos, vel))
-    return made[0], made[1]
+    pos, vel = kepler.ecef(seconds)
+    return Scene(cfg.sensor_name, cfg.wavelength_m, cfg.look_side, cfg.lines, cfg.samples,
+                 first_line + shift, cfg.line_interval_s, first_sample, cfg.sample_spacing_m,
+                 tuple(t + shift for t in utc), pos, vel)
+
+
+def _scenes(cfg: SimulationConfig, master_k, slave_k, range_centre: float) -> tuple[Scene, Scene]:
+    """Master and slave scene metadata (no image yet)."""
+    return (scene_for_orbit(cfg, master_k, range_centre),
+            scene_for_orbit(cfg, slave_k, range_centre))
 
 
 def _dem_bounds(cfg, grid, master_orbit, margin, heights,
@@ -197,6 +207,21 @@ def simulate(outdir: str | os.PathLike, config: SimulationConfig | None = None, 
     """
     cfg = config or SimulationConfig()
     out = Path(outdir).absolute()
+    content = fill_folder_atomically(out, overwrite, lambda work: _simulate_into(work, cfg,
+                                                                                progress))
+    return SimulationResult(out, load_scene(out / "master.yaml"),
+                            load_scene(out / "slave.yaml"), content)
+
+
+def fill_folder_atomically(out: Path, overwrite: bool, fill: Callable[[Path], dict]) -> dict:
+    """Run ``fill(work)`` on a temporary sibling of ``out``, then rename it into place.
+
+    Raises
+    ------
+    SimulationError
+        If ``out``'s parent is missing, or ``out`` exists and is not empty
+        (without ``overwrite``).
+    """
     if not out.parent.is_dir():
         raise SimulationError(f"simulate: {out.parent}: the parent folder does not exist")
     if out.exists() and (not out.is_dir() or any(out.iterdir())) and not overwrite:
@@ -204,7 +229,7 @@ def simulate(outdir: str | os.PathLike, config: SimulationConfig | None = None, 
                               "folder or pass --overwrite")
     work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
-        content = _simulate_into(work, cfg, progress)
+        content = fill(work)
         if out.exists():
             trash = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
             os.rename(out, trash / out.name)
@@ -215,8 +240,42 @@ def simulate(outdir: str | os.PathLike, config: SimulationConfig | None = None, 
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
-    return SimulationResult(out, load_scene(out / "master.yaml"),
-                            load_scene(out / "slave.yaml"), content)
+    return content
+
+
+def terrain_and_reference(folder: Path, cfg: SimulationConfig, grid: GridSpec, master_orbit,
+                          margin: tuple[int, int], centre: np.ndarray,
+                          rng_terrain: np.random.Generator, rng_reference: np.random.Generator):
+    """The terrain over the extended footprint (``dem.tif``) and the optional reference DEM.
+
+    Returns
+    -------
+    terrain : Terrain
+    reference : ReferenceDemTruth or None
+        With ``cfg.has_reference_dem`` (``dem_reference.tif`` written).
+    incidence : (float, float)
+        Ellipsoid incidence at near and far range, degrees.
+    """
+    low = cfg.base_height_m - cfg.relief_m - 100.0
+    high = cfg.base_height_m + cfg.relief_m + 100.0
+    bounds = _dem_bounds(cfg, grid, master_orbit, margin, (low, high),
+                         1000.0 + (4.0 * cfg.relief_m if cfg.allow_layover else 0.0))
+    away_e, away_n, incidence = _look_geometry(cfg, grid, master_orbit, centre)
+    terrain = make_terrain(bounds, posting_arcsec=cfg.dem_posting_arcsec,
+                           base_height_m=cfg.base_height_m, relief_m=cfg.relief_m,
+                           exponent=cfg.spectral_exponent, away_east=away_e,
+                           away_north=away_n, incidence_deg=incidence,
+                           slope_margin=cfg.slope_margin, rng=rng_terrain,
+                           reduce=not cfg.allow_layover)
+    terrain.write_geotiff(folder / "dem.tif")
+    reference = None
+    if cfg.has_reference_dem:
+        geoid = GeoidGrid(cfg.dem_geoid) if cfg.dem_geoid else None
+        reference = reference_dem(terrain, error_m=cfg.dem_error_m,
+                                  correlation_m=cfg.dem_error_correlation_m,
+                                  voids=cfg.dem_voids, geoid=geoid, rng=rng_reference)
+        write_reference_dem(folder / "dem_reference.tif", terrain, reference)
+    return terrain, reference, incidence
 
 
 def _simulate_into(folder: Path, cfg: SimulationConfig,
@@ -254,25 +313,9 @@ def _simulate_into(folder: Path, cfg: SimulationConfig,
     clock.done("orbits")
 
     # 3: terrain
-    low = cfg.base_height_m - cfg.relief_m - 100.0
-    high = cfg.base_height_m + cfg.relief_m + 100.0
-    bounds = _dem_bounds(cfg, grid, master_orbit, margin, (low, high),
-                         1000.0 + (4.0 * cfg.relief_m if cfg.allow_layover else 0.0))
-    away_e, away_n, incidence = _look_geometry(cfg, grid, master_orbit, centre)
-    terrain = make_terrain(bounds, posting_arcsec=cfg.dem_posting_arcsec,
-                           base_height_m=cfg.base_height_m, relief_m=cfg.relief_m,
-                           exponent=cfg.spectral_exponent, away_east=away_e,
-                           away_north=away_n, incidence_deg=incidence,
-                           slope_margin=cfg.slope_margin, rng=rng_terrain,
-                           reduce=not cfg.allow_layover)
-    terrain.write_geotiff(folder / "dem.tif")
-    reference = None
-    if cfg.has_reference_dem:
-        geoid = GeoidGrid(cfg.dem_geoid) if cfg.dem_geoid else None
-        reference = reference_dem(terrain, error_m=cfg.dem_error_m,
-                                  correlation_m=cfg.dem_error_correlation_m,
-                                  voids=cfg.dem_voids, geoid=geoid, rng=rng_reference)
-        write_reference_dem(folder / "dem_reference.tif", terrain, reference)
+    terrain, reference, incidence = terrain_and_reference(folder, cfg, grid, master_orbit,
+                                                          margin, centre, rng_terrain,
+                                                          rng_reference)
     sources = deformation_sources(cfg)
     displacement = None
     if sources:
@@ -374,21 +417,26 @@ def _simulate_into(folder: Path, cfg: SimulationConfig,
     return content
 
 
-def deformation_sources(cfg: SimulationConfig) -> list:
-    """The Mogi and Okada sources the options ask for, epicentres placed from the centre."""
+def place_epicentre(cfg: SimulationConfig, east: float, north: float) -> tuple[float, float]:
+    """Latitude and longitude of the point ``east``, ``north`` metres from the scene centre.
+
+    On the tangent plane at the centre (mean terrain height), then onto the
+    ellipsoid, as the deformation sources' epicentres.
+    """
     basis = enu_basis(cfg.lat_deg, cfg.lon_deg)
     centre = llh_to_ecef(cfg.lat_deg, cfg.lon_deg, cfg.base_height_m)
+    llh = ecef_to_llh(centre + east * basis[0] + north * basis[1])
+    return float(llh[0]), float(llh[1])
 
-    def place(east: float, north: float) -> tuple[float, float]:
-        llh = ecef_to_llh(centre + east * basis[0] + north * basis[1])
-        return float(llh[0]), float(llh[1])
 
+def deformation_sources(cfg: SimulationConfig) -> list:
+    """The Mogi and Okada sources the options ask for, epicentres placed from the centre."""
     sources = []
     if cfg.mogi_volume_m3 != 0.0:
-        lat, lon = place(cfg.mogi_east_m, cfg.mogi_north_m)
+        lat, lon = place_epicentre(cfg, cfg.mogi_east_m, cfg.mogi_north_m)
         sources.append(MogiSource(lat, lon, cfg.mogi_depth_m, cfg.mogi_volume_m3, cfg.poisson))
     if cfg.okada_length_m > 0.0:
-        lat, lon = place(cfg.okada_east_m, cfg.okada_north_m)
+        lat, lon = place_epicentre(cfg, cfg.okada_east_m, cfg.okada_north_m)
         sources.append(OkadaSource(lat, lon, cfg.okada_depth_m, cfg.okada_length_m,
                                    cfg.okada_width_m, cfg.okada_strike_deg, cfg.okada_dip_deg,
                                    cfg.okada_strike_slip_m, cfg.okada_dip_slip_m,

@@ -33,7 +33,7 @@ from peppers.io.atomic import atomic_write_bytes
 from peppers.io.raw import RawImage
 from peppers.plain import plain
 
-__all__ = ["RASTERS", "write_rasters", "pick_gcps", "write_gcps", "write_truth_yaml",
+__all__ = ["RASTERS", "write_rasters", "write_raster", "pick_gcps", "write_gcps", "write_truth_yaml",
            "TRUTH_FORMAT", "load_truth", "read_truth_raster"]
 
 TRUTH_FORMAT = "peppers-sim-truth/1"
@@ -103,18 +103,21 @@ def write_rasters(folder: Path, arrays: dict[str, np.ndarray]) -> dict[str, dict
     dict
         ``name -> {path, dtype, units, description}`` for ``truth.yaml``.
     """
+    return {name: write_raster(folder, name, array, *RASTERS[name])
+            for name, array in arrays.items()}
+
+
+def write_raster(folder: Path, name: str, array: np.ndarray, dtype: str, units: str,
+                 description: str) -> dict[str, Any]:
+    """Write one array as ``folder/truth/NAME.raw`` + ``.vrt``; its ``truth.yaml`` entry."""
     (folder / "truth").mkdir(exist_ok=True)
-    described = {}
-    for name, array in arrays.items():
-        dtype, units, description = RASTERS[name]
-        data = np.ascontiguousarray(array, dtype=dtype)
-        vrt = folder / "truth" / f"{name}.vrt"
-        with RawImage.create(vrt, ImageSpec(data.shape, data.dtype, None)) as image:
-            image.write(Region.full(data.shape), data)
-            image.flush()
-        described[name] = {"path": f"truth/{name}.vrt", "dtype": dtype, "units": units,
-                           "description": description}
-    return described
+    data = np.ascontiguousarray(array, dtype=dtype)
+    vrt = folder / "truth" / f"{name}.vrt"
+    with RawImage.create(vrt, ImageSpec(data.shape, data.dtype, None)) as image:
+        image.write(Region.full(data.shape), data)
+        image.flush()
+    return {"path": f"truth/{name}.vrt", "dtype": dtype, "units": units,
+            "description": description}
 
 
 def pick_gcps(coherence: np.ndarray, lat: np.ndarray, lon: np.ndarray, height: np.ndarray,
@@ -167,27 +170,34 @@ def write_gcps(path: Path, points: list[dict[str, float]]) -> None:
     atomic_write_bytes(path, yaml.safe_dump(body, sort_keys=False).encode("utf-8"))
 
 
-def write_truth_yaml(path: Path, content: dict[str, Any]) -> None:
+def write_truth_yaml(path: Path, content: dict[str, Any], fmt: str = TRUTH_FORMAT) -> None:
     """Write ``truth.yaml`` (``format`` first), atomically."""
-    body = {"format": TRUTH_FORMAT, **plain(content)}
+    body = {"format": fmt, **plain(content)}
     atomic_write_bytes(path, yaml.safe_dump(body, sort_keys=False, width=100).encode("utf-8"))
 
 
-def load_truth(folder: str | Path) -> dict[str, Any]:
+def load_truth(folder: str | Path, fmt: str = TRUTH_FORMAT) -> dict[str, Any]:
     """The content of ``folder/truth.yaml``.
+
+    Parameters
+    ----------
+    folder : path
+    fmt : str
+        The format expected (a pair's ``peppers-sim-truth/1``, a stack's
+        ``peppers-sim-stack/1``).
 
     Raises
     ------
     SimulationError
-        If the file is missing or is not a simulator truth file.
+        If the file is missing or is not a simulator truth file of ``fmt``.
     """
     path = Path(folder) / "truth.yaml"
     try:
         content = yaml.safe_load(path.read_text())
     except (OSError, yaml.YAMLError) as error:
         raise SimulationError(f"{path}: cannot read the simulation truth ({error})") from None
-    if not isinstance(content, dict) or content.get("format") != TRUTH_FORMAT:
-        raise SimulationError(f"{path}: format: not a {TRUTH_FORMAT} file")
+    if not isinstance(content, dict) or content.get("format") != fmt:
+        raise SimulationError(f"{path}: format: not a {fmt} file")
     return content
 
 
