@@ -33,6 +33,7 @@ from typing import Sequence
 #: Subcommand name -> module under ``peppers.cli``, in ``--help`` order.
 COMMANDS: dict[str, str] = {
     "init": "cmd_init",
+    "stack": "cmd_stack",
     "import": "cmd_import",
     "get": "cmd_get",
     "set": "cmd_set",

@@ -73,7 +73,7 @@ from peppers.operator import (ImageSource, ImageSpec, LocalOperator, Param, Redu
 
 __all__ = ["design_matrix", "phase_crb", "rereference", "invert_network", "Inversion",
            "sbas_operator", "sequential_network",
-           "network_from_spec", "choose_reference", "reference_operator"]
+           "network_from_spec", "choose_reference", "reference_operator", "summary_operator"]
 
 
 def sequential_network(count: int, neighbours: int) -> list[tuple[int, int]]:
@@ -342,6 +342,7 @@ def invert_network(phase: np.ndarray, days: Sequence[float], pairs: Sequence[tup
 
 _OPERATOR_PREFIX = "SbasInversion_m"
 _REFERENCE_PREFIX = "NetworkReference_m"
+_SUMMARY_PREFIX = "InterferogramSummary_m"
 _operators: dict[tuple[int, int], type] = {}
 
 
@@ -498,23 +499,59 @@ class _NetworkReference(ReductionOperator):
 
 def reference_operator(pairs: int) -> type:
     """The :class:`_NetworkReference` class for ``pairs`` interferograms."""
-    key = (int(pairs), 0)
-    if key[0] < 1:
+    return _numbered(_REFERENCE_PREFIX, _NetworkReference, pairs)
+
+
+class _InterferogramSummary(ReductionOperator):
+    """What each unwrapped interferogram of a network holds (a reduction: the ``interferograms`` target).
+
+    Inputs ``phase_K``, ``coherence_K``; result ``{pairs: [{valid_fraction,
+    mean_coherence}, ...]}`` in the order of the inputs: the fraction of
+    pixels with an unwrapped (finite) phase, and the mean coherence over
+    them. A class per network size: ``InterferogramSummary_mM``.
+    """
+
+    name: ClassVar[str] = "interferogram_summary"
+    outputs: ClassVar[tuple[str, ...]] = ("result",)
+
+    def reduce(self, sources: Mapping[str, ImageSource]) -> dict[str, Any]:
+        full = Region.full(sources["phase_0"].spec.shape)
+        out = []
+        for k in range(len(self.inputs) // 2):
+            phase = np.asarray(sources[f"phase_{k}"].read(full), np.float64)
+            coh = np.asarray(sources[f"coherence_{k}"].read(full), np.float64)
+            good = np.isfinite(phase) & np.isfinite(coh)
+            out.append({"valid_fraction": float(good.mean()),
+                        "mean_coherence": float(coh[good].mean()) if good.any() else 0.0})
+        return {"result": {"pairs": out}}
+
+
+def _numbered(prefix: str, base: type, pairs: int) -> type:
+    """The subclass of ``base`` with inputs ``phase_K``, ``coherence_K`` for ``pairs`` pairs."""
+    key = (prefix, int(pairs))
+    if key[1] < 1:
         raise ValueError(f"timeseries: a network needs >= 1 pair, got {pairs}")
     if key not in _operators:
-        name = f"{_REFERENCE_PREFIX}{key[0]}"
-        ports_in = tuple(f"phase_{k}" for k in range(key[0])) + \
-            tuple(f"coherence_{k}" for k in range(key[0]))
-        _operators[key] = type(name, (_NetworkReference,),
-                               {"inputs": ports_in, "__module__": __name__,
-                                "__qualname__": name, "__doc__": _NetworkReference.__doc__})
+        name = f"{prefix}{key[1]}"
+        ports_in = tuple(f"phase_{k}" for k in range(key[1])) + \
+            tuple(f"coherence_{k}" for k in range(key[1]))
+        _operators[key] = type(name, (base,), {"inputs": ports_in, "__module__": __name__,
+                                               "__qualname__": name, "__doc__": base.__doc__})
     return _operators[key]
 
 
+def summary_operator(pairs: int) -> type:
+    """The :class:`_InterferogramSummary` class for ``pairs`` interferograms."""
+    return _numbered(_SUMMARY_PREFIX, _InterferogramSummary, pairs)
+
+
 def __getattr__(name: str) -> type:
-    """``SbasInversion_mM_nN`` / ``NetworkReference_mM`` classes on first use (PEP 562)."""
+    """``SbasInversion_mM_nN`` / ``NetworkReference_mM`` / ``InterferogramSummary_mM`` classes
+    on first use (PEP 562)."""
     if name.startswith(_REFERENCE_PREFIX) and name[len(_REFERENCE_PREFIX):].isdigit():
         return reference_operator(int(name[len(_REFERENCE_PREFIX):]))
+    if name.startswith(_SUMMARY_PREFIX) and name[len(_SUMMARY_PREFIX):].isdigit():
+        return summary_operator(int(name[len(_SUMMARY_PREFIX):]))
     if name.startswith(_OPERATOR_PREFIX):
         try:
             m_text, n_text = name[len(_OPERATOR_PREFIX):].split("_n")
