@@ -61,6 +61,12 @@ KINDS: dict[str, ProductKind] = {
     "unwrapped_phase": ProductKind("unwrapped interferometric phase, flat earth removed", "rad"),
     "wrapped_phase": ProductKind("wrapped interferometric phase, flat earth removed", "rad",
                                  "nearest"),
+    "unwrapped_phase_differential": ProductKind(
+        "unwrapped differential interferometric phase, topography of the reference DEM removed",
+        "rad"),
+    "wrapped_phase_differential": ProductKind(
+        "wrapped differential interferometric phase, topography of the reference DEM removed",
+        "rad", "nearest"),
     "amplitude": ProductKind("master amplitude, sqrt of the multilooked power", "1"),
     "components": ProductKind("connected component label of the unwrapping (0: not unwrapped)",
                               "1", "nearest"),

@@ -7,7 +7,7 @@ from the ``{PRODUCT}.txt`` parameter file. The product rule
 ``hyp3_product`` (``rules/insar.yaml``) runs this module::
 
     python3 -m peppers.operators.hyp3 RUN DST.tif --unw U.vrt --corr C.vrt --amp A.vrt \
-        --dem D.vrt --heights gcps
+        --dem D.vrt --conncomp K.vrt --heights gcps [--differential --lat LAT.vrt --lon LON.vrt]
 
 and writes, into ``RUN/products/{PRODUCT}/`` (staged under a hidden name
 and renamed when complete):
@@ -28,10 +28,20 @@ file                                   content                                  
 ``{PRODUCT}_unw_phase.png``            browse image of the unwrapped phase        --
 =====================================  =========================================  ======
 
-With a reference DEM the rule ``hyp3_displacement`` adds, on the same grid,
-``{PRODUCT}_los_disp.tif`` (LOS displacement, m, positive towards the
-satellite) and ``{PRODUCT}_layover_shadow_mask.tif`` (0 clear, 1 layover,
-2 shadow): :func:`add_displacement`.
+With a reference DEM (rule variant ``reference_dem``,
+``rules/reference_dem/products.yaml``, option ``--differential``) the
+unwrapped phase, its wrapped phase and components are the *differential*
+ones, the reference DEM's topographic phase removed, as HyP3 delivers them
+(GAMMA's differential interferogram): ``unwrapped_differential`` geocoded
+with the radar geometry's positions, layover, shadow and DEM voids left out.
+The ``.txt`` then gives the displacement's reference point
+(``insar.displacement.result``) under HyP3's keys, and the rule
+``hyp3_displacement`` adds, on the same grid, ``{PRODUCT}_los_disp.tif``
+(LOS displacement, m, positive towards the satellite, ``-lambda / (4 pi) *
+(unw_phase - Phase at reference point)``) and
+``{PRODUCT}_layover_shadow_mask.tif`` (0 clear, 1 layover, 2 shadow):
+:func:`add_displacement`. Without a reference DEM ``_unw_phase`` holds the
+topographic phase (flat earth removed only).
 
 Every GeoTIFF is a Cloud-Optimized GeoTIFF with its unit and description
 (:func:`peppers.io.geotiff.write_geotiff`). The rule's tracked output
@@ -85,8 +95,9 @@ import numpy as np
 from peppers.operator import Param
 from peppers.operators.geocode import Geocode
 
-__all__ = ["FILES", "GeocodeLabels", "platform_code", "product_name", "look_angles",
-           "parameters", "parameter_text", "write_product_set", "main"]
+__all__ = ["FILES", "DIFFERENTIAL_KINDS", "GeocodeLabels", "platform_code", "product_name",
+           "look_angles", "parameters", "parameter_text", "reference_point_keys",
+           "write_product_set", "main"]
 
 
 class GeocodeLabels(Geocode):
@@ -113,6 +124,10 @@ FILES: dict[str, tuple[str, str]] = {
     "lv_phi": ("lv_phi", "dem"),
     "conncomp": ("components", "conncomp"),
 }
+
+#: Suffix -> product kind where the set holds the differential phase (``--differential``).
+DIFFERENTIAL_KINDS: dict[str, str] = {"unw_phase": "unwrapped_phase_differential",
+                                      "wrapped_phase": "wrapped_phase_differential"}
 
 
 def platform_code(master_sensor: str, slave_sensor: str) -> str:
@@ -286,6 +301,55 @@ def _granule(scene: Any, mapping: Mapping[str, Any]) -> str:
     return f"{sensor}_{_stamp(start)}_{re.sub(r'[^A-Za-z0-9-]', '', stem)}"
 
 
+def reference_point_keys(reference: Mapping[str, Any], *, crs: str, lat: float,
+                         lon: float) -> dict[str, str]:
+    """HyP3's reference-point keys of the ``.txt`` from ``insar.displacement.result``.
+
+    ``Phase at reference point`` is the reference phase (rad) the LOS
+    displacement subtracts (:mod:`peppers.operators.displacement`); line
+    and pixel are on the multilooked radar grid (HyP3's "SAR space" is its
+    multilooked grid too); ``lat``, ``lon`` the radar geometry's position
+    of that pixel, X and Y the same in the product grid's CRS.
+
+    Examples
+    --------
+    >>> keys = reference_point_keys({"phase_rad": 1.5, "row": 3, "col": 4}, crs="EPSG:4326",
+    ...                             lat=36.5, lon=-117.0)
+    >>> keys["Phase at reference point"], keys["X coordinate of the reference point in the map projection"]
+    ('1.5000', '-117.00000000')
+    """
+    from peppers.operators.geocode import to_map
+
+    x, y = to_map(crs, np.array([lat]), np.array([lon]))
+    return {
+        "Phase at reference point": f"{float(reference['phase_rad']):.4f}",
+        "Azimuth line of the reference point in SAR space": str(int(reference["row"])),
+        "Range pixel of the reference point in SAR space": str(int(reference["col"])),
+        "Y coordinate of the reference point in the map projection": f"{float(y[0]):.8f}",
+        "X coordinate of the reference point in the map projection": f"{float(x[0]):.8f}",
+        "Latitude of the reference point (WGS84)": f"{lat:.8f}",
+        "Longitude of the reference point (WGS84)": f"{lon:.8f}",
+    }
+
+
+def _insert_after(values: Mapping[str, str], key: str,
+                  extra: Mapping[str, str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for k, v in values.items():
+        out[k] = v
+        if k == key:
+            out.update(extra)
+    return out
+
+
+def _pixel_value(path: str, row: int, col: int) -> float:
+    import rasterio
+    from rasterio.windows import Window
+
+    with rasterio.open(path) as ds:
+        return float(ds.read(1, window=Window(col, row, 1, 1))[0, 0])
+
+
 def parameter_text(values: Mapping[str, str]) -> str:
     """``Key: value`` lines; a value never holds ``:`` (``prep_hyp3`` splits on it).
 
@@ -321,6 +385,7 @@ Files (GeoTIFFs are Cloud-Optimized, NaN no-data, band unit and description set)
 {name}_unw_phase.png  browse image of the unwrapped phase.
 
 Heights: {heights}.
+{phase}
 The wrapped phase is the geocoded unwrapped phase wrapped to (-pi, pi].
 Look vector angles: theta from the local horizontal (pi/2 = up), phi
 anticlockwise from east, of the ground-to-sensor vector.
@@ -329,9 +394,22 @@ named S1*; add "WAVELENGTH {wavelength}" to each .rsc it writes.
 """
 
 
+PLAIN_PHASE = """\
+Unwrapped phase: the interferogram's, flat earth removed only: it holds the
+topographic phase (no reference DEM in this run)."""
+
+DIFFERENTIAL_PHASE = """\
+Unwrapped phase: differential, the topographic phase of the run's reference
+DEM removed (as HyP3's), not referenced: its reference point is in the .txt.
+With the reference DEM the set also holds (rule hyp3_displacement):
+{name}_los_disp.tif  {disp} [m],
+    = -wavelength / (4 pi) * (unw_phase - Phase at reference point)
+{name}_layover_shadow_mask.tif  {mask} [1]"""
+
+
 def write_product_set(run: str | os.PathLike, dst: str | os.PathLike,
                       sources: Mapping[str, str], *, block: int = 512,
-                      heights: str = "relative") -> Path:
+                      heights: str = "relative", differential: bool = False) -> Path:
     """Write the HyP3-style folder ``RUN/products/{PRODUCT}/`` and link ``dst`` to its unwrapped phase.
 
     Parameters
@@ -341,12 +419,18 @@ def write_product_set(run: str | os.PathLike, dst: str | os.PathLike,
     dst : path-like
         The rule's tracked output (a hard link to ``{PRODUCT}_unw_phase.tif``).
     sources : mapping
-        Port (``unw``, ``corr``, ``amp``, ``dem``, ``conncomp``) -> map image (VRT) path.
+        Port (``unw``, ``corr``, ``amp``, ``dem``, ``conncomp``) -> map image (VRT) path;
+        with ``differential`` also ``lat`` and ``lon``, the multilooked radar
+        geometry's positions (for the reference point).
     block : int
         GeoTIFF tile size.
     heights : str
         The absolute-phase method (``insar.absolute_phase.method``) for the
         DEM's height tags.
+    differential : bool
+        ``unw`` and ``conncomp`` are the differential unwrapping's (a run
+        with a reference DEM): the bands say so, the ``.txt`` gets the
+        reference point of ``insar.displacement.result``.
 
     Returns
     -------
@@ -407,6 +491,8 @@ def write_product_set(run: str | os.PathLike, dst: str | os.PathLike,
                     "conncomp": labels}
         for suffix, (kind, port) in FILES.items():
             out = stage / f"{name}_{suffix}.tif"
+            if differential:
+                kind = DIFFERENTIAL_KINDS.get(suffix, kind)
             if suffix in computed:
                 spec = KINDS[kind]
                 data = computed[suffix]
@@ -426,16 +512,28 @@ def write_product_set(run: str | os.PathLike, dst: str | os.PathLike,
                             else "none",
                             granules=(_granule(master, db.get("inputs.master")),
                                       _granule(slave, db.get("inputs.slave"))))
+        if differential:
+            reference = db.get("insar.displacement.result")
+            row, col = int(reference["row"]), int(reference["col"])
+            values = _insert_after(values, "Unwrapping type", reference_point_keys(
+                reference, crs=crs.to_string(), lat=_pixel_value(sources["lat"], row, col),
+                lon=_pixel_value(sources["lon"], row, col)))
         (stage / f"{name}.txt").write_text(parameter_text(values), encoding="utf-8")
         quicklook(stage / f"{name}_unw_phase.tif", stage / f"{name}_unw_phase.png",
                   kind="unwrapped", title=f"{name} unwrapped phase", db=db)
+        kinds = {s: DIFFERENTIAL_KINDS.get(s, k) if differential else k
+                 for s, (k, _) in FILES.items()}
         files = "\n".join(f"{name}_{s}.tif  {KINDS[k].description} [{KINDS[k].unit}]"
-                          for s, (k, _) in FILES.items())
+                          for s, k in kinds.items())
+        phase = (DIFFERENTIAL_PHASE.format(
+            name=name, disp=KINDS["los_displacement"].description,
+            mask=KINDS["layover_shadow"].description) if differential else PLAIN_PHASE)
         (stage / f"{name}.README.md.txt").write_text(README.format(
             name=name, rule="=" * len(name), reference=values["Reference Granule"],
             secondary=values["Secondary Granule"], wavelength=f"{master.wavelength_m:.9f}",
             looks=f"{looks[0]} x {looks[1]}", crs=crs.to_string(), posting=posting,
-            files=files, heights=height_tags(method)["HEIGHT_REFERENCE"]), encoding="utf-8")
+            files=files, heights=height_tags(method)["HEIGHT_REFERENCE"], phase=phase),
+            encoding="utf-8")
         for path in stage.iterdir():
             fd = os.open(path, os.O_RDONLY)
             try:
@@ -521,8 +619,11 @@ def main(argv: list[str] | None = None) -> int:
                                      description="write the HyP3-style product set of a pair")
     parser.add_argument("run")
     parser.add_argument("dst")
-    for port in ("unw", "corr", "amp", "dem", "conncomp"):
+    for port in ("unw", "corr", "amp", "dem", "conncomp", "lat", "lon"):
         parser.add_argument(f"--{port}", metavar="VRT")
+    parser.add_argument("--differential", action="store_true",
+                        help="--unw/--conncomp are the differential unwrapping's (reference "
+                             "DEM); --lat/--lon: the multilooked radar positions")
     parser.add_argument("--add-displacement", action="store_true",
                         help="RUN is products/hyp3_product.tif: add _los_disp and "
                              "_layover_shadow_mask to its folder")
@@ -544,13 +645,15 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         print(f"added the displacement to {folder}")
         return 0
-    missing = [p for p in ("unw", "corr", "amp", "dem", "conncomp") if not getattr(args, p)]
+    ports = ("unw", "corr", "amp", "dem", "conncomp") + (("lat", "lon") if args.differential
+                                                         else ())
+    missing = [p for p in ports if not getattr(args, p)]
     if missing:
         parser.error(f"missing --{', --'.join(missing)}")
     try:
-        folder = write_product_set(args.run, args.dst, {p: getattr(args, p) for p in
-                                                        ("unw", "corr", "amp", "dem", "conncomp")},
-                                   block=args.block, heights=args.heights)
+        folder = write_product_set(args.run, args.dst, {p: getattr(args, p) for p in ports},
+                                   block=args.block, heights=args.heights,
+                                   differential=args.differential)
     except PeppersError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

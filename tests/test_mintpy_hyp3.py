@@ -15,15 +15,14 @@ pairs cover.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from support.hyp3_stack import PAIRS, clip_stack, make_pair, mintpy_template
+from support.hyp3_stack import (PAIRS, clip_stack, make_pair, mintpy_bin_or_skip,
+                                mintpy_template)
 
-MINTPY = os.environ.get("PEP_MINTPY_PYTHON")
 
 READ = """
 import json, sys, h5py, numpy as np
@@ -46,33 +45,21 @@ print(json.dumps(out))
 """
 
 
-def _mintpy_or_skip() -> Path:
-    if not MINTPY:
-        pytest.skip("PEP_MINTPY_PYTHON is not set: no Python with MintPy and GDAL "
-                    "(see docs/products.md, 'With MintPy')")
-    probe = subprocess.run([MINTPY, "-c", "import mintpy, h5py; from osgeo import gdal"],
-                           capture_output=True, text=True)
-    if probe.returncode != 0:
-        pytest.skip(f"{MINTPY} cannot import MintPy, h5py and GDAL: "
-                    f"{probe.stderr.strip().splitlines()[-1:]}")
-    return Path(MINTPY).parent
-
-
 @pytest.mark.slow
 def test_mintpy_loads_the_stack_and_inverts_the_network(tmp_path):
-    bin_dir = _mintpy_or_skip()
+    mintpy, bin_dir = mintpy_bin_or_skip()
     products = [make_pair(tmp_path / f"pair{i}", m, s, b, lines=320, samples=256)
                 for i, (m, s, b) in enumerate(PAIRS)]
     clip_stack(products, tmp_path / "stack")
     work = tmp_path / "mintpy"
     work.mkdir()
     (work / "smallbaseline.cfg").write_text(mintpy_template(tmp_path / "stack"))
-    app = [MINTPY, str(bin_dir / "smallbaselineApp.py"), "smallbaseline.cfg", "--dostep"]
+    app = [mintpy, str(bin_dir / "smallbaselineApp.py"), "smallbaseline.cfg", "--dostep"]
     for step in ("load_data", "modify_network", "reference_point", "invert_network"):
         result = subprocess.run(app + [step], cwd=work, capture_output=True, text=True)
         assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert (work / "inputs" / "ifgramStack.h5").is_file()
-    facts = json.loads(subprocess.run([MINTPY, "-c", READ], cwd=work, capture_output=True,
+    facts = json.loads(subprocess.run([mintpy, "-c", READ], cwd=work, capture_output=True,
                                       text=True, check=True).stdout)
     assert sorted(map(tuple, facts["pairs"])) == [("20260301", "20260313"),
                                                  ("20260301", "20260325"),

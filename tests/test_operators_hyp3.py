@@ -170,3 +170,66 @@ def test_displacement_and_mask_join_the_set_with_a_reference_dem(made):
     assert ok.mean() > 0.3 and float(np.nanmax(np.abs(d))) < 0.01
     assert set(np.unique(m[np.isfinite(m)])) <= {0.0, 1.0, 2.0}
     assert np.isfinite(m[np.isfinite(u)]).mean() > 0.99
+
+
+def test_dem_run_set_holds_the_differential_phase(made):
+    """With a reference DEM (rule variant reference_dem) _unw_phase is differential: the
+    simulated scene has no deformation and its DEM is the simulated surface, so the
+    topography the plain geocoded_unwrapped_phase holds is gone; the .txt gives the
+    reference point and _los_disp = -lambda/(4 pi) (unw_phase - Phase at reference point)."""
+    from peppers.hkv import RunDatabase
+    from peppers.scene import scene_from_mapping
+
+    run, product = made
+    name = product.name
+    with rasterio.open(product / f"{name}_unw_phase.tif") as ds:
+        u, description = ds.read(1), ds.descriptions[0]
+    with rasterio.open(run / "products" / "geocoded_unwrapped_phase.tif") as ds:
+        plain = ds.read(1)
+    with rasterio.open(product / f"{name}_los_disp.tif") as ds:
+        disp = ds.read(1)
+    assert "differential" in description and "reference DEM" in description
+    assert np.isfinite(u).mean() > 0.3
+    assert np.nanstd(u) < 0.3 and np.nanstd(u) < 0.2 * np.nanstd(plain)
+    meta = mintpy_parse((product / f"{name}.txt").read_text())
+    reference = RunDatabase.open(run).get("insar.displacement.result")
+    assert float(meta["Phaseatreferencepoint"]) == pytest.approx(reference["phase_rad"],
+                                                                 abs=1e-4)
+    assert int(meta["AzimuthlineofthereferencepointinSARspace"]) == reference["row"]
+    assert abs(float(meta["Latitudeofthereferencepoint(WGS84)"]) - 36.5) < 0.05
+    wavelength = scene_from_mapping(RunDatabase.open(run).get("inputs.master")).wavelength_m
+    ok = np.isfinite(disp) & np.isfinite(u)
+    assert ok.mean() > 0.3
+    expected = -wavelength / (4 * np.pi) * (u[ok] - float(meta["Phaseatreferencepoint"]))
+    np.testing.assert_allclose(disp[ok], expected, atol=1e-5)       # 1e-4 rad of rounding
+    readme = (product / f"{name}.README.md.txt").read_text()
+    assert f"{name}_los_disp.tif" in readme and f"{name}_layover_shadow_mask.tif" in readme
+
+
+def test_plain_chain_keeps_the_topographic_phase(made):
+    """Without the variant (no reference DEM rules) _unw_phase is the plain chain's
+    geocoded unwrapped phase, topography in it, and the .txt has no reference point."""
+    import shutil
+
+    from peppers.drs.ruleset import RuleSet
+
+    plain_rule = RuleSet.load(variants=[]).rules["hyp3_product"]
+    dem_rule = RuleSet.load(variants=["reference_dem"]).rules["hyp3_product"]
+    assert plain_rule.inputs["unw"] == "unwrapped_map" and "--differential" not in \
+        plain_rule.command
+    assert dem_rule.inputs["unw"] == "unwrapped_differential_hyp3_map"
+    run, _ = made
+    copy = run.parent / "run_plain"          # beside the run: the inputs' recorded paths hold
+    shutil.copytree(run, copy)
+    pep("--run", str(copy), "set", "drs.rule_variants", "[]", cwd=run.parent)
+    pep("--run", str(copy), "run", "make", "hyp3_product", "-j", "2", cwd=run.parent)
+    (product,) = [p for p in (copy / "products").iterdir() if p.is_dir()]
+    name = product.name
+    with rasterio.open(product / f"{name}_unw_phase.tif") as ds:
+        u, description = ds.read(1), ds.descriptions[0]
+    with rasterio.open(copy / "products" / "geocoded_unwrapped_phase.tif") as ds:
+        plain = ds.read(1)
+    np.testing.assert_array_equal(u, plain)
+    assert "differential" not in description
+    assert "referencepoint" not in "".join(mintpy_parse((product / f"{name}.txt").read_text()))
+    assert "holds the\ntopographic phase" in (product / f"{name}.README.md.txt").read_text()

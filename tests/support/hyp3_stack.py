@@ -14,6 +14,7 @@ named ``*_clip.tif``.
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -47,11 +48,14 @@ def shift_days(yaml_path: Path, days: int, sensor: str = "Sentinel-1A") -> None:
 
 
 def make_pair(folder: Path, master_day: int, slave_day: int, bperp: float, *, lines: int,
-              samples: int) -> Path:
-    """Simulate, shift the dates, init, ``pep run make products``; the product folder."""
+              samples: int, simulate: tuple[str, ...] = ()) -> Path:
+    """Simulate, shift the dates, init, ``pep run make products``; the product folder.
+
+    ``simulate``: more ``pep simulate`` options (e.g. a Mogi source between the passes).
+    """
     folder.mkdir(parents=True)
     pep("simulate", "sim", "--lines", str(lines), "--samples", str(samples), "--seed", "3",
-        "--bperp", str(bperp), "--quiet", cwd=folder)
+        "--bperp", str(bperp), "--quiet", *simulate, cwd=folder)
     shift_days(folder / "sim" / "master.yaml", master_day)
     shift_days(folder / "sim" / "slave.yaml", slave_day)
     pep("init", "run", "--master", "sim/master.yaml", "--slave", "sim/slave.yaml",
@@ -123,3 +127,19 @@ def mintpy_template(stack: Path) -> str:
 
 def finite_fraction(values: np.ndarray) -> float:
     return float(np.isfinite(values).mean())
+
+
+def mintpy_bin_or_skip() -> tuple[str, Path]:
+    """``PEP_MINTPY_PYTHON`` and its ``bin`` folder, or skip the test saying why."""
+    import pytest
+
+    python = os.environ.get("PEP_MINTPY_PYTHON")
+    if not python:
+        pytest.skip("PEP_MINTPY_PYTHON is not set: no Python with MintPy and GDAL "
+                    "(see docs/products.md, 'With MintPy')")
+    probe = subprocess.run([python, "-c", "import mintpy, h5py; from osgeo import gdal"],
+                           capture_output=True, text=True)
+    if probe.returncode != 0:
+        pytest.skip(f"{python} cannot import MintPy, h5py and GDAL: "
+                    f"{probe.stderr.strip().splitlines()[-1:]}")
+    return python, Path(python).parent
