@@ -230,7 +230,7 @@ def _peak_and_snr(rho: np.ndarray) -> tuple[tuple[int, int], float]:
 
 
 def correlate_chip(master: np.ndarray, window: np.ndarray, *, oversampling: int = 16,
-                   method: str = "complex") -> ChipResult:
+                   method: str = "complex", phase: np.ndarray | None = None) -> ChipResult:
     """Sub-pixel offset of a master chip inside a larger slave window.
 
     Parameters
@@ -247,6 +247,13 @@ def correlate_chip(master: np.ndarray, window: np.ndarray, *, oversampling: int 
         Coherent correlation of the fringe-removed SLCs; correlation of
         amplitudes after oversampling the SLCs by :data:`SLC_OVERSAMPLING`;
         or of amplitudes as they are.
+    phase : ndarray (nr, nc), optional
+        The phase the geometry predicts for the chip interferogram
+        ``master * conj(slave)`` (the topographic phase of a reference DEM,
+        radians; ``complex`` only): removed from the master chip before the
+        plane fringe is measured, so that a chip of dense, curved
+        topographic fringes correlates coherently (a plane fringe removes
+        only the mean slope of the chip).
 
     Returns
     -------
@@ -262,6 +269,8 @@ def correlate_chip(master: np.ndarray, window: np.ndarray, *, oversampling: int 
     """
     master = np.asarray(master, dtype=np.complex128)
     window = np.ascontiguousarray(window, dtype=np.complex128)
+    if phase is not None and method == "complex":
+        master = master * np.exp(-1j * np.asarray(phase, dtype=np.float64))
     if method == "magnitude":
         # detection doubles the bandwidth: oversample the SLCs first (ISCE3)
         result = correlate_chip(_oversample(master), _oversample(window),
@@ -461,8 +470,9 @@ class Coregistration(ReductionOperator):
         Chip ``(rows, cols)`` and half search range around the coarse offset.
     oversampling : int
         Sub-pixel grid of the peak (then a parabola), 1 / oversampling px.
-    method : {"complex", "magnitude"}
-        Coherent (fringe-removed) or amplitude correlation.
+    chip_method : {"complex", "magnitude"}
+        Coherent (fringe-removed) or amplitude correlation of the chips
+        (HKV ``insar.coregistration.chip_method``).
     snr_threshold, correlation_threshold : float
         Chips below either are dropped before the fit.
     polynomial_order : int
@@ -502,7 +512,8 @@ class Coregistration(ReductionOperator):
               "insar.coregistration.search", ge=0),
         Param("oversampling", int, 16, "peak oversampling factor",
               "insar.coregistration.oversampling", ge=1),
-        Param("method", str, "complex", "complex (fringe-removed) or magnitude correlation"),
+        Param("chip_method", str, "complex", "chip correlation: complex (fringe-removed) or "
+              "magnitude", "insar.coregistration.chip_method", choices=METHODS),
         Param("snr_threshold", float, 5.0, "minimum peak-to-mean ratio",
               "insar.coregistration.snr_threshold", ge=0),
         Param("correlation_threshold", float, 0.4, "minimum peak correlation",
@@ -532,8 +543,9 @@ class Coregistration(ReductionOperator):
         self.search = positive_pair(label, "search", self.search, minimum=2)
         if self.coarse not in COARSE:
             raise ValueError(f"{label}: coarse must be one of {COARSE}, got {self.coarse!r}")
-        if self.method not in METHODS:
-            raise ValueError(f"{label}: method must be one of {METHODS}, got {self.method!r}")
+        if self.chip_method not in METHODS:
+            raise ValueError(f"{label}: chip_method must be one of {METHODS}, "
+                             f"got {self.chip_method!r}")
         if not 1 <= self.oversampling <= 256:
             raise ValueError(f"{label}: oversampling must be 1..256, got {self.oversampling}")
         if not 0 <= self.polynomial_order <= 5:
@@ -678,7 +690,7 @@ class Coregistration(ReductionOperator):
                     window = deramp(window, self._carriers[0], tops[k] - sr, lefts[k] - sc,
                                     (rows[k], cols[k]))
             return "measured", correlate_chip(chip, window, oversampling=self.oversampling,
-                                              method=self.method)
+                                              method=self.chip_method)
 
         from peppers.ppe.executor import default_threads
 

@@ -47,8 +47,14 @@ Dense offsets
 (inputs ``row_offset`` and ``col_offset``, float pixels, input position
 minus output position) to the polynomial; the parameter ``raster_bound``
 bounds ``|raster|`` per axis so the input region stays computable without
-reading the rasters (the kernel still checks every pixel). The contract
-is in ``docs/coregistration.md``.
+reading the rasters (the kernel still checks every pixel). With a
+``raster_reference`` polynomial ``q`` the rasters are taken relative to it:
+the kernel is given ``raster - q`` (bounded by ``raster_bound``) while ``q``
+is already part of the polynomial, so that a large smooth geometric offset
+costs no wider slave read than its terrain-driven residual. A non-finite
+raster value (a reference-DEM void) and a pixel outside ``image_shape``
+(the filter halos) take the reference alone. The contract is in
+``docs/coregistration.md``.
 """
 
 from __future__ import annotations
@@ -387,25 +393,33 @@ class PolynomialResampler(LocalOperator):
 class OffsetRasterResampler(PolynomialResampler):
     """Resample through dense offset rasters (plus the polynomial).
 
-    ``out[R, C] = x(R + dr(R, C) + row_offset[R, C], C + dc(R, C) + col_offset[R, C])``
-    with the polynomial ``dr, dc`` of :class:`PolynomialResampler` (default
-    zero) and the rasters on the output grid (inputs ``row_offset`` and
-    ``col_offset``, pixels; e.g. geometric offsets from the orbits and a
-    DEM). The input region is the polynomial's, widened by ``raster_bound``.
+    ``out[R, C] = x(R + dr(R, C) + row_offset[R, C] - qr(R, C), ...)`` (and
+    likewise for columns) with the polynomial ``dr, dc`` of
+    :class:`PolynomialResampler` (default zero), the rasters on the output
+    grid (inputs ``row_offset`` and ``col_offset``, pixels; e.g. geometric
+    offsets from the orbits and a DEM) and the optional reference
+    polynomial ``qr, qc`` (default zero). The input region is the
+    polynomial's, widened by ``raster_bound``.
 
     Parameters
     ----------
     raster_bound : tuple of float
-        ``(rows, cols)``: an upper bound of ``|row_offset|`` and
-        ``|col_offset|`` over the image, pixels (after the polynomial: if the
-        polynomial carries the smooth part, the bound is that of the rest).
+        ``(rows, cols)``: an upper bound of ``|row_offset - qr|`` and
+        ``|col_offset - qc|`` over the image, pixels.
+    raster_reference : dict
+        ``row_coeffs``, ``col_coeffs`` of ``qr, qc`` (the ``center`` and
+        ``scale`` of the polynomial); empty: zero.
+    image_shape : tuple of int
+        The rasters' image shape; pixels outside it (and non-finite raster
+        values) take ``raster = q``. Empty: every pixel is inside.
     **values
         The parameters of :class:`PolynomialResampler`.
 
     Raises
     ------
     ValueError
-        If ``raster_bound`` is not two finite non-negative numbers.
+        If ``raster_bound`` is not two finite non-negative numbers, or the
+        reference is not a pair of coefficient lists.
     OperatorError
         From :meth:`compute` if a raster value exceeds the bound (the pixel
         would need input outside the region read), naming how many pixels.
@@ -415,12 +429,26 @@ class OffsetRasterResampler(PolynomialResampler):
     inputs: ClassVar[tuple[str, ...]] = ("input", "row_offset", "col_offset")
     params = PolynomialResampler.params + (
         Param("raster_bound", tuple, (), "bound of |row_offset|, |col_offset| (rows, cols), px"),
+        Param("raster_reference", dict, {}, "polynomial the rasters are taken relative to"),
+        Param("image_shape", tuple, (), "image shape of the rasters (rows, cols)"),
     )
     _too_far = "an offset raster exceeds raster_bound"
 
     def __init__(self, **values: Any) -> None:
         super().__init__(**values)
         self.raster_bound = raster_bound(self.label, self.raster_bound)
+        ref = self.raster_reference or {}
+        self._reference = None
+        if ref:
+            try:
+                self._reference = PolynomialResampler(
+                    row_coeffs=list(ref["row_coeffs"]), col_coeffs=list(ref["col_coeffs"]),
+                    center=self.center, scale=self.scale)
+            except (KeyError, TypeError, ValueError) as error:
+                raise ValueError(f"{self.label}: raster_reference must hold row_coeffs and "
+                                 f"col_coeffs lists ({error})") from None
+        if self.image_shape:
+            self.image_shape = positive_pair(self.label, "image_shape", self.image_shape)
 
     def mapped_bounds(self, output_region: Region) -> tuple[float, float, float, float]:
         r_lo, r_hi, c_lo, c_hi = super().mapped_bounds(output_region)
@@ -441,6 +469,40 @@ class OffsetRasterResampler(PolynomialResampler):
                      input_specs: Mapping[str, ImageSpec]) -> dict[str, Region]:
         regions = super().input_region(output_region, input_specs)
         return {**regions, "row_offset": output_region, "col_offset": output_region}
+
+    def relative_rasters(self, rasters: tuple[np.ndarray, np.ndarray],
+                         region: Region) -> tuple[np.ndarray, np.ndarray]:
+        """``raster - q`` over ``region``: 0 where a raster is non-finite or outside the image."""
+        out = [prepare_input(self.label, port, r, region.shape, np.float64).copy()
+               for port, r in zip(("row_offset", "col_offset"), rasters)]
+        if self._reference is not None:
+            ref = self._reference._offsets(np.arange(region.row, region.row_stop, dtype=float),
+                                           np.arange(region.col, region.col_stop, dtype=float))
+            out = [r - q for r, q in zip(out, ref)]
+        bad = ~(np.isfinite(out[0]) & np.isfinite(out[1]))
+        if self.image_shape:
+            rows = np.arange(region.row, region.row_stop)
+            cols = np.arange(region.col, region.col_stop)
+            bad |= ((rows < 0) | (rows >= self.image_shape[0]))[:, None]
+            bad |= ((cols < 0) | (cols >= self.image_shape[1]))[None, :]
+        for r in out:
+            r[bad] = 0.0
+        return out[0], out[1]
+
+    def total_offsets(self, rasters: tuple[np.ndarray, np.ndarray],
+                      region: Region) -> tuple[np.ndarray, np.ndarray]:
+        """The offsets the resampler applies over ``region``: polynomial + relative rasters."""
+        rows = np.arange(region.row, region.row_stop, dtype=float)
+        cols = np.arange(region.col, region.col_stop, dtype=float)
+        poly = self._offsets(rows, cols)
+        rel = self.relative_rasters(rasters, region)
+        return poly[0] + rel[0], poly[1] + rel[1]
+
+    def resample(self, image: np.ndarray, output_region: Region,
+                 rasters: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+        if rasters is not None:
+            rasters = self.relative_rasters(rasters, output_region)
+        return super().resample(image, output_region, rasters)
 
     def compute(self, inputs: Mapping[str, np.ndarray],
                 output_region: Region) -> dict[str, np.ndarray]:

@@ -231,24 +231,44 @@ class SlaveResampleFilterOffsets(SlaveResampleFilter):
     ``offsets`` polynomial (default zero). They are read over the same
     region as the master (the tile grown by the filter halos).
 
+    The result of :class:`~peppers.operators.coregister_geometry.GeometricCoregistration`
+    is a complete ``offsets``: besides the polynomial (its smooth model of the
+    geometric offsets plus the correlation correction) it carries
+    ``raster_reference`` (the smooth model, which the rasters are taken
+    relative to), ``raster_bound`` (measured over the rasters), ``shape``
+    and ``rasters`` (false for ``method: correlation``: the polynomial alone).
+
     Parameters
     ----------
     raster_bound : tuple of float
-        Bound of ``|row_offset|``, ``|col_offset|`` (after the polynomial),
-        pixels; see :class:`~peppers.operators.resample.OffsetRasterResampler`.
+        Bound of ``|raster - reference|`` per axis, pixels; see
+        :class:`~peppers.operators.resample.OffsetRasterResampler`. Empty
+        (default; HKV ``insar.geometry.offset_bound``): ``offsets["raster_bound"]``.
     **values
         As :class:`SlaveResampleFilter`.
+
+    Raises
+    ------
+    ValueError
+        No bound given nor in ``offsets``, or a bad one.
     """
 
     name: ClassVar[str] = "slave_resample_filter_offsets"
     inputs: ClassVar[tuple[str, ...]] = ("master", "slave", "row_offset", "col_offset")
     params = SlaveResampleFilter.params + (
-        Param("raster_bound", tuple, (), "bound of |row_offset|, |col_offset| (rows, cols), px"),
+        Param("raster_bound", tuple, (), "bound of |raster - reference| (rows, cols), px; "
+              "empty: the coregistration's measured bound", "insar.geometry.offset_bound"),
     )
     resampler_class: ClassVar[type] = OffsetRasterResampler
 
     def _resampler_extra(self) -> dict[str, Any]:
-        return {"raster_bound": self.raster_bound}
+        offsets = self.offsets or {}
+        self.use_rasters = bool(offsets.get("rasters", True))
+        if not self.use_rasters:  # method: correlation, the polynomial alone
+            return {"raster_bound": (0.0, 0.0)}
+        return {"raster_bound": tuple(self.raster_bound) or offsets.get("raster_bound", ()),
+                "raster_reference": offsets.get("raster_reference", {}),
+                "image_shape": tuple(offsets.get("shape", ()))}
 
     def input_region(self, output_region: Region,
                      input_specs: Mapping[str, ImageSpec]) -> dict[str, Region]:
@@ -256,5 +276,7 @@ class SlaveResampleFilterOffsets(SlaveResampleFilter):
         return {**regions, "row_offset": regions["master"], "col_offset": regions["master"]}
 
     def _rasters(self, inputs: Mapping[str, np.ndarray],
-                 grown: Region) -> tuple[np.ndarray, np.ndarray]:
+                 grown: Region) -> tuple[np.ndarray, np.ndarray] | None:
+        if not self.use_rasters:
+            return None
         return inputs["row_offset"], inputs["col_offset"]

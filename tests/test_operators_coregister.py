@@ -72,8 +72,9 @@ def test_magnitude_method_and_thread_invariance():
     m, s, dr, dc = make_pair((384, 384), lambda y: -1.3 + 0 * y, lambda x: 0.45 + 0 * x, 0.9,
                              seed=5)
     sources = {"master": ArraySource(m), "slave": ArraySource(s)}
-    results = [Coregistration(coarse="correlation", grid=(6, 6), search=(6, 6), method=method,
-                              polynomial_order=0, min_chips=10, threads=threads).reduce(sources)
+    results = [Coregistration(coarse="correlation", grid=(6, 6), search=(6, 6),
+                              chip_method=method, polynomial_order=0, min_chips=10,
+                              threads=threads).reduce(sources)
                for method, threads in (("magnitude", 1), ("complex", 1), ("complex", 2))]
     for res in results:
         assert abs(res["row_coeffs"][0] - dr[0]) < 0.05
@@ -100,7 +101,7 @@ def test_errors_are_clear():
     with pytest.raises(ValueError, match="coarse='orbit' needs master_scene"):
         Coregistration()
     with pytest.raises(ValueError, match="method"):
-        Coregistration(coarse="correlation", method="phase")
+        Coregistration(coarse="correlation", chip_method="phase")
     with pytest.raises(Exception, match="inputs.master"):
         scene_from_mapping({"sensor": {}}, "inputs.master")
     rng = np.random.default_rng(2)

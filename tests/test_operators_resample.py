@@ -340,3 +340,40 @@ def test_offset_raster_beyond_its_bound_is_an_error():
     for bad in ((), (1.0,), (-1.0, 1.0), ("a", 1.0)):
         with pytest.raises(ValueError, match="raster_bound"):
             OffsetRasterResampler(raster_bound=bad)
+
+
+def test_rasters_relative_to_a_reference_voids_and_outside_take_the_reference():
+    """raster - q in the kernel, q in the polynomial: the same total offset, bit-identical tiles.
+
+    Non-finite raster pixels (reference-DEM voids) and pixels outside ``image_shape``
+    (filter halos) take the reference polynomial alone.
+    """
+    shape = IMAGE.shape
+    ref = {"row_coeffs": [5.0, 0.3, -0.2], "col_coeffs": [-7.0, 0.1, 0.4]}
+    center, scale = (60.0, 55.0), (60.0, 55.0)
+    q = PolynomialResampler(**ref, center=center, scale=scale)._offsets(
+        np.arange(shape[0], dtype=float), np.arange(shape[1], dtype=float))
+    dr, dc = (q[0] + RASTERS[0], q[1] + RASTERS[1])
+    dr[10:14, 20:30] = np.nan
+    relative = OffsetRasterResampler(**ref, center=center, scale=scale, raster_bound=(1.5, 2.0),
+                                     raster_reference=ref, image_shape=shape)
+    out = whole_image(relative, input=IMAGE, row_offset=dr, col_offset=dc)["output"]
+    # the same through plain rasters (no reference), the voids filled with q by hand
+    filled = [np.where(np.isnan(dr), q[0], dr), np.where(np.isnan(dr), q[1], dc)]
+    plain = OffsetRasterResampler(raster_bound=(12.0, 12.0))
+    expected = whole_image(plain, input=IMAGE, row_offset=filled[0],
+                           col_offset=filled[1])["output"]
+    np.testing.assert_allclose(out, expected, atol=1e-4 * np.abs(IMAGE).max())
+    total = relative.total_offsets((dr, dc), Region(0, 0, *shape))
+    np.testing.assert_allclose(total[0], filled[0], atol=1e-9)
+    np.testing.assert_allclose(total[1], filled[1], atol=1e-9)
+    # tiles: outside-image raster pixels are zeros (edge mode constant) and must not count
+    region = Region(-4, -4, 40, 40)
+    part = relative.compute({"input": read_region(IMAGE, relative.input_region(region, {})
+                                                  ["input"], "constant"),
+                             "row_offset": read_region(dr, region, "constant"),
+                             "col_offset": read_region(dc, region, "constant")}, region)
+    inside = Region(0, 0, 36, 36)
+    assert np.array_equal(part["output"][4:, 4:], out[inside.slices])
+    with pytest.raises(ValueError, match="raster_reference"):
+        OffsetRasterResampler(raster_bound=(1.0, 1.0), raster_reference={"row_coeffs": [1.0]})
