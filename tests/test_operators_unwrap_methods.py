@@ -6,9 +6,11 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from scipy import ndimage
 
 from peppers.errors import ImageMismatchError
 from peppers.operators.unwrap import fill_holes, unwrap_branch_cut, unwrap_mcf, unwrap_wls
+from peppers.operators.unwrap._label_kernels import label
 from peppers.operators.unwrap.masks import invalid_regions, valid_mask, wrapped_phase
 from peppers.operators.unwrap.residues import TWO_PI, residues, wrap
 from peppers.operators.unwrap.wls import PoissonDCT
@@ -26,6 +28,18 @@ def test_residues_of_smooth_field_vanish_and_charges_balance(seed):
     ring = np.concatenate([psi[0, :], psi[1:, -1], psi[-1, -2::-1], psi[-2:0:-1, 0], psi[:1, 0]])
     assert residues(psi).sum() == np.rint(wrap(np.diff(ring)).sum() / TWO_PI)
     assert set(np.unique(q)) <= {-1, 0, 1}
+
+
+@given(st.integers(0, 2 ** 31), st.integers(1, 40), st.integers(1, 40), st.floats(0.2, 0.8),
+       st.booleans())
+def test_label_kernel_matches_ndimage_label(seed, rows, cols, density, eight):
+    # random masks, smoothed so that components have shapes (U-turns, spirals of merges)
+    rng = np.random.default_rng(seed)
+    mask = ndimage.uniform_filter(rng.random((rows, cols)), 3) < density
+    expected, count = ndimage.label(mask, ndimage.generate_binary_structure(2, 2 if eight else 1))
+    got, n = label(mask, eight)
+    assert n == count and got.dtype == np.int32
+    assert (got == expected).all()
 
 
 def test_masks_and_regions():

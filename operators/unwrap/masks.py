@@ -12,17 +12,17 @@ each region into one node: a region touching the image edge becomes part of
 the *earth* node (label 0), an enclosed region a *hole* node (labels 1..H)
 through which flow passes at no cost but whose net charge must leave by a
 cut across valid pixels.
+
+Both labellings run in a numba kernel that releases the GIL
+(:mod:`._label_kernels`, numbering as ``scipy.ndimage.label``), so that
+tiles in threads do not queue for it.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from scipy import ndimage
-
 from peppers.errors import ImageMismatchError
-
-_FOUR = ndimage.generate_binary_structure(2, 1)
-_EIGHT = ndimage.generate_binary_structure(2, 2)
+from peppers.operators.unwrap._label_kernels import label
 
 
 def wrapped_phase(data: np.ndarray, nodata: complex | float | None = None) -> np.ndarray:
@@ -108,7 +108,7 @@ def connected_components(valid: np.ndarray, min_size: int = 1) -> np.ndarray:
     >>> connected_components(np.array([[1, 0, 1, 1]], bool))
     array([[2, 0, 1, 1]], dtype=int32)
     """
-    labels, count = ndimage.label(valid, structure=_FOUR)
+    labels, count = label(np.ascontiguousarray(valid, np.bool_), False)
     if count == 0:
         return labels.astype(np.int32)
     sizes = np.bincount(labels.ravel(), minlength=count + 1)
@@ -135,7 +135,7 @@ def invalid_regions(valid: np.ndarray) -> tuple[np.ndarray, int]:
     holes : int
         H.
     """
-    labels, count = ndimage.label(~valid, structure=_EIGHT)
+    labels, count = label(~np.asarray(valid, np.bool_), True)
     edge = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
     new = np.full(count + 1, -1, np.int64)
     is_edge = np.zeros(count + 1, bool)

@@ -5,7 +5,14 @@ later be spread over MPI ranks and reconciled on one:
 
 1. :func:`plan_tiles` cuts the image into overlapping *outer* tiles; each
    owns a *core* (the outer tile minus half of every overlap), and the cores
-   tile the image exactly once.
+   tile the image exactly once. :func:`auto_tile_shape` chooses the layout
+   from the image shape, the number of workers and the largest tile side
+   allowed (the memory bound): the grid of tiles that finishes first when
+   the workers take equal tiles in rounds, i.e. the smallest
+   ``rounds x tile area`` (so, for 2 workers on a 2048^2 grid with no side
+   bound, two 2048 x 1088 tiles: 6 % of the pixels unwrapped twice, where a
+   2 x 2 layout repeats 13 % and a 3 x 3 layout leaves one worker idle in
+   the last round).
 2. :func:`unwrap_tile` is a pure function of the tile's arrays and the
    parameters (one of the three solvers); tiles run in a thread pool (the
    numba kernels release the GIL).
@@ -16,7 +23,16 @@ later be spread over MPI ranks and reconciled on one:
    its weight. A maximum-weight spanning forest of the unit graph (Kruskal)
    keeps the most reliable relations and fixes the offsets by walking the
    trees; units of one tree become one output component.
-   :func:`stitch` then writes each tile's core with its offsets.
+   :func:`stitch` then writes each tile's core with its offsets (a nogil
+   kernel per tile, in threads; :mod:`._tiled_kernels`).
+
+Costs (2048^2, 4 looks, CPU seconds of one thread, measured on the shared
+2-core machine): the MCF set-up (variances, costs, residues) and the flow
+solve are linear in the tile area (the searches are local: ~9 nodes settled
+per residue), so serially tiles cost what their area costs, plus the
+overlap; reconcile takes 0.015 s, stitch 0.1 s before it became a kernel
+run per tile. Tiling therefore wins by the threads; its price is the
+overlap, which the layout keeps small.
 
 Inside a connected region the stitched phase has no 2 pi jump at a core
 border as long as the two tiles agree there up to their offset, which is
@@ -33,7 +49,9 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
+from peppers.errors import OperatorError
 from peppers.image import Region
+from peppers.operators.unwrap import _tiled_kernels as kern
 from peppers.operators.unwrap.fill import fill_holes
 from peppers.operators.unwrap.masks import wrapped_phase
 from peppers.operators.unwrap.residues import TWO_PI
@@ -97,6 +115,84 @@ def plan_tiles(shape: tuple[int, int], tile_shape: tuple[int, int],
         for cs, ct, c0, c1 in axes[1]:
             plans.append(TilePlan(Region(rs, cs, rt, ct), Region(r0, c0, r1 - r0, c1 - c0)))
     return plans
+
+
+def _tile_side(size: int, count: int, overlap: int) -> int:
+    """Outer side of ``count`` tiles covering ``size`` pixels with ``overlap``."""
+    return size if count == 1 else -(-(size + (count - 1) * overlap) // count)
+
+
+def _counts(size: int, overlap: int, max_tile: int, extra: int) -> list[int]:
+    """Tile counts along one axis whose side fits ``max_tile`` (0: any), ``extra`` beyond the fewest."""
+    fewest = 1
+    if max_tile and size > max_tile:
+        fewest = -(-(size - overlap) // (max_tile - overlap))
+    out = []
+    for count in range(fewest, fewest + extra + 1):
+        side = _tile_side(size, count, overlap)
+        if count == 1 or side > 2 * overlap:
+            out.append(count)
+    return out
+
+
+def auto_tile_shape(shape: tuple[int, int], workers: int, overlap: int,
+                    max_tile: int = 0) -> tuple[int, int]:
+    """Outer tile shape of the layout that ``workers`` finish soonest.
+
+    Among grids of ``ry x rx`` tiles of equal outer shape ``(th, tw)``
+    (``th = ceil((M + (ry - 1) overlap) / ry)``, sides at most ``max_tile``,
+    every split tile longer than twice the overlap), the one with the
+    smallest ``ceil(ry rx / workers) th tw`` (work of the busiest worker
+    when tiles go out in rounds), then the smallest total area, then the
+    fewest tiles.
+
+    Parameters
+    ----------
+    shape : (int, int)
+        Image shape.
+    workers : int
+        Threads or ranks the tiles are spread over.
+    overlap : int
+        Overlap of neighbouring tiles.
+    max_tile : int
+        Largest outer side (the memory bound; 0: none).
+
+    Returns
+    -------
+    (int, int)
+        Outer tile shape for :func:`plan_tiles`.
+
+    Raises
+    ------
+    ValueError
+        If no tile side at most ``max_tile`` leaves room beyond the overlap.
+
+    Examples
+    --------
+    >>> auto_tile_shape((2048, 2048), 2, 128)
+    (2048, 1088)
+    >>> auto_tile_shape((2048, 2048), 1, 128)
+    (2048, 2048)
+    >>> auto_tile_shape((1200, 4000), 2, 256, max_tile=2048)
+    (1200, 1192)
+    """
+    if max_tile and max_tile <= 2 * overlap and max_tile < max(shape):
+        raise ValueError(f"tile side {max_tile} must exceed twice the overlap {overlap} "
+                         f"to tile a {shape[0]} x {shape[1]} image; raise the tile size "
+                         f"or lower the overlap")
+    workers = max(1, int(workers))
+    best = None
+    for ry in _counts(shape[0], overlap, max_tile, 2 * workers):
+        for rx in _counts(shape[1], overlap, max_tile, 2 * workers):
+            th, tw = _tile_side(shape[0], ry, overlap), _tile_side(shape[1], rx, overlap)
+            rounds = -(-(ry * rx) // workers)
+            key = (rounds * th * tw, ry * rx * th * tw, ry * rx)
+            if best is None or key < best[0]:
+                best = (key, (th, tw))
+    if best is None:
+        raise ValueError(f"no tiling of a {shape[0]} x {shape[1]} image with overlap {overlap} "
+                         f"and tile side <= {max_tile}; raise the tile size or lower the overlap")
+    return best[1]
 
 
 def unwrap_tile(method: Callable[..., tuple[np.ndarray, np.ndarray]], data: np.ndarray,
@@ -194,28 +290,39 @@ def reconcile(plans: list[TilePlan], results: list[tuple[np.ndarray, np.ndarray]
 
 def stitch(shape: tuple[int, int], plans: list[TilePlan],
            results: list[tuple[np.ndarray, np.ndarray]], offsets: list[np.ndarray],
-           labels: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """Write every tile's core with its offsets; components numbered by decreasing size."""
-    unw = np.full(shape, np.nan, np.float32)
-    comps = np.zeros(shape, np.int64)
-    for plan, (u, c), off, lab in zip(plans, results, offsets, labels):
+           labels: list[np.ndarray], threads: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """Write every tile's core with its offsets; components numbered by decreasing size.
+
+    The cores are disjoint, so with ``threads`` > 1 they are written from
+    threads at once (:func:`._tiled_kernels.write_core` releases the GIL).
+    """
+    unw = np.empty(shape, np.float32)
+    comps = np.empty(shape, np.int32)
+
+    def one(t: int) -> None:
+        plan, (u, c), off, lab = plans[t], results[t], offsets[t], labels[t]
         rel = plan.core.relative_to(plan.outer)
-        cc = c[rel]
-        unw[plan.core.slices] = u[rel] + TWO_PI * off[cc]
-        comps[plan.core.slices] = np.where(cc > 0, lab[cc], 0)
-    sizes = np.bincount(comps.ravel())
-    sizes[0] = 0
-    order = np.argsort(-sizes, kind="stable")
-    new = np.zeros(sizes.size, np.int32)
-    keep = order[sizes[order] > 0]
-    new[keep] = np.arange(1, keep.size + 1)
-    return unw, new[comps]
+        kern.write_core(unw, comps, np.ascontiguousarray(u, np.float32), np.ascontiguousarray(c),
+                        off, lab, plan.core.row, plan.core.col, rel[0].start, rel[1].start,
+                        plan.core.height, plan.core.width)
+
+    _map(one, range(len(plans)), threads)
+    kern.renumber(comps, max((int(lab.max(initial=0)) for lab in labels), default=0))
+    return unw, comps
+
+
+def _map(f: Callable[[Any], Any], items: Sequence[Any], threads: int) -> list[Any]:
+    """``[f(x) for x in items]``, in a pool of ``threads`` threads when that is above 1."""
+    if threads <= 1 or len(items) <= 1:
+        return [f(x) for x in items]
+    with ThreadPoolExecutor(min(threads, len(items))) as pool:
+        return list(pool.map(f, items))
 
 
 def unwrap_tiled(data: np.ndarray, coherence: np.ndarray | None = None, *,
                  method: Callable[..., tuple[np.ndarray, np.ndarray]] | None = None,
-                 tile_shape: tuple[int, int] = (1024, 1024), overlap: int = 128,
-                 threads: int | None = None, min_votes: int = 10,
+                 tile_shape: tuple[int, int] | None = None, overlap: int = 128,
+                 threads: int | None = None, max_tile: int = 0, min_votes: int = 10,
                  **params: Any) -> tuple[np.ndarray, np.ndarray]:
     """Unwrap on overlapping tiles in threads and reconcile the cycle offsets.
 
@@ -227,12 +334,15 @@ def unwrap_tiled(data: np.ndarray, coherence: np.ndarray | None = None, *,
     method : callable, optional
         ``method(data, coherence, **params) -> (unwrapped, components)``;
         default :func:`.mcf.unwrap_mcf`.
-    tile_shape : (int, int)
-        Outer tile shape.
+    tile_shape : (int, int), optional
+        Outer tile shape; default :func:`auto_tile_shape` for ``threads``
+        workers and sides at most ``max_tile``.
     overlap : int
         Overlap of neighbouring tiles in pixels.
     threads : int, optional
         Worker threads (default: all cores).
+    max_tile : int
+        Largest outer tile side of the automatic layout (0: none).
     min_votes : int
         Fewest agreeing overlap pixels that link two tile components.
     **params
@@ -252,20 +362,18 @@ def unwrap_tiled(data: np.ndarray, coherence: np.ndarray | None = None, *,
     """
     if method is None:
         from peppers.operators.unwrap.mcf import unwrap_mcf as method
+    workers = threads or os.cpu_count() or 1
+    if tile_shape is None:
+        tile_shape = auto_tile_shape(np.shape(data), workers, overlap, max_tile)
     plans = plan_tiles(np.shape(data), tile_shape, overlap)
 
     def one(plan: TilePlan) -> tuple[np.ndarray, np.ndarray]:
         coh = None if coherence is None else coherence[plan.outer.slices]
         return unwrap_tile(method, data[plan.outer.slices], coh, params)
 
-    workers = threads or os.cpu_count() or 1
-    if workers == 1 or len(plans) == 1:
-        results = [one(p) for p in plans]
-    else:
-        with ThreadPoolExecutor(workers) as pool:
-            results = list(pool.map(one, plans))
+    results = _map(one, plans, workers)
     offsets, labels = reconcile(plans, results, min_votes)
-    return stitch(np.shape(data), plans, results, offsets, labels)
+    return stitch(np.shape(data), plans, results, offsets, labels, workers)
 
 
 class UnwrapTiles:
@@ -287,22 +395,41 @@ class UnwrapTiles:
     params : mapping
         The solver's parameters (``nodata`` included).
     tile_size, overlap : int
-        Outer tile size and overlap in pixels.
+        Largest outer tile side and overlap in pixels; the layout is
+        :func:`auto_tile_shape` for ``tile_workers``.
     fill_max_hole : int
         Largest enclosed hole interpolated (0: none).
     sources : mapping
         ``interferogram`` and ``coherence`` image sources.
+    tile_workers : int
+        Workers the layout is balanced for (:func:`auto_tile_shape`). A
+        run parameter, not the machine's core count or the MPI ranks, so
+        that the tiles, and with them the result, are the same on every
+        executor.
+    threads : int, optional
+        Threads of the stitch step (default: all cores).
+
+    Raises
+    ------
+    OperatorError
+        If no layout fits ``tile_size`` with ``overlap``.
     """
 
     def __init__(self, label: str, solver: Callable[..., tuple[np.ndarray, np.ndarray]],
                  params: Mapping[str, Any], tile_size: int, overlap: int, fill_max_hole: int,
-                 sources: Mapping[str, Any]) -> None:
+                 sources: Mapping[str, Any], tile_workers: int = 2,
+                 threads: int | None = None) -> None:
         self.label, self.solver, self.params = label, solver, dict(params)
         self.fill_max_hole = fill_max_hole
         self.ifg, self.coh = sources["interferogram"], sources["coherence"]
         self.shape = tuple(self.ifg.spec.shape)
         self.nodata = self.params.get("nodata")
-        self.plans = plan_tiles(self.shape, (tile_size, tile_size), overlap)
+        self.threads = threads or os.cpu_count() or 1
+        try:
+            tile_shape = auto_tile_shape(self.shape, tile_workers, overlap, tile_size)
+        except ValueError as err:
+            raise OperatorError(f"{label}: {err}") from None
+        self.plans = plan_tiles(self.shape, tile_shape, overlap)
 
     def __len__(self) -> int:
         return len(self.plans)
@@ -319,7 +446,8 @@ class UnwrapTiles:
                sinks: Mapping[str, Any]) -> None:
         """Reconcile, stitch, fill holes and write ``unwrapped`` and ``components``."""
         offsets, labels = reconcile(self.plans, list(results))
-        unw, comps = stitch(self.shape, self.plans, list(results), offsets, labels)
+        unw, comps = stitch(self.shape, self.plans, list(results), offsets, labels,
+                            self.threads)
         full = Region.full(self.shape)
         if self.fill_max_hole > 0:
             unw, comps = fill_holes(unw, comps, wrapped_phase(self.ifg.read(full), self.nodata),

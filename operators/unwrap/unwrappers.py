@@ -35,9 +35,12 @@ _COMMON = (
     Param("min_component_size", int, 50, "smallest component unwrapped (pixels)", ge=0),
     Param("fill_max_hole", int, 100, "largest enclosed hole interpolated (pixels; 0: none)",
           ge=0),
-    Param("tile_size", int, 0, "outer tile size in pixels (0: one tile)", ge=0),
+    Param("tile_size", int, 0, "largest outer tile side in pixels (0: one tile); layout automatic",
+          ge=0),
     Param("overlap", int, 128, "overlap of neighbouring tiles (pixels)", ge=0),
     Param("threads", int, 0, "worker threads for tiles (0: all cores)", ge=0),
+    Param("tile_workers", int, 2, "workers the automatic tile layout is balanced for (the "
+          "tiles, and so the result, depend on it, not on the machine)", ge=1),
 )
 
 #: :class:`Unwrap` (the ``unwrap`` rule's operator) reads these from the run
@@ -49,7 +52,8 @@ _RUN_KEYS = {
     "min_component_size": Param("min_component_size", int, 100,
                                 "smallest component unwrapped (pixels)",
                                 "insar.unwrap.min_region_size", ge=0),
-    "tile_size": Param("tile_size", int, 1024, "outer tile size in pixels (0: one tile)",
+    "tile_size": Param("tile_size", int, 1024,
+                       "largest outer tile side in pixels (0: one tile); layout automatic",
                        "insar.unwrap.tile_size", ge=0),
     "overlap": Param("overlap", int, 256, "overlap of neighbouring tiles (pixels)",
                      "insar.unwrap.overlap", ge=0),
@@ -90,7 +94,8 @@ class _Unwrap(GlobalOperator):
         ifg, coh = sources["interferogram"], sources["coherence"]
         self.output_spec({"interferogram": ifg.spec, "coherence": coh.spec})
         return UnwrapTiles(self.label, type(self).solver, self._solver_params(ifg.spec.nodata),
-                           self.tile_size, self.overlap, self.fill_max_hole, sources)
+                           self.tile_size, self.overlap, self.fill_max_hole, sources,
+                           self.tile_workers, self.threads or None)
 
     def unwrap(self, data: np.ndarray, coherence: np.ndarray,
                nodata: Any = None) -> tuple[np.ndarray, np.ndarray]:
