@@ -135,13 +135,14 @@ def execute(db, plan, argv: list[str], *, streams: int = 1, mpi: int | None = No
     import sys
 
     from peppers.cli.progress import ProgressView
+    from peppers.drs.logged import kill_all
     from peppers.drs.make import Maker
     from peppers.errors import MakeError, RunAborted
     from peppers.rmi import MonitoredRun
 
     monitor = MonitoredRun(db.root, argv, threads=threads,
                            resource=queue or db.get("rmi.resource", None),
-                           group=db.get("rmi.group", None))
+                           group=db.get("rmi.group", None), hard_stop=kill_all)
     with monitor, ProgressView() as view:
         monitor.plan(plan.estimates())
         maker = Maker(plan, parallel=streams, mpi=mpi, display=monitor.display(view))
@@ -153,7 +154,8 @@ def execute(db, plan, argv: list[str], *, streams: int = 1, mpi: int | None = No
             monitor.outcome("aborted" if isinstance(cause, RunAborted) else "failed", str(error))
             if cause is not None and debug:
                 raise cause
-            return 1
+            # stopped by a signal: 1 for SIGTERM, 130 for SIGINT (what a shell expects)
+            return (monitor.stop_status() or 1) if isinstance(cause, RunAborted) else 1
     for name, stats in report.stats.items():
         print(f"{name}: {stats.summary().splitlines()[0]}")
     print(f"make {label}: {report.summary()}")

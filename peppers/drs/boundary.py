@@ -16,7 +16,8 @@ command
     The command line, placeholders filled (``{inputs.X}`` absolute input
     paths, ``{outputs.X}`` a temporary path beside the final one with the
     same extension, ``{params.X}`` values, ``{run}`` the run directory, all
-    shell-quoted), runs in the run directory; its output goes to
+    shell-quoted), runs in the run directory, in a process group of its
+    own that a stopped make stops (SIGTERM, then SIGKILL); its output goes to
     ``.peppers/logs/RULE.log``. Exit status 0 and every output written:
     the outputs are fsynced and renamed into place. Otherwise the
     temporaries are removed and the error names the rule and the status.
@@ -40,9 +41,10 @@ from peppers.drs.rules import Rule
 from peppers.drs.ruleset import RuleSet
 from peppers.drs.state import RunState
 from peppers.drs.streams import stored_path
-from peppers.errors import OperatorError
+from peppers.errors import OperatorError, RunAborted
 from peppers.io.atomic import commit, sweep_temporaries
 from peppers.ppe import runner
+from peppers.ppe.engine import stop_requested
 
 
 def _inputs(rule: Rule, rules: RuleSet, state: RunState) -> dict[str, Path]:
@@ -128,6 +130,10 @@ def run_command(rule: Rule, rules: RuleSet, state: RunState) -> None:
     OperatorError
         Non-zero exit status (with the last line it printed and the log
         file), or an output it did not write.
+    RunAborted
+        The make was told to stop while the command ran: its process group
+        was stopped (:func:`~peppers.drs.logged.run_logged`), nothing of it
+        is committed.
     """
     finals = {port: state.root / rule.output_path(img) for port, img in rule.outputs.items()}
     temps = {port: path.with_name(f".{path.stem}.tmp-{os.getpid()}{path.suffix}")
@@ -138,7 +144,10 @@ def run_command(rule: Rule, rules: RuleSet, state: RunState) -> None:
     line = command_line(rule, rules, state, temps)
     log = state.root / ".peppers" / "logs" / f"{rule.name}.log"
     try:
-        done = run_logged(line, log, cwd=state.root)
+        done = run_logged(line, log, cwd=state.root, stop=stop_requested)
+        if done.stopped:
+            raise RunAborted(f"command rule {rule.name}: stopped (its process group got "
+                             f"SIGTERM), nothing of it is kept; 'pep run make' runs it again")
         if done.status != 0:
             raise OperatorError(f"command rule {rule.name}: exit status {done.status}: "
                                 f"{done.last_line} (full output in {log})")

@@ -47,14 +47,19 @@ from peppers.drs.signatures import image_files
 from peppers.drs.stale import TRIGGERS, Analysis, analyse
 from peppers.drs.state import RunState, now_utc, recipe_token
 from peppers.drs.streams import Step, cut
-from peppers.errors import MakeError
+from peppers.errors import MakeError, RunAborted
 from peppers.hkv import RunDatabase
 from peppers.hkv.locks import FileLock
 from peppers.io.atomic import atomic_write_bytes, sweep_temporaries
 from peppers.io.run_paths import migrate_legacy_headers
 from peppers.ppe import DEFAULT_MEM, DEFAULT_TILE, default_threads, parse_mem
+from peppers.ppe.engine import stop_requested
 from peppers.ppe.journal import TileJournal
 from peppers.ppe.streamspec import journal_path, run_spec, stream_path
+
+
+#: Seconds the make's main thread waits on its steps before it looks at signals again.
+SIGNAL_POLL = 0.2
 
 
 class Display(Protocol):
@@ -210,7 +215,10 @@ class Maker:
                     running[pool.submit(self._timed, step)] = step
                 if not running:
                     break
-                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                # a timeout, so the main thread runs Python's signal handlers (a stop
+                # by SIGTERM/SIGINT) while steps run: a signal the kernel gave another
+                # thread would not wake an endless wait
+                finished, _ = wait(running, timeout=SIGNAL_POLL, return_when=FIRST_COMPLETED)
                 for future in finished:
                     step = running.pop(future)
                     error = future.exception()
@@ -375,7 +383,11 @@ class Maker:
         command = [str(c) for c in launch(self.state.root, name, self.mpi,
                                                   threads=1, mem=None if rule else mem,
                                                   rule=rule)]
-        done = run_logged(command, self.state.root / ".peppers" / "logs" / f"{step.name}.log")
+        done = run_logged(command, self.state.root / ".peppers" / "logs" / f"{step.name}.log",
+                          stop=stop_requested)
+        if done.stopped:
+            raise RunAborted(f"{step.name}: stopped ('{' '.join(command)}' got SIGTERM); "
+                             "'pep run make' resumes it")
         if done.status != 0:
             raise MakeError(f"{step.name}: '{' '.join(command)}' exited with status "
                             f"{done.status}: {done.last_line} (log: {done.log})")

@@ -145,6 +145,24 @@ def steering(control: Control) -> Iterator[None]:
         _STEERING.remove(control)
 
 
+def stop_requested() -> bool:
+    """Whether a control installed by :func:`steering` has been told to stop.
+
+    The *stop switch* of work outside the tile loop (a command rule, a
+    global operator before its commit): a control whose ``mode`` is
+    ``"stop"`` (:class:`peppers.rmi.control.RunControl` after an abort, a
+    SIGTERM or a SIGINT) stops it.
+    """
+    return any(getattr(control, "mode", "run") == "stop" for control in list(_STEERING))
+
+
+def check_stop(what: str) -> None:
+    """Raise :class:`~peppers.errors.RunAborted` naming ``what`` if :func:`stop_requested`."""
+    if stop_requested():
+        raise RunAborted(f"{what}: stopped before its commit (nothing of it is kept); "
+                         "'pep run make' runs it again")
+
+
 def assemble(region: Region, grid: TileGrid, tiles: Sequence[tuple[int, np.ndarray]],
              dtype: np.dtype) -> np.ndarray:
     """The pixels of ``region`` from the covering tiles ``(number, array)`` of ``grid``.

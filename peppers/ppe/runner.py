@@ -41,6 +41,7 @@ from peppers.io.raw import RawImage, raw_path_for
 from peppers.io.source import open_source
 from peppers.operator import GlobalOperator, LocalOperator, ReductionOperator
 from peppers.ppe.cache import DEFAULT_MEM
+from peppers.ppe.engine import check_stop
 from peppers.ppe.pipeline import Pipeline
 from peppers.ppe.stats import RunStats
 
@@ -238,6 +239,9 @@ def run_global(op: GlobalOperator, inputs: Mapping[str, Path], outputs: Mapping[
     OperatorError
         The operator failed (its error is ``__cause__``); nothing appears at
         the output paths.
+    RunAborted
+        The run's control was told to stop while the operator ran
+        (:func:`~peppers.ppe.engine.check_stop`): nothing is committed.
     """
     check_outputs(outputs)
     what = what or describe(op)
@@ -258,6 +262,7 @@ def run_global(op: GlobalOperator, inputs: Mapping[str, Path], outputs: Mapping[
             for sink in sinks.values():
                 sink.flush()
             close_all(sinks)
+            check_stop(what)  # a make stopped meanwhile (SIGTERM, SIGINT) keeps none of it
             for port, final in outputs.items():
                 staging.commit(staged[port], final, specs[port])
     finally:

@@ -14,8 +14,9 @@ On entry it refuses a second live run of the same directory, writes
 :class:`~peppers.rmi.control.RunControl` *ambient* for the engine
 (:func:`peppers.ppe.engine.steering`), copies the ``peppers`` log records
 into the event log and into ``.peppers/logs/run-STAMP.log``, turns SIGTERM
-into a clean abort, and -- when a shared resource is named -- waits for its
-turn in the resource's queue (abortable from the monitor while it waits).
+and SIGINT into a clean abort (a second one into an immediate exit), and
+-- when a shared resource is named -- waits for its turn in the resource's
+queue (abortable from the monitor while it waits).
 On exit it writes ``run_end`` (``ok``, ``aborted`` or ``failed`` with the
 error), gives the resource up and closes the socket. A run killed outright
 writes no ``run_end``: ``pep monitor status`` sees the dead process.
@@ -29,7 +30,7 @@ import os
 import signal
 import threading
 import time
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 from peppers.errors import MonitorError, QueueError, RunAborted
 from peppers.ppe.engine import steering
@@ -75,12 +76,16 @@ class MonitoredRun:
         Spool directory of the queues (default ``$PEPPERS_SPOOL``).
     tile_interval : float
         Least seconds between two ``tile`` events of a stream.
+    hard_stop : callable, optional
+        Called on a second SIGTERM/SIGINT, before the process exits at once
+        (the scheduler kills its command rules' process groups).
     """
 
     def __init__(self, run_root: str | os.PathLike, argv: Sequence[str], *,
                  threads: int | None = None, resource: str | None = None,
                  group: str | None = None, spool: str | os.PathLike | None = None,
-                 tile_interval: float = 0.5) -> None:
+                 tile_interval: float = 0.5,
+                 hard_stop: Callable[[], None] | None = None) -> None:
         self.paths = RunPaths(run_root)
         self.argv = list(argv)
         self.threads = threads
@@ -90,6 +95,8 @@ class MonitoredRun:
         self.tile_interval = tile_interval
         self.identity = ProcessId.of()
         self._stack = contextlib.ExitStack()
+        self.hard_stop = hard_stop
+        self.stopped_by: int | None = None
         self._ticket: Ticket | None = None
         self._outcome: tuple[str, str] | None = None
 
@@ -112,7 +119,7 @@ class MonitoredRun:
                       root=str(self.paths.root), socket=str(self.server.address),
                       settings={"threads": self.threads, "resource": self.resource})
         self._stack.enter_context(self._logging(self.paths.new_log("run", stamp)))
-        self._stack.enter_context(self._sigterm())
+        self._stack.enter_context(self._signals())
         self._stack.enter_context(steering(self.control))
         try:
             if self.resource:
@@ -218,19 +225,49 @@ class MonitoredRun:
             logger.setLevel(level)
 
     @contextlib.contextmanager
-    def _sigterm(self) -> Iterator[None]:
+    def _signals(self) -> Iterator[None]:
+        """SIGTERM and SIGINT stop the run cleanly; a second one stops the process at once.
+
+        The first signal flips the control to ``stop`` (from a helper thread:
+        the handler runs in the main thread between two bytecodes, maybe
+        while it holds the event log's lock): streams stop between tiles, a
+        command rule's process group is stopped, a global rule commits
+        nothing, no step starts. The second calls ``hard_stop``, says so in
+        one line and leaves with :meth:`stop_status`; what the run staged is
+        swept by the next make.
+        """
         if threading.current_thread() is not threading.main_thread():
             yield
             return
 
-        def abort(signum: int, frame: Any) -> None:
-            self.control.abort(f"signal {signal.Signals(signum).name}")
+        def stop(signum: int, frame: Any) -> None:
+            name = signal.Signals(signum).name
+            if self.stopped_by is None:
+                self.stopped_by = signum
+                threading.Thread(target=self.control.abort, args=(f"signal {name}",),
+                                 name="pep-stop", daemon=True).start()
+                return
+            if self.hard_stop is not None:
+                self.hard_stop()
+            os.write(2, f"pep: stopped at once by a second {name}; "
+                        "'pep run make' resumes\n".encode())
+            os._exit(stop_status(self.stopped_by))
 
-        previous = signal.signal(signal.SIGTERM, abort)
+        previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
         try:
             yield
         finally:
-            signal.signal(signal.SIGTERM, previous)
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+    def stop_status(self) -> int | None:
+        """The exit status for the signal that stopped the run (None: no signal came)."""
+        return None if self.stopped_by is None else stop_status(self.stopped_by)
+
+
+def stop_status(signum: int) -> int:
+    """Exit status of a command stopped by ``signum``: 130 for SIGINT (128 + 2), else 1."""
+    return 128 + signal.SIGINT if signum == signal.SIGINT else 1
 
 
 class MonitorDisplay:

@@ -12,13 +12,19 @@ uninterrupted run, and no temporary file left (``support.faults``):
   ``slow``;
 - the run directory on a small tmpfs: the make that fills it fails with an
   error naming the file, every output it had committed equals the
-  reference, and after the space is freed the make completes (root only).
+  reference, and after the space is freed the make completes (root only);
+- SIGTERM and SIGINT while a stream, a global rule and a command rule are
+  held mid-way (``support.gate``): the make stops the command's whole
+  process group, commits nothing of the rule, leaves no temporary, says so
+  in one line and exits 1 (SIGTERM) or 130 (SIGINT); the rerun completes
+  with identical outputs (default suite).
 """
 
 from __future__ import annotations
 
 import os
 import random
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -27,6 +33,7 @@ import pytest
 
 from support import faults
 from support.drs import TESTS, make_run
+from support.gate import Gate
 
 CHAIN = (TESTS / "rules" / "chain.yaml").read_text()
 CONVERT = f"""
@@ -137,3 +144,114 @@ def test_full_disk_names_the_file_damages_nothing_and_the_rerun_completes(tmp_pa
         assert faults.leftovers(root) == []
     finally:
         subprocess.run(["umount", "-l", str(disk)], capture_output=True)
+
+
+HOLD = f"{sys.executable} {TESTS / 'support' / 'drs_tools.py'} held"
+HELD = f"""
+rules:
+  copy:
+    kind: local
+    operator: support.drs:GatedCopy
+    inputs: {{input: src}}
+    outputs: {{output: copied}}
+    params: {{gate: t.gate_stream}}
+  center:
+    kind: global
+    operator: support.faults:GatedRemoveMean
+    inputs: {{input: copied}}
+    outputs: {{output: centered}}
+    params: {{gate: t.gate_global}}
+  convert:
+    kind: command
+    command: "{HOLD} {{params.gate}} {{inputs.src}} {{outputs.dst}}"
+    inputs: {{src: centered}}
+    outputs: {{dst: final_tif}}
+    params: {{gate: t.gate_command}}
+    store: product
+"""
+
+
+def _held_run(tmp_path: Path, name: str) -> tuple[Path, dict[str, Gate]]:
+    db = make_run(tmp_path, HELD, name=name)
+    gates = {}
+    for step in ("stream", "global", "command"):
+        gates[step] = Gate(tmp_path / f"{name}.{step}.gate")
+        db.set(f"t.gate_{step}", str(gates[step].path))
+    return Path(db.root), gates
+
+
+def _records(root: Path) -> dict:
+    from peppers.hkv import RunDatabase
+
+    return RunDatabase.open(root).get("drs.rules", {})
+
+
+def _dead(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return True
+    return state in ("Z", "X")  # a zombie waits for its reaper, it runs nothing
+
+
+def _stop(root: Path, sig: signal.Signals, ready, what: str, gate: Gate | None,
+          env: dict) -> str:
+    """Start a make, wait until ``ready(pid)``, send ``sig``; open ``gate`` once the
+    make has seen the stop; the make must exit 1 / 130 with one line and no traceback."""
+    process = faults.make(root, ["final_tif"], env)
+    try:
+        faults.wait_for(what, lambda: ready(process.pid), process)
+        process.send_signal(sig)
+        faults.wait_for("the stop", lambda: any(
+            e["kind"] == "control" and e.get("action") == "abort"
+            for e in faults.events_of(root, process.pid)), process)
+        if gate is not None:
+            gate.open()  # the tile or global operator held there may now finish
+        _, err = process.communicate(timeout=faults.DEADLINE)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == (130 if sig == signal.SIGINT else 1), (sig, err[-3000:])
+    lines = [line for line in err.splitlines() if line.startswith("pep:")]
+    assert len(lines) == 1 and "stopped" in lines[0] and "Traceback" not in err, err[-3000:]
+    assert faults.leftovers(root) == [], faults.leftovers(root)
+    return lines[0]
+
+
+def test_sigterm_and_sigint_stop_stream_global_and_command_rules_cleanly(tmp_path):
+    env = faults.env_with_tests()
+    reference, open_gates = _held_run(tmp_path, "reference")
+    for gate in open_gates.values():
+        gate.open()
+    faults.finish(reference, ["final_tif"], env)
+    root, gates = _held_run(tmp_path, "run")
+
+    # a stream held at its first tiles: SIGINT, tiles in flight finish (journaled, a
+    # stream writes in place), none start, the rule is not recorded
+    _stop(root, signal.SIGINT, lambda pid: "stream-1" in faults._started(root, pid),
+          "stream-1 to start", gates["stream"], env)
+    assert _records(root) == {}
+
+    # the global rule held mid-way: SIGTERM, it commits nothing
+    _stop(root, signal.SIGTERM, lambda pid: "center" in faults._started(root, pid),
+          "center to start", gates["global"], env)
+    assert set(_records(root)) == {"copy"}
+    assert not (root / "images" / "centered.raw.vrt").exists()
+
+    # the command rule held, with a child process: its whole process group is stopped
+    pids = Path(str(gates["command"].path) + ".pids")
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        line = _stop(root, sig, lambda pid: pids.exists(), "the command to start", None, env)
+        assert "convert" in line, line
+        held = [int(p) for p in pids.read_text().split()]
+        faults.wait_for(f"processes {held} of the stopped command to end",
+                        lambda: all(_dead(p) for p in held))
+        assert set(_records(root)) == {"copy", "center"}
+        assert not list((root / "products").glob("*")), list((root / "products").glob("*"))
+        pids.unlink()
+
+    gates["command"].open()
+    faults.finish(root, ["final_tif"], env)
+    faults.compare(faults.outputs(root), faults.outputs(reference))
+    assert faults.leftovers(root) == []

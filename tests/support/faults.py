@@ -20,8 +20,10 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Any, ClassVar, Mapping, Sequence
 
+from peppers.operators.statistics import RemoveMean
+from peppers.ppe.operator import Param
 from peppers.rmi.events import last_run
 from peppers.rmi.paths import RunPaths
 
@@ -59,12 +61,48 @@ def steps_of(root: Path) -> list[tuple[str, float]]:
 
 def _started(root: Path, pid: int) -> list[str]:
     """Steps the run of process ``pid`` has started so far (empty before its run_start)."""
-    events = last_run(RunPaths(root).events)
-    if not events or events[0].get("process", {}).get("pid") != pid:
+    events = events_of(root, pid)
+    if not events:
         return []
     return [e.get("stream") or e.get("rule") for e in events
             if e["kind"] in ("stream_start", "rule_start")] + \
         (["<end>"] if events[-1]["kind"] == "run_end" else [])
+
+
+class GatedRemoveMean(RemoveMean):
+    """:class:`~peppers.operators.statistics.RemoveMean` that first waits for its gate.
+
+    Holds a global rule mid-way (until the :class:`~support.gate.Gate` file
+    ``gate`` is open), so a test can stop the make while it runs.
+    """
+
+    name: ClassVar[str] = "gated_remove_mean"
+    params = RemoveMean.params + (Param("gate", str, "", "gate file (empty: no gate)"),)
+
+    def run(self, sources: Mapping[str, Any], sinks: Mapping[str, Any]) -> None:
+        from support.gate import Gate
+
+        if self.gate:
+            Gate(self.gate).wait(0)
+        super().run(sources, sinks)
+
+
+def wait_for(what: str, ready, process: subprocess.Popen | None = None) -> None:
+    """Poll ``ready()`` until true (deadline :data:`DEADLINE`); fails if ``process`` ended."""
+    end = time.monotonic() + DEADLINE
+    while not ready():
+        assert process is None or process.poll() is None, \
+            f"make ended (status {process.returncode}) before {what}: {process.stderr.read()}"
+        assert time.monotonic() < end, f"timed out after {DEADLINE:.0f} s waiting for {what}"
+        time.sleep(0.01)
+
+
+def events_of(root: Path, pid: int) -> list[dict]:
+    """The events of the last run at ``root`` if process ``pid`` runs it, else []."""
+    events = last_run(RunPaths(root).events)
+    if not events or events[0].get("process", {}).get("pid") != pid:
+        return []
+    return events
 
 
 def make(root: Path, targets: Sequence[str], env: dict | None = None,
