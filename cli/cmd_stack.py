@@ -8,7 +8,9 @@ the one reference grid, a differential interferogram per pair, unwrapped,
 then the SBAS inversion. ``pep run make interferograms``, ``pep run make
 timeseries``, ``pep run make velocity`` make only what is missing or stale;
 ``pep stack add RUN C.yaml`` adds an acquisition: the next make runs only
-its coregistration, its new pairs and the inversion. See ``docs/stacks.md``.
+its coregistration, its new pairs and the inversion. ``pep stack export RUN
+OUTDIR`` makes every pair's HyP3-style product set on one map grid and writes
+the ``smallbaselineApp.py`` template that loads them. See ``docs/stacks.md``.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ example:
   pep stack init run --scenes sim/2026*.yaml --reference-dem sim/dem.tif --network sequential:3
   pep --run run run make velocity
   pep stack add run sim2/20260517.yaml && pep --run run run make velocity
+  pep stack export run mintpy && (cd mintpy && smallbaselineApp.py smallbaselineApp.cfg)
 """
 
 
@@ -48,6 +51,13 @@ def add_parser(sub) -> argparse.ArgumentParser:
                              formatter_class=argparse.RawDescriptionHelpFormatter)
     add.add_argument("run_dir", metavar="RUN", help="the stack run")
     add.add_argument("scenes", nargs="+", metavar="S.yaml", help="the new acquisitions")
+    export = actions.add_parser("export", help="the stack for MintPy (HyP3-style sets)",
+                                description=__doc__, epilog=EXAMPLE,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    export.add_argument("run_dir", metavar="RUN", help="the stack run")
+    export.add_argument("outdir", metavar="OUTDIR",
+                        help="folder for stack/{PRODUCT}/ and smallbaselineApp.cfg")
+    export.add_argument("-j", "--threads", type=int, default=None, help="threads of the make")
     return parser
 
 
@@ -62,6 +72,14 @@ def run(args: argparse.Namespace) -> int:
                                   gcps_path=args.gcps,
                                   argv=list(getattr(args, "argv", [])))
         print(f"created stack run {args.run_dir}")
+    elif args.action == "export":
+        from peppers.hkv import RunDatabase
+
+        db = RunDatabase.open(Path(args.run_dir))
+        done = stack_run.export_mintpy(db, Path(args.outdir), threads=args.threads)
+        print(f"exported {len(done['products'])} HyP3-style sets to {args.outdir}/stack")
+        print(f"MintPy: cd {args.outdir} && smallbaselineApp.py {done['template'].name}")
+        return 0
     else:
         from peppers.hkv import RunDatabase
 

@@ -18,7 +18,8 @@ Records (HKV)
     ``inputs.reference_dem``, ``inputs.gcps``
     ``stack.dates``, ``stack.days``, ``stack.bperp_m``, ``stack.reference_date``,
     ``stack.network`` (the spec), ``stack.pairs`` (``[i, j]`` into the dates),
-    ``stack.wavelength_m``, ``stack.looks`` (equivalent looks, for the phase CRB).
+    ``stack.wavelength_m``, ``stack.looks`` (equivalent looks, for the phase CRB),
+    ``stack.heights`` (what fixed the products' heights: ``reference_dem``).
 
 Rules, from the packaged templates (``rules/insar.yaml``, with the
 ``reference_dem`` variant's replacements), names and images suffixed:
@@ -58,7 +59,7 @@ from peppers.io.atomic import atomic_write_bytes
 from peppers.scene import Scene
 
 __all__ = ["SECONDARY_RULES", "PAIR_RULES", "acquisition_date", "stack_rules", "init_stack",
-           "add_to_stack", "write_stack_rules"]
+           "add_to_stack", "write_stack_rules", "export_mintpy", "mintpy_template"]
 
 #: Packaged rules made once per secondary date.
 SECONDARY_RULES = ("coregistration", "resample_filter", "radar_geometry")
@@ -66,7 +67,8 @@ SECONDARY_RULES = ("coregistration", "resample_filter", "radar_geometry")
 PAIR_RULES = ("fringe_slope", "coherence_single_look", "multilook_coherence",
               "multilook_differential", "adaptive_filter_differential", "unwrap_differential")
 #: Outputs kept of the secondary rules (the others are not needed on a stack).
-_KEEP = {"resample_filter": {"slave"}, "radar_geometry": {"topographic_phase"}}
+_KEEP = {"resample_filter": {"slave"},
+         "radar_geometry": {"topographic_phase", "row_offset", "col_offset"}}
 #: Settings of a stack run: no common-band filtering (every date is resampled once onto the
 #: reference grid and paired with every other; a per-pair band would need per-pair resampling).
 STACK_SETTINGS = {"insar.filtering.range": False, "insar.filtering.azimuth": False,
@@ -138,7 +140,9 @@ def stack_rules(dates: Sequence[str], reference: str, pairs: Sequence[Sequence[i
             continue
         images = {"master_slc": f"slc_{reference}", "slave_slc": f"slc_{date}",
                   "slave_resampled": f"slave_resampled_{date}",
-                  "topographic_phase": f"topographic_phase_{date}"}
+                  "topographic_phase": f"topographic_phase_{date}",
+                  "geometric_row_offset": f"geometric_row_offset_{date}",
+                  "geometric_col_offset": f"geometric_col_offset_{date}"}
         keys = {"inputs.slave": f"inputs.slc_{date}", "inputs": f"inputs.pair_{date}",
                 "insar.coregistration.offsets": f"stack.coregistration.s{date}"}
         for name in SECONDARY_RULES:
@@ -170,6 +174,7 @@ def stack_rules(dates: Sequence[str], reference: str, pairs: Sequence[Sequence[i
                       master_filtered=inputs["first"], slave_resampled=inputs["second"])
         for name in PAIR_RULES:
             rules[f"{name}_{tag}"] = _rename(templates[name], images, {})
+    rules.update(_export_rules(templates, dates, reference, pairs))
     tags = [f"{dates[i]}_{dates[j]}" for i, j in pairs]
     ports = {**{f"phase_{k}": f"unwrapped_differential_{t}" for k, t in enumerate(tags)},
              **{f"coherence_{k}": f"coherence_{t}" for k, t in enumerate(tags)}}
@@ -196,6 +201,84 @@ def stack_rules(dates: Sequence[str], reference: str, pairs: Sequence[Sequence[i
                    "min_temporal_coherence": "stack.min_temporal_coherence"},
         "keep": True,
         "doc": "SBAS inversion (Berardino 2002): displacement per date, velocity, uncertainty"}
+    return rules
+
+
+#: Packaged rules of the reference's geometry and the product grid, used unchanged.
+GEOMETRY_RULES = ("multilook_geometry_lat", "multilook_geometry_lon",
+                  "multilook_geometry_height", "multilook_los_east", "multilook_los_north",
+                  "multilook_los_up", "multilook_incidence", "multilook_layover_shadow",
+                  "map_grid_geometry")
+#: radar_geometry outputs of the reference itself (paired with itself).
+_REFERENCE_LAYERS = {"lat", "lon", "height", "los_east", "los_north", "los_up", "incidence",
+                     "layover_shadow"}
+
+
+def _geocoded(templates: dict[str, dict], value: str, out: str) -> dict:
+    """The packaged masked geocoding (of the LOS displacement) for another image."""
+    rule = _rename(templates["geocode_los_displacement"],
+                   {"los_displacement": value, "los_displacement_map": out}, {})
+    rule["doc"] = f"geocoding of {value} onto products.geometry_grid, layover/shadow left out"
+    return rule
+
+
+def _export_rules(templates: dict[str, dict], dates: Sequence[str], reference: str,
+                  pairs: Sequence[Sequence[int]]) -> dict[str, dict]:
+    """Geocoded products of a stack: the HyP3-style set of every pair, velocity, geometry.
+
+    All on the reference's product grid (``products.geometry_grid``, from the
+    reference DEM's geometry of the reference), so every pair's maps align
+    pixel for pixel (MintPy loads them without clipping).
+    """
+    ref_images = {"master_slc": f"slc_{reference}"}
+    rules = {"radar_geometry": _rename(templates["radar_geometry"], ref_images,
+                                       {"inputs": "inputs.reference_pair"}, _REFERENCE_LAYERS)}
+    rules["radar_geometry"]["doc"] = "the reference's own radar geometry (lat, lon, height, " \
+        "line of sight, incidence, layover/shadow) for the stack's products"
+    for name in GEOMETRY_RULES:
+        rules[name] = copy.deepcopy(templates[name])
+    rules["multilook_amplitude"] = _rename(templates["multilook_amplitude"], ref_images, {})
+    rules["geocode_amplitude"] = _geocoded(templates, "amplitude", "amplitude_map")
+    rules["geocode_height"] = _geocoded(templates, "geometry_height_multilooked", "height_map")
+    for name in ("velocity", "velocity_std"):
+        rules[f"geocode_{name}"] = _geocoded(templates, name, f"{name}_map")
+        rules[f"geocoded_{name}"] = {
+            "kind": "command", "store": "product",
+            "command": "{python} -m peppers.operators.export {inputs.src} {outputs.dst} "
+                       "--kind value --block {params.block} --tag UNITS=m/year "
+                       f"--tag QUANTITY=los_{name}_m_per_year "
+                       "--tag SIGN=positive_towards_the_satellite",
+            "inputs": {"src": f"{name}_map"}, "outputs": {"dst": f"geocoded_{name}"},
+            "params": {"block": "products.block"},
+            "doc": f"products/geocoded_{name}.tif: SBAS LOS {name.replace('_', ' ')}, m/year"}
+    hyp3 = templates["hyp3_product"]
+    for k, (i, j) in enumerate(pairs):
+        a, b = dates[i], dates[j]
+        tag = f"{a}_{b}"
+        rules[f"geocode_unwrapped_{tag}"] = _geocoded(templates, f"unwrapped_differential_{tag}",
+                                                      f"unwrapped_map_{tag}")
+        rules[f"geocode_coherence_{tag}"] = _geocoded(templates, f"coherence_{tag}",
+                                                      f"coherence_map_{tag}")
+        rules[f"geocode_components_{tag}"] = _rename(
+            templates["geocode_components_differential"],
+            {"components_differential": f"components_differential_{tag}",
+             "components_differential_map": f"components_map_{tag}"}, {})
+        # the packaged rule, or the reference_dem variant's (differential phase, --lat/--lon)
+        unw, comps = f"unwrapped_map_{tag}", f"components_map_{tag}"
+        rule = _rename(hyp3, {"unwrapped_map": unw, "unwrapped_differential_hyp3_map": unw,
+                              "components_map": comps,
+                              "components_differential_hyp3_map": comps,
+                              "coherence_map": f"coherence_map_{tag}",
+                              "hyp3_product": f"hyp3_product_{tag}"},
+                       {"inputs.master": f"inputs.slc_{a}", "inputs.slave": f"inputs.slc_{b}",
+                        "insar.absolute_phase.method": "stack.heights",
+                        "insar.displacement.result": "stack.reference"})
+        rule["command"] += (f" --master-key inputs.slc_{a} --slave-key inputs.slc_{b}"
+                            " --grid-key products.geometry_grid")
+        if "--differential" in rule["command"]:
+            rule["command"] += f" --reference-key stack.reference --reference-index {k}"
+        rule["doc"] = f"products/{{PRODUCT}}/: the HyP3-style set of the pair {a}, {b}"
+        rules[f"hyp3_product_{tag}"] = rule
     return rules
 
 
@@ -251,6 +334,8 @@ def _scene_leaves(db, scenes: dict[str, Scene], reference: str) -> dict[str, Any
     records = {d: scene_record(s, root) for d, s in scenes.items()}
     ref = records.get(reference) or db.get("inputs.master")
     leaves: dict[str, Any] = {}
+    if reference in records:  # the reference paired with itself: its own geometry layers
+        _flatten("inputs.reference_pair", {"master": ref, "slave": ref}, leaves)
     for date, record in records.items():
         _flatten(f"inputs.slc_{date}", record, leaves)
         if date != reference:
@@ -336,6 +421,7 @@ def init_stack(run_dir: Path, scene_paths: Sequence[str | Path], *, reference: s
         leaves.update(stack_keys)
         leaves.update(STACK_SETTINGS)
         leaves.update({"stack.wavelength_m": ref.wavelength_m, "stack.weighted": False,
+                       "stack.heights": "reference_dem",
                        "stack.min_temporal_coherence": 0.7, "stack.reference_pixel": [],
                        "stack.looks": float(equivalent_looks(db.get("inputs.master"),
                                                              db.get("insar.multilook.looks")))})
@@ -394,3 +480,73 @@ def describe(db) -> list[str]:
              f"  network {db.get('stack.network')}: {len(pairs)} pairs",
              f"  rules: {Path(db.root) / 'rules' / 'stack.yaml'}"]
     return lines
+
+
+def mintpy_template(stack: str, reference_lalo: tuple[float, float] | None = None) -> str:
+    """The ``smallbaselineApp.py`` template that loads an exported stack (processor hyp3)."""
+    lines = [
+        "mintpy.load.processor      = hyp3",
+        f"mintpy.load.unwFile        = {stack}/*/*_unw_phase.tif",
+        f"mintpy.load.corFile        = {stack}/*/*_corr.tif",
+        f"mintpy.load.connCompFile   = {stack}/*/*_conncomp.tif",
+        f"mintpy.load.demFile        = {stack}/*/*_dem.tif",
+        f"mintpy.load.incAngleFile   = {stack}/*/*_lv_theta.tif",
+        f"mintpy.load.azAngleFile    = {stack}/*/*_lv_phi.tif",
+        "mintpy.reference.minCoherence = 0.5",
+        "mintpy.networkInversion.minTempCoh = 0.3",
+        "mintpy.compute.cluster     = none",
+    ]
+    if reference_lalo is not None:
+        lines.append(f"mintpy.reference.lalo      = {reference_lalo[0]:.7f}, "
+                     f"{reference_lalo[1]:.7f}")
+    return "\n".join(lines) + "\n"
+
+
+def export_mintpy(db, outdir: Path, *, threads: int | None = None) -> dict[str, Any]:
+    """Make every pair's HyP3-style set and lay them out for MintPy under ``outdir``.
+
+    ``outdir/stack/{PRODUCT}/`` holds hard links to each pair's product
+    folder (``RUN/products/{PRODUCT}/``); ``outdir/smallbaselineApp.cfg`` the
+    template (:func:`mintpy_template`), its reference point at the network's
+    reference pixel. Also makes ``geocoded_velocity`` and
+    ``geocoded_velocity_std`` (same grid).
+
+    Returns
+    -------
+    dict
+        ``products`` (folder names), ``template`` (path), ``reference_lalo``.
+    """
+    import os
+
+    from peppers.drs import make
+    from peppers.drs.rules import image_path
+    from peppers.image import Region
+    from peppers.io.raw import RawImage
+    from peppers.operators.hyp3 import product_folder
+
+    dates, pairs = db.get("stack.dates"), db.get("stack.pairs")
+    tags = [f"{dates[i]}_{dates[j]}" for i, j in pairs]
+    make(db, [f"hyp3_product_{t}" for t in tags] + ["geocoded_velocity", "geocoded_velocity_std"],
+         threads=threads)
+    root = Path(db.root)
+    stack = Path(outdir) / "stack"
+    stack.mkdir(parents=True, exist_ok=True)
+    names = []
+    for tag in tags:
+        folder = product_folder(root / "products" / f"hyp3_product_{tag}.tif")
+        target = stack / folder.name
+        target.mkdir(exist_ok=True)
+        for path in folder.iterdir():
+            link = target / path.name
+            link.unlink(missing_ok=True)
+            os.link(path, link)
+        names.append(folder.name)
+    ref = db.get("stack.reference")
+    lalo = []
+    for name in ("geometry_lat_multilooked", "geometry_lon_multilooked"):
+        with RawImage.open(root / image_path(name)) as image:
+            lalo.append(float(image.read(Region(ref["row"], ref["col"], 1, 1))[0, 0]))
+    template = Path(outdir) / "smallbaselineApp.cfg"
+    atomic_write_bytes(template, mintpy_template(str(stack.absolute()),
+                                                 (lalo[0], lalo[1])).encode("utf-8"))
+    return {"products": names, "template": template, "reference_lalo": lalo}

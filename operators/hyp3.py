@@ -409,7 +409,11 @@ With the reference DEM the set also holds (rule hyp3_displacement):
 
 def write_product_set(run: str | os.PathLike, dst: str | os.PathLike,
                       sources: Mapping[str, str], *, block: int = 512,
-                      heights: str = "relative", differential: bool = False) -> Path:
+                      heights: str = "relative", differential: bool = False,
+                      master_key: str = "inputs.master", slave_key: str = "inputs.slave",
+                      grid_key: str = "products.grid",
+                      reference_key: str = "insar.displacement.result",
+                      reference_index: int | None = None) -> Path:
     """Write the HyP3-style folder ``RUN/products/{PRODUCT}/`` and link ``dst`` to its unwrapped phase.
 
     Parameters
@@ -431,6 +435,13 @@ def write_product_set(run: str | os.PathLike, dst: str | os.PathLike,
         ``unw`` and ``conncomp`` are the differential unwrapping's (a run
         with a reference DEM): the bands say so, the ``.txt`` gets the
         reference point of ``insar.displacement.result``.
+    master_key, slave_key, grid_key : str
+        HKV keys of the two scenes and of the map grid (a stack run names
+        each pair's dates, ``inputs.slc_DATE``, and ``products.geometry_grid``).
+    reference_key, reference_index : str, int or None
+        HKV key of the reference point (``{row, col, phase_rad}``); a stack's
+        (``stack.reference``) holds one phase per pair: ``reference_index``
+        picks this pair's.
 
     Returns
     -------
@@ -456,10 +467,10 @@ def write_product_set(run: str | os.PathLike, dst: str | os.PathLike,
 
     run = Path(run)
     db = RunDatabase.open(run)
-    master = scene_from_mapping(db.get("inputs.master"), "inputs.master")
-    slave = scene_from_mapping(db.get("inputs.slave"), "inputs.slave")
+    master = scene_from_mapping(db.get(master_key), master_key)
+    slave = scene_from_mapping(db.get(slave_key), slave_key)
     looks = radar_looks(db.get("inputs.master"), db.get("insar.multilook.looks"))
-    grid = db.get("products.grid")
+    grid = db.get(grid_key)
     method = str(heights)
     posting = float(grid["posting"])
     posting_m = posting * 111_320.0 if abs(posting) < 1 else posting
@@ -510,10 +521,12 @@ def write_product_set(run: str | os.PathLike, dst: str | os.PathLike,
                             unwrapping=unwrapping,
                             dem_source="run input" if db.get("inputs.reference_dem", None)
                             else "none",
-                            granules=(_granule(master, db.get("inputs.master")),
-                                      _granule(slave, db.get("inputs.slave"))))
+                            granules=(_granule(master, db.get(master_key)),
+                                      _granule(slave, db.get(slave_key))))
         if differential:
-            reference = db.get("insar.displacement.result")
+            reference = dict(db.get(reference_key))
+            if reference_index is not None:
+                reference["phase_rad"] = reference["phase_rad"][reference_index]
             row, col = int(reference["row"]), int(reference["col"])
             values = _insert_after(values, "Unwrapping type", reference_point_keys(
                 reference, crs=crs.to_string(), lat=_pixel_value(sources["lat"], row, col),
@@ -632,6 +645,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--block", type=int, default=512)
     parser.add_argument("--heights", default="relative", metavar="METHOD",
                         help="absolute-phase method of the heights (relative, gcps, dem...)")
+    parser.add_argument("--master-key", default="inputs.master", metavar="KEY",
+                        help="HKV key of the master scene (a stack: inputs.slc_DATE)")
+    parser.add_argument("--slave-key", default="inputs.slave", metavar="KEY",
+                        help="HKV key of the slave scene")
+    parser.add_argument("--grid-key", default="products.grid", metavar="KEY",
+                        help="HKV key of the map grid")
+    parser.add_argument("--reference-key", default="insar.displacement.result", metavar="KEY",
+                        help="HKV key of the reference point (--differential)")
+    parser.add_argument("--reference-index", type=int, default=None, metavar="K",
+                        help="this pair's phase in a stack's reference (stack.reference)")
     args = parser.parse_args(argv)
     if args.add_displacement:
         if not (args.los_disp and args.layover_shadow_mask):
@@ -653,7 +676,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         folder = write_product_set(args.run, args.dst, {p: getattr(args, p) for p in ports},
                                    block=args.block, heights=args.heights,
-                                   differential=args.differential)
+                                   differential=args.differential,
+                                   master_key=args.master_key, slave_key=args.slave_key,
+                                   grid_key=args.grid_key, reference_key=args.reference_key,
+                                   reference_index=args.reference_index)
     except PeppersError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

@@ -101,6 +101,17 @@ def test_stack_run_velocity_within_its_sigma_and_adding_a_date_reruns_only_its_p
     expected |= {"network_reference", "timeseries"}
     assert ran == expected
     _check(accuracy(db, sim.folder))
+    # the export's rules (HyP3-style sets, geocoded velocity) plan on the same run
+    from peppers.drs.make import plan_make
+
+    tags = [f"{sim.dates[i]}_{sim.dates[j]}" for i, j in db.get("stack.pairs")]
+    plan = plan_make(db, [f"hyp3_product_{t}" for t in tags] + ["geocoded_velocity"])
+    stale = {rule for rule, why in plan.analysis.reasons.items() if why}
+    assert {f"hyp3_product_{t}" for t in tags} <= stale
+    # what is on disk stays (in-memory pair intermediates are recomputed: trigger 'needed')
+    kept = {"timeseries", "network_reference"} | {f"{n}_{d}" for n in stack_run.SECONDARY_RULES
+                                                  for d in sim.dates[1:]}
+    assert not stale & kept
 
 
 def test_stack_init_refuses_bad_input_in_one_line(tmp_path):
