@@ -12,28 +12,25 @@ difference is below the RMS propagated deviation, and the maps correlate.
 
 from __future__ import annotations
 
-import os
 import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from test_mintpy_hyp3 import _mintpy_or_skip
+from support.hyp3_stack import mintpy_bin_or_skip
 
 from peppers.cli import stack_run
 from peppers.operators.simulate import SimulationConfig
 from peppers.operators.simulate.stack import simulate_stack
 from peppers.operators.simulate.stack_config import StackConfig
 
-MINTPY = os.environ.get("PEP_MINTPY_PYTHON")
-
 
 @pytest.mark.slow
 def test_mintpy_velocity_of_the_exported_stack_agrees_with_peppers(tmp_path):
     import rasterio
 
-    bin_dir = _mintpy_or_skip()
+    mintpy, bin_dir = mintpy_bin_or_skip()
     # MintPy's prep_hyp3 reads Sentinel-1 names only: the simulated radar is named so
     scene = SimulationConfig(lines=160, samples=160, seed=17, relief_m=150.0, patches=1,
                              mogi_depth_m=500.0, gcps=4, threads=2, sensor_name="Sentinel-1A")
@@ -47,13 +44,13 @@ def test_mintpy_velocity_of_the_exported_stack_agrees_with_peppers(tmp_path):
     done = stack_run.export_mintpy(db, tmp_path / "mintpy", threads=2)
     assert len(done["products"]) == 5
     work = tmp_path / "mintpy"
-    app = [MINTPY, str(bin_dir / "smallbaselineApp.py"), "smallbaselineApp.cfg", "--dostep"]
+    app = [mintpy, str(bin_dir / "smallbaselineApp.py"), "smallbaselineApp.cfg", "--dostep"]
     for step in ("load_data", "modify_network", "reference_point", "invert_network"):
         result = subprocess.run(app + [step], cwd=work, capture_output=True, text=True)
         assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    subprocess.run([MINTPY, str(bin_dir / "timeseries2velocity.py"), "timeseries.h5", "-o",
+    subprocess.run([mintpy, str(bin_dir / "timeseries2velocity.py"), "timeseries.h5", "-o",
                     "velocity.h5"], cwd=work, capture_output=True, text=True, check=True)
-    subprocess.run([MINTPY, "-c", "import h5py, numpy as np; f = h5py.File('velocity.h5'); "
+    subprocess.run([mintpy, "-c", "import h5py, numpy as np; f = h5py.File('velocity.h5'); "
                     "np.save('velocity.npy', f['velocity'][:])"], cwd=work, check=True)
     theirs = np.load(work / "velocity.npy")
     products = Path(db.root) / "products"
