@@ -17,6 +17,13 @@ Usage::
 
     python benchmarks/stack.py                                # 4 and 8 dates, threads and --mpi 2
     python benchmarks/stack.py --shape 300 300 --dates 8 --mpi 0
+    python benchmarks/stack.py --dates 8 --mpi 0 --atmosphere 0.005 --json stack_atmosphere
+
+With ``--atmosphere RMS`` each date gets a turbulent delay screen and the
+velocity error is also given against the atmosphere's own part of the
+estimate (the least-squares slope of ``-(delay_k - delay_0)``, computed from
+the truth screens and referred like the estimate): ``error / sqrt(sigma^2 +
+atm^2)`` and the error left once that part is taken out.
 
 Writes ``benchmarks/results/stack.json`` (``--json NAME`` to rename).
 """
@@ -49,25 +56,49 @@ def velocity_ratio(run: Path, sim: Path) -> dict:
     from peppers.hkv import RunDatabase
     from peppers.io.raw import RawImage
     from peppers.image import Region
-    from peppers.operators.simulate.stack import read_stack_raster
+    from peppers.operators.simulate.stack import load_stack_truth, read_stack_raster
 
     def read(name):
         with RawImage.open(run / image_path(name)) as img:
             return img.read(Region.full(img.spec.shape)).astype(np.float64)
 
     vel, std = read("velocity"), read("velocity_std")
-    truth = read_stack_raster(sim, "velocity")
-    la, lr = truth.shape[0] // vel.shape[0], truth.shape[1] // vel.shape[1]
-    truth = truth[:vel.shape[0] * la, :vel.shape[1] * lr].reshape(
-        vel.shape[0], la, vel.shape[1], lr).mean(axis=(1, 3))
-    ref = RunDatabase.open(run).get("stack.reference")
+
+    def box(name):
+        full = read_stack_raster(sim, name)
+        la, lr = full.shape[0] // vel.shape[0], full.shape[1] // vel.shape[1]
+        return full[:vel.shape[0] * la, :vel.shape[1] * lr].reshape(
+            vel.shape[0], la, vel.shape[1], lr).mean(axis=(1, 3))
+
+    db = RunDatabase.open(run)
+    ref = db.get("stack.reference")
     h = ref["half"]
-    err = vel - truth
-    err -= np.nanmean(err[ref["row"] - h:ref["row"] + h + 1, ref["col"] - h:ref["col"] + h + 1])
+    window = (slice(ref["row"] - h, ref["row"] + h + 1), slice(ref["col"] - h, ref["col"] + h + 1))
+
+    def referred(field):
+        return field - np.nanmean(field[window])
+
+    err = referred(vel - box("velocity"))
     good = np.isfinite(err) & np.isfinite(std)
     rms, sigma = float(np.sqrt(np.mean(err[good] ** 2))), float(np.sqrt(np.mean(std[good] ** 2)))
-    return {"rms_error_m_per_year": rms, "rms_sigma_m_per_year": sigma, "ratio": rms / sigma,
-            "valid_fraction": float(good.mean())}
+    out = {"rms_error_m_per_year": rms, "rms_sigma_m_per_year": sigma, "ratio": rms / sigma,
+           "valid_fraction": float(good.mean())}
+    truth = load_stack_truth(sim)
+    if truth["atmosphere"]["rms_m"] > 0:
+        # the atmosphere's part of the estimate: -(delay_k - delay_0) per date (the phase holds
+        # +4 pi delay / lambda), its least-squares slope, referred like the estimate
+        days = np.array([d["day"] for d in truth["dates"]], dtype=np.float64) / 365.25
+        dates = [d["date"] for d in truth["dates"]][:len(db.get("stack.dates"))]
+        years = days[:len(dates)]
+        slope = (years - years.mean()) / np.sum((years - years.mean()) ** 2)
+        atm = referred(-np.tensordot(slope, np.stack([box(f"atmosphere_{d}") for d in dates]),
+                                     axes=1))
+        rms_atm = float(np.sqrt(np.mean(atm[good] ** 2)))
+        rest = err - atm
+        out.update(rms_atmosphere_m_per_year=rms_atm,
+                   ratio_with_atmosphere=rms / float(np.sqrt(sigma ** 2 + rms_atm ** 2)),
+                   rms_error_without_atmosphere_m_per_year=float(np.sqrt(np.mean(rest[good] ** 2))))
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -82,6 +113,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mpi", type=int, nargs="+", default=[0, 2],
                         help="MPI ranks per run, 0 = threads only (default: 0 2)")
     parser.add_argument("--seed", type=int, default=17, help="simulation seed (default 17)")
+    parser.add_argument("--atmosphere", type=float, default=0.0,
+                        help="RMS turbulent one-way delay per date, m (default 0: none)")
     parser.add_argument("--json", default="stack", help="results file name")
     parser.add_argument("--workdir", type=Path, default=None,
                         help="folder for the stack and the runs (default: temporary)")
@@ -90,6 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     workdir.mkdir(parents=True, exist_ok=True)
     lines, samples = args.shape
     result: dict = {"shape": [lines, samples], "network": args.network, "threads": args.threads,
+                    "atmosphere_m": args.atmosphere,
                     "machine": common.machine(), "runs": []}
     try:
         sim = workdir / "sim"
@@ -100,7 +134,8 @@ def main(argv: list[str] | None = None) -> int:
                               str(args.seed), "--threads", str(args.threads), "--patches", "1",
                               "--relief", "150", "--mogi-rate", "1.5e5", "--mogi-depth", "500",
                               "--rate", "-0.04", "--seasonal", "0.008", "--bowl-width", "250",
-                              "--bowl-east", "-150", "--bperp-spread", "100", "--quiet")
+                              "--bowl-east", "-150", "--bperp-spread", "100",
+                              "--atmosphere", str(args.atmosphere), "--quiet")
             child.pop("last_line", None)
             result["simulate"] = {**child, "load": load}
             print(f"simulate --stack {max(args.dates)} {lines} x {samples}: "
@@ -136,6 +171,13 @@ def main(argv: list[str] | None = None) -> int:
                              f"{child['max_rss_bytes'] / 2 ** 20:.0f}",
                              f"{facts['rms_error_m_per_year'] * 1e3:.2f}",
                              f"{facts['ratio']:.2f}", f"{load:.1f}-{facts['load'][1]:.1f}"])
+                if "rms_atmosphere_m_per_year" in facts:
+                    print(f"  atmosphere: RMS velocity of the delays "
+                          f"{facts['rms_atmosphere_m_per_year'] * 1e3:.2f} mm/yr; error / "
+                          f"sqrt(sigma^2 + atm^2) {facts['ratio_with_atmosphere']:.2f}; error "
+                          f"without the atmosphere's part "
+                          f"{facts['rms_error_without_atmosphere_m_per_year'] * 1e3:.2f} mm/yr",
+                          flush=True)
                 print(common.table(["run", "pairs", "rules", "wall s", "peak RSS MiB",
                                     "vel RMS err mm/yr", "err/sigma", "load"], rows[-1:]),
                       flush=True)

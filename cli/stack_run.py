@@ -13,8 +13,8 @@ Records (HKV)
                                unwrapper read its grid from it)
     ``inputs.slc_DATE``        each acquisition's scene record (its image is
                                the run input ``slc_DATE``)
-    ``inputs.pair_DATE``       ``{master, slave}`` = reference and secondary
-                               (the ``run_inputs`` of its radar geometry)
+    ``inputs.reference_pair``  ``{master, slave}`` = the reference twice (the
+                               ``run_inputs`` of its own radar geometry)
     ``inputs.reference_dem``, ``inputs.gcps``
     ``stack.dates``, ``stack.days``, ``stack.bperp_m``, ``stack.reference_date``,
     ``stack.network`` (the spec), ``stack.pairs`` (``[i, j]`` into the dates),
@@ -24,12 +24,16 @@ Records (HKV)
 Rules, from the packaged templates (``rules/insar.yaml``, with the
 ``reference_dem`` variant's replacements), names and images suffixed:
 
+reference
+    ``radar_geometry`` (the reference's ground points on the DEM, once).
 per secondary ``S``
+    ``secondary_geometry_S`` (:class:`~peppers.operators.stack_pairs.SecondaryGeometry`:
+    ``geometric_row_offset_S``, ``geometric_col_offset_S``,
+    ``topographic_phase_S`` from the reference's ground points),
     ``coregistration_S``, ``resample_filter_S`` (the secondary on the
-    reference grid: ``slave_resampled_S``), ``radar_geometry_S``
-    (``topographic_phase_S``): every secondary coregistered to the one
-    reference; the resampled secondaries are kept (a pair added later reads
-    them instead of resampling again).
+    reference grid: ``slave_resampled_S``): every secondary coregistered to
+    the one reference; the geometry and the resampled secondaries are kept
+    (a pair added later reads them instead of computing them again).
 per pair ``A_B``
     ``stack_interferogram_A_B`` (:mod:`peppers.operators.stack_pairs`), then
     the packaged ``fringe_slope``, ``coherence_single_look``,
@@ -61,14 +65,13 @@ from peppers.scene import Scene
 __all__ = ["SECONDARY_RULES", "PAIR_RULES", "acquisition_date", "stack_rules", "init_stack",
            "add_to_stack", "write_stack_rules", "export_mintpy", "mintpy_template"]
 
-#: Packaged rules made once per secondary date.
-SECONDARY_RULES = ("coregistration", "resample_filter", "radar_geometry")
+#: Rules made once per secondary date (the last two from the packaged templates).
+SECONDARY_RULES = ("secondary_geometry", "coregistration", "resample_filter")
 #: Packaged rules made once per pair, after ``stack_interferogram``.
 PAIR_RULES = ("fringe_slope", "coherence_single_look", "multilook_coherence",
               "multilook_differential", "adaptive_filter_differential", "unwrap_differential")
 #: Outputs kept of the secondary rules (the others are not needed on a stack).
-_KEEP = {"resample_filter": {"slave"},
-         "radar_geometry": {"topographic_phase", "row_offset", "col_offset"}}
+_KEEP = {"resample_filter": {"slave"}}
 #: Settings of a stack run: no common-band filtering (every date is resampled once onto the
 #: reference grid and paired with every other; a per-pair band would need per-pair resampling).
 STACK_SETTINGS = {"insar.filtering.range": False, "insar.filtering.azimuth": False,
@@ -143,15 +146,24 @@ def stack_rules(dates: Sequence[str], reference: str, pairs: Sequence[Sequence[i
                   "topographic_phase": f"topographic_phase_{date}",
                   "geometric_row_offset": f"geometric_row_offset_{date}",
                   "geometric_col_offset": f"geometric_col_offset_{date}"}
-        keys = {"inputs.slave": f"inputs.slc_{date}", "inputs": f"inputs.pair_{date}",
+        keys = {"inputs.slave": f"inputs.slc_{date}",
                 "insar.coregistration.offsets": f"stack.coregistration.s{date}"}
-        for name in SECONDARY_RULES:
+        rules[f"secondary_geometry_{date}"] = {
+            "kind": "local", "operator": "peppers.operators.stack_pairs:SecondaryGeometry",
+            "inputs": {"lat": "geometry_lat", "lon": "geometry_lon", "height": "geometry_height"},
+            "outputs": {"row_offset": images["geometric_row_offset"],
+                        "col_offset": images["geometric_col_offset"],
+                        "topographic_phase": images["topographic_phase"]},
+            "params": {"master": "inputs.master", "slave": f"inputs.slc_{date}"},
+            "doc": "offsets and topographic phase of the secondary from the reference's "
+                   "ground points (geo2rdr on its orbit)"}
+        for name in SECONDARY_RULES[1:]:
             rules[f"{name}_{date}"] = _rename(templates[name], images, keys, _KEEP.get(name))
-            if rules[f"{name}_{date}"]["kind"] == "local":
-                # kept on disk: a pair added later reads it without resampling again
-                rules[f"{name}_{date}"]["keep"] = True
             rules[f"{name}_{date}"]["doc"] = f"{date} onto the reference {reference}: " \
                 + templates[name].get("doc", "")
+        for name in ("secondary_geometry", "resample_filter"):
+            # kept on disk: a pair added later reads them without computing them again
+            rules[f"{name}_{date}"]["keep"] = True
     for i, j in pairs:
         a, b = dates[i], dates[j]
         tag = f"{a}_{b}"
@@ -327,19 +339,17 @@ def _network_records(scenes: dict[str, Scene], reference: str, network: str) -> 
 
 
 def _scene_leaves(db, scenes: dict[str, Scene], reference: str) -> dict[str, Any]:
-    """``inputs.slc_DATE`` and ``inputs.pair_DATE`` leaves of ``scenes``."""
+    """``inputs.slc_DATE`` leaves of ``scenes`` (and ``inputs.reference_pair``)."""
     from peppers.scene.inputs import _flatten, scene_record
 
     root = Path(db.root)
     records = {d: scene_record(s, root) for d, s in scenes.items()}
-    ref = records.get(reference) or db.get("inputs.master")
+    ref = records.get(reference)
     leaves: dict[str, Any] = {}
     if reference in records:  # the reference paired with itself: its own geometry layers
         _flatten("inputs.reference_pair", {"master": ref, "slave": ref}, leaves)
     for date, record in records.items():
         _flatten(f"inputs.slc_{date}", record, leaves)
-        if date != reference:
-            _flatten(f"inputs.pair_{date}", {"master": ref, "slave": record}, leaves)
     return leaves
 
 

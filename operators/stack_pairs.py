@@ -23,6 +23,15 @@ phase is zero, so it has no port): :class:`StackInterferogram` (two
 secondaries), :class:`StackInterferogramFromReference` (``A = R``),
 :class:`StackInterferogramToReference` (``B = R``).
 
+The radar geometry of the reference on the DEM (``rdr2geo`` of every
+reference pixel: ``geometry_lat``, ``geometry_lon``, ``geometry_height``) is
+computed once; :class:`SecondaryGeometry` turns it into each secondary's
+``row_offset``, ``col_offset`` and ``topographic_phase`` by ``geo2rdr`` of
+those ground points on the secondary's orbit (and on the reference's, so
+that the rounding of the stored height cancels in ``r_S - r_R``): the layers
+:class:`peppers.operators.radar_geometry.RadarGeometry` gives for a pair,
+without its ``rdr2geo`` per secondary.
+
 References
 ----------
 A. Ferretti, C. Prati, F. Rocca (2001), "Permanent scatterers in SAR
@@ -32,16 +41,21 @@ R. F. Hanssen (2001), *Radar Interferometry*, Kluwer, sec. 2.5.
 
 from __future__ import annotations
 
-from typing import ClassVar, Mapping
+import math
+from typing import Any, ClassVar, Mapping
 
 import numpy as np
 
 from peppers.errors import OperatorError
+from peppers.geometry.ellipsoid import llh_to_ecef
+from peppers.geometry.scene_geometry import scene_geo2rdr
 from peppers.image import ImageSpec, Region
-from peppers.operator import LocalOperator
+from peppers.operator import LocalOperator, Param
+from peppers.operators.flat_earth import ORBIT_NODES
+from peppers.scene import scene_from_mapping
 
 __all__ = ["StackInterferogram", "StackInterferogramFromReference",
-           "StackInterferogramToReference", "pair_on_reference_grid"]
+           "StackInterferogramToReference", "pair_on_reference_grid", "SecondaryGeometry"]
 
 
 def pair_on_reference_grid(first: np.ndarray, second: np.ndarray,
@@ -112,3 +126,64 @@ class StackInterferogramToReference(StackInterferogram):
 
     name: ClassVar[str] = "stack_interferogram_to_reference"
     inputs: ClassVar[tuple[str, ...]] = ("first", "second", "topographic_first")
+
+
+class SecondaryGeometry(LocalOperator):
+    """A secondary's offsets and topographic phase from the reference's ground points.
+
+    Inputs ``lat``, ``lon``, ``height`` (the reference's radar geometry on
+    the DEM, full resolution); outputs ``row_offset``, ``col_offset`` (pixels:
+    ``secondary row - reference row``, as ``RadarGeometry``'s) and
+    ``topographic_phase`` (``4 pi (r_S - r_R) / lambda``, rad), NaN where the
+    reference has no ground point.
+
+    Parameters
+    ----------
+    master, slave : dict
+        Reference and secondary scene metadata (``inputs.master``,
+        ``inputs.slc_DATE``).
+    orbit_nodes : int
+        ``insar.geometry.orbit_nodes``.
+    """
+
+    name: ClassVar[str] = "secondary_geometry"
+    inputs: ClassVar[tuple[str, ...]] = ("lat", "lon", "height")
+    outputs: ClassVar[tuple[str, ...]] = ("row_offset", "col_offset", "topographic_phase")
+    params = (Param("master", dict, {}, "reference scene metadata (inputs.master)"),
+              Param("slave", dict, {}, "secondary scene metadata (inputs.slc_DATE)"),
+              ORBIT_NODES)
+
+    def __init__(self, **values: Any) -> None:
+        super().__init__(**values)
+        if not self.master or not self.slave:
+            raise OperatorError(f"{self.label}: needs the reference and secondary scenes "
+                                "(params master: inputs.master, slave: inputs.slc_DATE)")
+        self._master = scene_from_mapping(self.master, "master", image=False)
+        self._slave = scene_from_mapping(self.slave, "slave", image=False)
+
+    def output_spec(self, input_specs: Mapping[str, ImageSpec]) -> dict[str, ImageSpec]:
+        shape = input_specs["lat"].shape
+        return {name: ImageSpec(shape, np.float64, float("nan")) for name in self.outputs}
+
+    def compute(self, inputs: Mapping[str, np.ndarray],
+                output_region: Region) -> dict[str, np.ndarray]:
+        lat = np.asarray(inputs["lat"], np.float64)
+        lon = np.asarray(inputs["lon"], np.float64)
+        h = np.asarray(inputs["height"], np.float64)
+        good = np.isfinite(lat) & np.isfinite(lon) & np.isfinite(h)
+        rows, cols = np.nonzero(good)
+        out = {name: np.full(lat.shape, np.nan) for name in self.outputs}
+        if rows.size:
+            m, s = self._master, self._slave
+            xyz = llh_to_ecef(lat[good], lon[good], h[good])
+            row = rows + output_region.row
+            guess = m.azimuth_seconds(row.astype(np.float64))
+            _, r1 = scene_geo2rdr(m, xyz, nodes=self.orbit_nodes, t_guess=guess,
+                                  on_failure="nan")
+            t2, r2 = scene_geo2rdr(s, xyz, nodes=self.orbit_nodes, t_guess=guess,
+                                   on_failure="nan")
+            out["row_offset"][good] = (t2 - s.azimuth_seconds(0.0)) / s.line_interval_s - row
+            out["col_offset"][good] = (r2 - s.first_sample_m) / s.sample_spacing_m \
+                - (cols + output_region.col)
+            out["topographic_phase"][good] = 4.0 * math.pi / m.wavelength_m * (r2 - r1)
+        return out

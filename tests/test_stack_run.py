@@ -159,3 +159,30 @@ def test_acceptance_eight_dates_sequential_3(tmp_path):
               f"ratio {rms / sigma:.3f}, valid {valid:.3f}")
     _check(acc)
     shutil.rmtree(tmp_path / "sim")
+
+
+def test_secondary_geometry_equals_the_pair_radar_geometry(tmp_path):
+    """Offsets and topographic phase from the reference's ground points = RadarGeometry's."""
+    from peppers.geometry.reference_dem import ReferenceDem
+    from peppers.operators._arrays import apply_local
+    from peppers.operators.radar_geometry import geometry_layers
+    from peppers.operators.stack_pairs import SecondaryGeometry
+    from peppers.scene.writer import scene_metadata
+
+    sim = _simulate(tmp_path / "sim", 3, 64)
+    ref, sec = sim.scenes[sim.dates[0]], sim.scenes[sim.dates[2]]
+    dem = ReferenceDem(sim.folder / "dem.tif")
+    rows, cols = np.arange(0, 64, 3.0), np.arange(0, 64, 1.0)
+    truth = np.stack([read_stack_raster(sim.folder, n) for n in ("lat", "lon")])
+    grid = dem.grid(truth[0].min() - 0.01, truth[0].max() + 0.01, truth[1].min() - 0.01,
+                    truth[1].max() + 0.01)
+    pair = geometry_layers(ref, sec, grid, rows, cols)
+    op = SecondaryGeometry(master=scene_metadata(ref, str(ref.image_path)),
+                           slave=scene_metadata(sec, str(sec.image_path)))
+    lat = np.full((64, 64), np.nan)
+    lon, height = lat.copy(), lat.copy().astype(np.float32)
+    lat[::3], lon[::3], height[::3] = pair["lat"], pair["lon"], pair["height"]
+    out = apply_local(op, {"lat": lat, "lon": lon, "height": height})
+    for name, tol in (("row_offset", 1e-4), ("col_offset", 1e-4), ("topographic_phase", 1e-3)):
+        np.testing.assert_allclose(out[name][::3], pair[name], atol=tol, err_msg=name)
+    assert np.isnan(out["topographic_phase"][1]).all()     # no ground point, no value
