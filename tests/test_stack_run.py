@@ -142,6 +142,16 @@ def test_stack_init_refuses_bad_input_in_one_line(tmp_path):
                           "--network", "bogus"], capture_output=True, text=True)
     assert cli.returncode != 0 and len(cli.stderr.strip().splitlines()) == 1
     assert "--network bogus" in cli.stderr
+    pep = [sys.executable, "-m", "peppers", "stack"]
+    made = subprocess.run(pep + ["init", str(tmp_path / "f"), "--scenes", *map(str, scenes),
+                                 "--reference-dem", str(dem), "--network", "all"],
+                          capture_output=True, text=True)
+    assert made.returncode == 0, made.stderr
+    assert "2 acquisitions" in made.stdout and "1 pairs" in made.stdout
+    again = subprocess.run(pep + ["add", str(tmp_path / "f"), str(scenes[1])],
+                           capture_output=True, text=True)
+    assert again.returncode != 0 and "the stack already has" in again.stderr
+    assert len(again.stderr.strip().splitlines()) == 1
 
 
 @pytest.mark.slow
