@@ -13,7 +13,8 @@ by :class:`~peppers.operators.geocode.Geocode`) block by block into a COG
 with :func:`peppers.io.geotiff.write_geotiff` (atomic, every tag before the
 rename), NaN as no-data, the band description and unit of its *kind*
 (:data:`KINDS`) and, for heights, what they are referenced to
-(``HEIGHTS=absolute`` with the method, or ``HEIGHTS=relative``).
+(``HEIGHTS=absolute`` with the method, ``HEIGHTS=refined`` for a refined reference
+DEM, or ``HEIGHTS=relative``).
 
 Vertical datum: absolute heights on the geographic grid (``products.crs``
 EPSG:4326) are written with the 3-D CRS **EPSG:4979** (WGS 84 with
@@ -98,10 +99,16 @@ def height_tags(method: str) -> dict[str, str]:
     --------
     >>> height_tags("relative")["HEIGHTS"], height_tags("gcps")["HEIGHTS"]
     ('relative', 'absolute')
+    >>> height_tags("dem_refinement")["HEIGHTS"]
+    'refined'
     """
     if method == "relative":
         return {"HEIGHTS": "relative",
                 "HEIGHT_REFERENCE": "reference surface (unknown constant)"}
+    if method == "dem_refinement":      # operators/dem_refinement.py, gates passed
+        return {"HEIGHTS": "refined", "VERTICAL_DATUM": "WGS 84 ellipsoid",
+                "HEIGHT_REFERENCE": "WGS84 ellipsoid: reference DEM plus the interferometric "
+                                    "residual, voids filled interferometrically"}
     return {"HEIGHTS": "absolute", "VERTICAL_DATUM": "WGS 84 ellipsoid",
             "HEIGHT_REFERENCE": f"WGS84 ellipsoid, constant fixed by {method}"}
 
@@ -145,7 +152,7 @@ def export_product(src: str, dst: str, *, block: int = 512, kind: str = "value",
     if crs is None or transform.is_identity:
         raise ImageError(f"{src}: no CRS or geotransform; a product needs both")
     tags = {str(k): str(v) for k, v in (tags or {}).items()}
-    if tags.get("HEIGHTS") == "absolute" and crs.to_epsg() == 4326:
+    if tags.get("HEIGHTS") in ("absolute", "refined") and crs.to_epsg() == 4326:
         crs = ELLIPSOIDAL_3D
     tags.setdefault("UNITS", spec.unit)
     source = open_source(src)

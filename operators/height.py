@@ -50,7 +50,7 @@ from peppers.operators import _height_kernels as kernels
 from peppers.operators.flat_earth import ORBIT_NODES
 from peppers.operators.scene_height import needs_scene_geometry, scene_phase_to_height
 
-__all__ = ["PhaseToHeight", "multilook_centres", "radar_looks", "height_of_ambiguity",
+__all__ = ["PhaseToHeight", "multilook_centres", "scene_pair", "radar_looks", "height_of_ambiguity",
            "height_crb"]
 
 
@@ -74,6 +74,22 @@ def radar_looks(master: Mapping[str, Any], looks: Any) -> tuple[int, int]:
 
     la, lr = positive_pair("looks", "looks", looks)
     return square_looks(master, lr) if master else (la, lr)
+
+
+def scene_pair(label: str, master: Mapping[str, Any], slave: Mapping[str, Any]):
+    """The master and slave :class:`~peppers.scene.Scene` of an operator's metadata params.
+
+    Raises
+    ------
+    OperatorError
+        When either is missing.
+    """
+    from peppers.scene import scene_from_mapping
+
+    if not master or not slave:
+        raise OperatorError(f"{label}: parameters master and slave (the scene "
+                            "metadata, inputs.master / inputs.slave) are required")
+    return scene_from_mapping(master, "inputs.master"), scene_from_mapping(slave, "inputs.slave")
 
 
 def multilook_centres(rows: Any, cols: Any, looks: tuple[int, int]) -> tuple[Any, Any]:
@@ -138,13 +154,7 @@ class PhaseToHeight(LocalOperator):
 
     def __init__(self, **values: Any) -> None:
         super().__init__(**values)
-        from peppers.scene import scene_from_mapping
-
-        if not self.master or not self.slave:
-            raise OperatorError(f"{self.label}: parameters master and slave (the scene "
-                                "metadata, inputs.master / inputs.slave) are required")
-        self._master = scene_from_mapping(self.master, "inputs.master")
-        self._slave = scene_from_mapping(self.slave, "inputs.slave")
+        self._master, self._slave = scene_pair(self.label, self.master, self.slave)
         if abs(self._master.wavelength_m - self._slave.wavelength_m) > \
                 1e-6 * self._master.wavelength_m:
             raise OperatorError(f"{self.label}: master and slave wavelengths differ "

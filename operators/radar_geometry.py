@@ -327,6 +327,22 @@ class RadarGeometry(GlobalOperator):
                 geoid = path.parent / geoid if not geoid.exists() else geoid
         return ReferenceDem(path, vertical=self.vertical, geoid=geoid)
 
+    def typical_height(self, dem: ReferenceDem) -> float:
+        """Median height of the DEM (a 33 x 33 sample over its extent), m; cached.
+
+        The footprint search holds points off the DEM (or in voids) at this
+        height: at 0 m a DEM whose heights are far from the ellipsoid (low
+        relief on a high plateau, a small DEM margin) put the edge points
+        kilometres away and asked for an area the DEM does not cover.
+        """
+        if getattr(self, "_typical", None) is None:
+            south, north, west, east = dem.extent_lonlat()
+            lat, lon = np.meshgrid(np.linspace(south, north, 33), np.linspace(west, east, 33),
+                                   indexing="ij")
+            h = dem.heights(lat, lon, check=False)
+            self._typical = float(np.nanmedian(h)) if np.isfinite(h).any() else 0.0
+        return self._typical
+
     def block_grid(self, dem: ReferenceDem, rows: np.ndarray, cols: np.ndarray):
         """The DEM on a lat/lon grid over the footprint of ``rows x cols``, padded."""
         m = self._master
@@ -334,9 +350,11 @@ class RadarGeometry(GlobalOperator):
         edge_c = np.unique(np.concatenate([cols[[0, -1]], np.linspace(cols[0], cols[-1], 9)]))
         tt, rr = np.meshgrid(m.azimuth_seconds(edge_r), m.slant_range(edge_c), indexing="ij")
 
-        def surface(lat, lon):
+        fill = self.typical_height(dem)
+
+        def surface(lat, lon):     # off the DEM or in a void: its typical height, not 0 m
             h = dem.heights(lat, lon, check=False)
-            return np.where(np.isfinite(h), h, 0.0)
+            return np.where(np.isfinite(h), h, fill)
 
         orbit = m.orbit(self.orbit_nodes)
         _, llh = scene_rdr2geo(m, tt, rr, surface, orbit=orbit, dem_max_iter=400,

@@ -211,3 +211,29 @@ def test_no_blunders_on_the_radar_grid_either(mogi):
     error = disp - los
     error -= np.median(error[ok])
     assert np.count_nonzero(np.abs(error[ok]) > lam / 4) == 0
+
+
+def test_dem_chain_products_leave_layover_out(layover):
+    """In a run with a reference DEM the DEM chain's products are geocoded with
+    GeocodeMasked too (rules/reference_dem/geocode.yaml): no value of
+    geocoded_coherence / geocoded_dem comes from a layover or shadow block."""
+    sim, run = layover
+    pep("--run", "run", "run", "make", "geocoded_coherence", "geocoded_dem", "-j", "2",
+        cwd=run.parent)
+    grid, master = get(run, "products.grid"), get(run, "inputs.master")
+    mask = image(run, "layover_shadow_multilooked")
+    ports = {"lat": image(run, "latitude"), "lon": image(run, "longitude"), "mask": mask}
+    assert (mask > 0).mean() > 0.05
+
+    def geocode(values, op):
+        geocoder = op(grid=grid, master=master)
+        return geocoder.compute({p: dict(ports, value=values)[p] for p in geocoder.inputs},
+                                Region.full(tuple(grid["shape"])))["output"].astype(np.float64)
+
+    for name, value in (("geocoded_coherence", "coherence"), ("geocoded_dem", "height")):
+        values = image(run, value).astype(np.float64)
+        marked = np.where(mask > 0, 1e6, values)
+        assert np.nanmax(geocode(marked, Geocode)) == 1e6     # unmasked, the marks get there
+        assert not (geocode(marked, GeocodeMasked) == 1e6).any()
+        delivered, _ = product(run, name)
+        np.testing.assert_array_equal(delivered, geocode(values, GeocodeMasked).astype(np.float32))

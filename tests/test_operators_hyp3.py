@@ -71,7 +71,8 @@ def test_every_file_of_the_set_is_there_and_a_valid_cog(made):
     # the tracked output is the unwrapped phase itself (a hard link)
     assert (run / "products" / "hyp3_product.tif").samefile(product / f"{name}_unw_phase.tif")
     with rasterio.open(product / f"{name}_dem.tif") as ds:
-        assert ds.crs.to_epsg() == 4979 and ds.tags()["HEIGHTS"] == "absolute"
+        # a run with a reference DEM: the refined DEM (rules/reference_dem/dem.yaml)
+        assert ds.crs.to_epsg() == 4979 and ds.tags()["HEIGHTS"] == "refined"
     with rasterio.open(product / f"{name}_unw_phase.tif") as unw, \
             rasterio.open(product / f"{name}_wrapped_phase.tif") as wrapped:
         u, w = unw.read(1), wrapped.read(1)

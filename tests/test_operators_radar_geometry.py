@@ -174,3 +174,27 @@ def test_dem_not_covering_the_scene_stops_the_rule_in_one_line(layover_scene, tm
              if "does not cover" in line]
     assert lines and "west_half.tif" in lines[0] and "% of it is missing" in lines[0]
     assert "past its east edge" in lines[0]
+
+
+def test_low_relief_scene_is_covered_by_its_dem(tmp_path):
+    """``--relief 20``: the DEM margin of a low-relief scene is small. The footprint search
+    held points off the DEM at 0 m (1000 m below this terrain), asked for an area 0.2 km
+    past the DEM's edge and stopped the rule; points off the DEM now take its typical
+    height, and the layers are those of the truth."""
+    import yaml
+
+    from peppers.operators.radar_geometry import RadarGeometry
+
+    result = simulate(tmp_path / "flat", SimulationConfig(lines=400, samples=320, seed=3,
+                                                          relief_m=20.0, gcps=4, threads=1))
+    inputs = {name: yaml.safe_load((result.folder / f"{name}.yaml").read_text())
+              for name in ("master", "slave")}
+    op = RadarGeometry(run_inputs=inputs)
+    dem = ReferenceDem(result.folder / "dem.tif")
+    rows, cols = np.arange(0.0, 128.0), np.arange(320.0)
+    grid = op.block_grid(dem, rows, cols)
+    assert op.typical_height(dem) == pytest.approx(1000.0, abs=30.0)
+    layers = geometry_layers(result.master, result.slave, grid, rows, cols)
+    lat = read_truth(result, "lat")[:128]
+    assert np.isfinite(layers["lat"]).all()
+    assert float(np.max(np.abs(layers["lat"] - lat))) < 1e-6
