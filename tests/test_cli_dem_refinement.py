@@ -8,12 +8,11 @@ correlation, SRTM-like long-wavelength error) with 2 voids; ``pep init
 compared with the simulator's true surface by :func:`assess_dem` (coherent
 ground, blunders = errors above half the height of ambiguity).
 
-Coregistration: until geometric coregistration is in the reference-DEM
-variant, chip correlation of this pair needs a lowered correlation threshold
-(0.05; the dense fringes decorrelate the chips): set here.
+Defaults only: the reference-DEM variant coregisters geometrically (before
+it, chip correlation of this pair needed a correlation threshold of 0.05).
 
-Measured (docs/geocoding.md, "DEM refinement"): RMS 0.58 m (< 5 m), blunders
-0.75 % -- the issue's < 0.1 % is NOT met; the test asserts < 1.5 %.
+Measured (docs/geocoding.md, "DEM refinement"): RMS 0.54 m (< 5 m), blunders
+0.66 % -- the issue's < 0.1 % is NOT met; the test asserts < 1.5 %.
 """
 
 from __future__ import annotations
@@ -36,7 +35,6 @@ def refined(tmp_path_factory):
         "--threads", "2", "--quiet", cwd=folder)
     pep("init", "run", "--master", "sim/master.yaml", "--slave", "sim/slave.yaml", "--gcps",
         "sim/gcps.yaml", "--reference-dem", "sim/dem_reference.tif", cwd=folder)
-    pep("--run", "run", "set", "insar.coregistration.correlation_threshold", "0.05", cwd=folder)
     pep("--run", "run", "run", "make", "geocoded_dem", "-j", "2", cwd=folder)
     return folder / "sim", folder / "run"
 
