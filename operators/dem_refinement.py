@@ -339,8 +339,10 @@ class RefinementEstimate(AbsolutePhaseEstimate):
         for row in table:                               # the DEM checks the GCP constants
             sel = dem_pixels & (comps == row["id"])
             if sel.any():
-                off = float(np.median(diff[sel]) + constants[row["id"]])
-                row.update(dem_points=int(sel.sum()), dem_median_rad=off)
+                res = diff[sel] + constants[row["id"]]
+                off = float(np.median(res))
+                row.update(dem_points=int(sel.sum()), dem_median_rad=off,
+                           dem_disagree=int(np.count_nonzero(np.abs(res) > math.pi)))
                 if abs(off) > math.pi:
                     reason = (f"median residual against the reference DEM {off:.2f} rad: more "
                               "than half an ambiguity")

@@ -132,6 +132,8 @@ def test_constants_from_gcps_or_the_dem_median(scene, gcps):
     if gcps:
         assert result["gcps"]["used"] >= 8 and result["gcps"]["rms_rad"] < 0.05
         assert abs(result["quality"]["table"][0]["dem_median_rad"]) < 1.0
+        row = result["quality"]["table"][0]      # pep report's DEM column reads both
+        assert 0 < row["dem_disagree"] < row["dem_points"] == np.isfinite(scene["dem"]).sum()
 
 
 def test_biased_dem_is_refused(scene):
