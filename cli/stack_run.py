@@ -263,6 +263,20 @@ def _export_rules(templates: dict[str, dict], dates: Sequence[str], reference: s
             "inputs": {"src": f"{name}_map"}, "outputs": {"dst": f"geocoded_{name}"},
             "params": {"block": "products.block"},
             "doc": f"products/geocoded_{name}.tif: SBAS LOS {name.replace('_', ' ')}, m/year"}
+    for date in dates:
+        rules[f"geocode_displacement_{date}"] = _geocoded(templates, f"displacement_{date}",
+                                                          f"displacement_map_{date}")
+        rules[f"geocoded_displacement_{date}"] = {
+            "kind": "command", "store": "product",
+            "command": "{python} -m peppers.operators.export {inputs.src} {outputs.dst} "
+                       "--kind los_displacement --block {params.block} "
+                       "--tag SIGN=positive_towards_the_satellite "
+                       f"--tag REFERENCE=date_{dates[0]}_and_the_stack_reference_pixel",
+            "inputs": {"src": f"displacement_map_{date}"},
+            "outputs": {"dst": f"geocoded_displacement_{date}"},
+            "params": {"block": "products.block"},
+            "doc": f"products/geocoded_displacement_{date}.tif: SBAS LOS displacement of {date} "
+                   f"since {dates[0]}, m, positive towards the satellite"}
     hyp3 = templates["hyp3_product"]
     for k, (i, j) in enumerate(pairs):
         a, b = dates[i], dates[j]
@@ -518,8 +532,8 @@ def export_mintpy(db, outdir: Path, *, threads: int | None = None) -> dict[str, 
     ``outdir/stack/{PRODUCT}/`` holds hard links to each pair's product
     folder (``RUN/products/{PRODUCT}/``); ``outdir/smallbaselineApp.cfg`` the
     template (:func:`mintpy_template`), its reference point at the network's
-    reference pixel. Also makes ``geocoded_velocity`` and
-    ``geocoded_velocity_std`` (same grid).
+    reference pixel. Also makes ``geocoded_velocity``,
+    ``geocoded_velocity_std`` and ``geocoded_displacement_DATE`` (same grid).
 
     Returns
     -------
@@ -536,8 +550,8 @@ def export_mintpy(db, outdir: Path, *, threads: int | None = None) -> dict[str, 
 
     dates, pairs = db.get("stack.dates"), db.get("stack.pairs")
     tags = [f"{dates[i]}_{dates[j]}" for i, j in pairs]
-    make(db, [f"hyp3_product_{t}" for t in tags] + ["geocoded_velocity", "geocoded_velocity_std"],
-         threads=threads)
+    make(db, [f"hyp3_product_{t}" for t in tags] + ["geocoded_velocity", "geocoded_velocity_std"]
+         + [f"geocoded_displacement_{d}" for d in dates], threads=threads)
     root = Path(db.root)
     stack = Path(outdir) / "stack"
     stack.mkdir(parents=True, exist_ok=True)

@@ -105,7 +105,8 @@ def test_stack_run_velocity_within_its_sigma_and_adding_a_date_reruns_only_its_p
     from peppers.drs.make import plan_make
 
     tags = [f"{sim.dates[i]}_{sim.dates[j]}" for i, j in db.get("stack.pairs")]
-    plan = plan_make(db, [f"hyp3_product_{t}" for t in tags] + ["geocoded_velocity"])
+    plan = plan_make(db, [f"hyp3_product_{t}" for t in tags] + ["geocoded_velocity"]
+                     + [f"geocoded_displacement_{d}" for d in sim.dates])
     stale = {rule for rule, why in plan.analysis.reasons.items() if why}
     assert {f"hyp3_product_{t}" for t in tags} <= stale
     # what is on disk stays (in-memory pair intermediates are recomputed: trigger 'needed')
