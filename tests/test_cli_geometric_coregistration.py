@@ -1,14 +1,14 @@
 """Geometric coregistration through the command line, with defaults only (issue 14).
 
-``pep simulate`` a pair the correlation chain cannot coregister (dense fringes,
-bperp 1200 m; low coherence, gamma 0.4), ``pep init ... --reference-dem
+``pep simulate`` the hard pairs of the issue (dense fringes, bperp 1200 m; low
+coherence, gamma 0.4), ``pep init ... --reference-dem
 dem_reference.tif`` (5 m RMS DEM error), ``pep run make geocoded_dem``: the
 reference_dem rule variant coregisters by the geometric offsets, the run goes
 through, the record says which method was used, and the coherence of the chain
-is that of a coregistered pair (above 0.8 x the simulator's truth). The same pair through the plain chip correlation
-(today's chain without a DEM) stops at coregistration: the scenes are the hard
-cases. The default test is a small scene; the slow ones are the acceptance sizes
-(numbers in docs/coregistration.md).
+is that of a coregistered pair (above 0.8 x the simulator's truth). The dense-fringe
+pair through the plain chip correlation (today's chain without a DEM) stops at
+coregistration. The default test is a small scene and stops at the coherence; the
+slow ones are the acceptance sizes (numbers in docs/coregistration.md).
 """
 
 from __future__ import annotations
@@ -59,17 +59,23 @@ def check_run(folder, run, product=True):
     return record, coherence, truth
 
 
-def plain_correlation_fails(folder):
-    """Today's chip correlation (defaults of the plain chain) on the same pair."""
+def plain_correlation(folder):
+    """Today's chip correlation (defaults of the plain chain) on the same pair.
+
+    Returns None when it stops ("only N of 512 chips passed ..."), else the chips it accepted.
+    """
     master, slave = (load_scene(folder / "sim" / f"{n}.yaml") for n in ("master", "slave"))
     with RawImage.open(folder / "sim" / "master.slc.vrt") as m, \
             RawImage.open(folder / "sim" / "slave.slc.vrt") as s:
         arrays = [img.read(Region.full(img.spec.shape)) for img in (m, s)]
     op = Coregistration(master_scene=scene_metadata(master, "master.slc"),
                         slave_scene=scene_metadata(slave, "slave.slc"), threads=2)
-    with pytest.raises(OperatorError, match="chips"):
-        op.reduce({"master": ArraySource(arrays[0]), "slave": ArraySource(arrays[1])})
-    return True
+    try:
+        result = op.reduce({"master": ArraySource(arrays[0]), "slave": ArraySource(arrays[1])})
+    except OperatorError as error:
+        assert "chips" in str(error)
+        return None
+    return result["n_accepted"]
 
 
 def test_dense_fringes_coregister_with_defaults(tmp_path):
@@ -79,7 +85,7 @@ def test_dense_fringes_coregister_with_defaults(tmp_path):
     assert record["geometry"]["void_pixels"] == 0
     assert record["raster_bound"][1] < 1.0      # terrain residual of the smooth model, px
     assert coherence > 0.8 * truth, (coherence, truth)
-    assert plain_correlation_fails(tmp_path)
+    assert plain_correlation(tmp_path) is None
 
 
 @pytest.mark.slow
@@ -87,7 +93,10 @@ def test_dense_fringes_coregister_with_defaults(tmp_path):
 def test_acceptance_scenes_go_through_with_defaults(tmp_path, bperp, gamma):
     run, seconds = run_pair(tmp_path, 1024, 512, bperp, gamma)
     record, coherence, truth = check_run(tmp_path, run)
+    plain = plain_correlation(tmp_path)
     print(f"bperp {bperp} gamma {gamma}: make geocoded_dem {seconds:.0f} s, coherence "
-          f"{coherence:.3f} (truth {truth:.3f}), bound {record['raster_bound']}")
+          f"{coherence:.3f} (truth {truth:.3f}), bound {record['raster_bound']}, plain "
+          f"correlation chips accepted: {plain}")
     assert coherence > 0.8 * truth, (coherence, truth)
-    assert plain_correlation_fails(tmp_path)
+    if bperp == 1200:   # the dense fringes stop the plain chain (the gamma-0.4 pair: see docs)
+        assert plain is None
