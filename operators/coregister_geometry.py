@@ -25,7 +25,9 @@ one of three methods (HKV ``insar.coregistration.method``):
     thresholds, gross distances, Doris w-test). The correction of an axis is
     applied when one of its coefficients exceeds :data:`SIGNIFICANCE`
     standard deviations (weighted least squares covariance, scaled by the
-    a-posteriori variance factor when that exceeds 1): a smaller one is the
+    a-posteriori variance factor when that exceeds 1 and by the chips'
+    overlap, accepted chip area over image area, when that exceeds 1: chips
+    sharing pixels are not independent): a smaller one is the
     chips' noise and would only add it. Where fewer than ``min_chips`` chips
     survive (dense fringes, low coherence) the geometric offsets are used
     alone; the record says which and why.
@@ -373,11 +375,14 @@ class GeometricCoregistration(Coregistration):
                                       self.refinement_order, center, scale)
                     normal_inv = np.linalg.inv(a.T @ (a * w[:, None]))
                     dof = max(int(fit.accepted.sum()) - a.shape[1], 1)
+                    # overlapping chips share pixels: not independent measurements
+                    overlap = max(1.0, float(fit.accepted.sum()) * nr * nc
+                                  / (shape[0] * shape[1]))
                     fitted_axes, sigmas, significant = [], [], []
                     for coef, resid in ((fit.row_coeffs, fit.residual_row),
                                         (fit.col_coeffs, fit.residual_col)):
                         factor = max(1.0, float(np.sum(w * resid[fit.accepted] ** 2)) / dof)
-                        sig = np.sqrt(np.diag(normal_inv) * factor)
+                        sig = np.sqrt(np.diag(normal_inv) * factor * overlap)
                         sigmas.append(sig.tolist())
                         significant.append(bool(np.max(np.abs(coef) / sig) > SIGNIFICANCE))
                         fitted_axes.append(coef if significant[-1] else np.zeros_like(coef))
