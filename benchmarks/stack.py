@@ -18,6 +18,7 @@ Usage::
     python benchmarks/stack.py                                # 4 and 8 dates, threads and --mpi 2
     python benchmarks/stack.py --shape 300 300 --dates 8 --mpi 0
     python benchmarks/stack.py --dates 8 --mpi 0 --atmosphere 0.005 --json stack_atmosphere
+    python benchmarks/stack.py --dates 8 --mpi 0 --streams 1 2 --json stack_streams
 
 With ``--atmosphere RMS`` each date gets a turbulent delay screen and the
 velocity error is also given against the atmosphere's own part of the
@@ -113,6 +114,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mpi", type=int, nargs="+", default=[0, 2],
                         help="MPI ranks per run, 0 = threads only (default: 0 2)")
     parser.add_argument("--seed", type=int, default=17, help="simulation seed (default 17)")
+    parser.add_argument("--streams", type=int, nargs="+", default=[1],
+                        help="independent steps run side by side (pep run make --streams K; "
+                             "default: 1)")
     parser.add_argument("--atmosphere", type=float, default=0.0,
                         help="RMS turbulent one-way delay per date, m (default 0: none)")
     parser.add_argument("--json", default="stack", help="results file name")
@@ -143,45 +147,48 @@ def main(argv: list[str] | None = None) -> int:
                   f"(load {load:.1f})", flush=True)
         scenes = sorted(str(p) for p in sim.glob("[0-9]*.yaml"))
         rows = []
-        for count in args.dates:
-            for ranks in args.mpi:
-                label = f"{count} dates, " + (f"mpi {ranks}" if ranks else
-                                              f"{args.threads} threads")
-                run = workdir / f"run_{count}_{ranks}"
-                shutil.rmtree(run, ignore_errors=True)
-                pep_child("stack", "init", str(run), "--scenes", *scenes[:count],
-                          "--reference-dem", str(sim / "dem.tif"), "--network", args.network)
-                extra = ["--mpi", str(ranks)] if ranks else []
-                load = os.getloadavg()[0]
-                start = time.perf_counter()
-                child = pep_child("--run", str(run), "run", "make", TARGET, "-j",
-                                  str(args.threads), *extra)
-                child.pop("last_line", None)
-                from peppers.hkv import RunDatabase
+        runs = [(count, ranks, streams) for count in args.dates for ranks in args.mpi
+                for streams in args.streams]
+        for count, ranks, streams in runs:
+            label = f"{count} dates, " + (f"mpi {ranks}" if ranks else
+                                          f"{args.threads} threads")
+            if streams > 1:
+                label += f", {streams} streams"
+            run = workdir / f"run_{count}_{ranks}_{streams}"
+            shutil.rmtree(run, ignore_errors=True)
+            pep_child("stack", "init", str(run), "--scenes", *scenes[:count],
+                      "--reference-dem", str(sim / "dem.tif"), "--network", args.network)
+            extra = (["--mpi", str(ranks)] if ranks else []) + ["--streams", str(streams)]
+            load = os.getloadavg()[0]
+            start = time.perf_counter()
+            child = pep_child("--run", str(run), "run", "make", TARGET, "-j",
+                              str(args.threads), *extra)
+            child.pop("last_line", None)
+            from peppers.hkv import RunDatabase
 
-                db = RunDatabase.open(run)
-                facts = {"label": label, "dates": count, "mpi": ranks,
-                         "pairs": len(db.get("stack.pairs")),
-                         "rules_run": len(db.get("drs.rules", {})), **child,
-                         "load": [load, os.getloadavg()[0]],
-                         "elapsed_s": time.perf_counter() - start,
-                         **velocity_ratio(run, sim)}
-                result["runs"].append(facts)
-                rows.append([label, facts["pairs"], facts["rules_run"], f"{child['wall_s']:.1f}",
-                             f"{child['max_rss_bytes'] / 2 ** 20:.0f}",
-                             f"{facts['rms_error_m_per_year'] * 1e3:.2f}",
-                             f"{facts['ratio']:.2f}", f"{load:.1f}-{facts['load'][1]:.1f}"])
-                if "rms_atmosphere_m_per_year" in facts:
-                    print(f"  atmosphere: RMS velocity of the delays "
-                          f"{facts['rms_atmosphere_m_per_year'] * 1e3:.2f} mm/yr; error / "
-                          f"sqrt(sigma^2 + atm^2) {facts['ratio_with_atmosphere']:.2f}; error "
-                          f"without the atmosphere's part "
-                          f"{facts['rms_error_without_atmosphere_m_per_year'] * 1e3:.2f} mm/yr",
-                          flush=True)
-                print(common.table(["run", "pairs", "rules", "wall s", "peak RSS MiB",
-                                    "vel RMS err mm/yr", "err/sigma", "load"], rows[-1:]),
+            db = RunDatabase.open(run)
+            facts = {"label": label, "dates": count, "mpi": ranks, "streams": streams,
+                     "pairs": len(db.get("stack.pairs")),
+                     "rules_run": len(db.get("drs.rules", {})), **child,
+                     "load": [load, os.getloadavg()[0]],
+                     "elapsed_s": time.perf_counter() - start,
+                     **velocity_ratio(run, sim)}
+            result["runs"].append(facts)
+            rows.append([label, facts["pairs"], facts["rules_run"], f"{child['wall_s']:.1f}",
+                         f"{child['max_rss_bytes'] / 2 ** 20:.0f}",
+                         f"{facts['rms_error_m_per_year'] * 1e3:.2f}",
+                         f"{facts['ratio']:.2f}", f"{load:.1f}-{facts['load'][1]:.1f}"])
+            if "rms_atmosphere_m_per_year" in facts:
+                print(f"  atmosphere: RMS velocity of the delays "
+                      f"{facts['rms_atmosphere_m_per_year'] * 1e3:.2f} mm/yr; error / "
+                      f"sqrt(sigma^2 + atm^2) {facts['ratio_with_atmosphere']:.2f}; error "
+                      f"without the atmosphere's part "
+                      f"{facts['rms_error_without_atmosphere_m_per_year'] * 1e3:.2f} mm/yr",
                       flush=True)
-                shutil.rmtree(run, ignore_errors=True)
+            print(common.table(["run", "pairs", "rules", "wall s", "peak RSS MiB",
+                                "vel RMS err mm/yr", "err/sigma", "load"], rows[-1:]),
+                  flush=True)
+            shutil.rmtree(run, ignore_errors=True)
         print("\n" + common.table(["run", "pairs", "rules", "wall s", "peak RSS MiB",
                                    "vel RMS err mm/yr", "err/sigma", "load"], rows))
     finally:
