@@ -21,7 +21,7 @@ takes MintPy's reference point) is 1 within 0.1, and MintPy's velocity at
 the source (3 x 3 median) minus the far field's (median where the truth is
 under a fifth of its peak) has the truth's sign (positive: uplift, towards
 the satellite) and its magnitude within 10 %. Measured (docs/products.md):
-slope 1.000-1.003, source within 1.3 %, residual 7 mm/year RMS (the phase
+slope 1.000-1.003 (4 runs), source within 1.3 %, residual 7 mm/year RMS (the phase
 noise); the same stack with the plain ``_unw_phase`` (topography in it)
 gives a slope of 0.77 and 30 mm/year RMS: the topographic phase, through
 the dates' baselines 0, 150, 70 m, is read as motion.
