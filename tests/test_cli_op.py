@@ -238,7 +238,7 @@ def test_unwrap_from_run_reads_the_runs_declared_keys(tmp_path):
     values = operator_values(entry, argparse.Namespace(from_run=True), db)
     assert values["threshold"] == db.get("insar.unwrap.coherence_threshold") == 0.3
     assert values["min_component_size"] == db.get("insar.unwrap.min_region_size")
-    assert (values["tile_size"], values["overlap"], values["nlooks"]) == (1024, 64, 0.0)
+    assert (values["tile_size"], values["overlap"], values["nlooks"]) == (2048, 64, 0.0)
     assert entry.cls(**values).threshold == 0.3
 
 

@@ -51,3 +51,14 @@ def test_shape_mismatch_is_one_clear_error():
 def test_unknown_parameter_is_rejected():
     with pytest.raises(TypeError, match="unknown parameter"):
         UnwrapWLS(nlooks=3.0)
+
+
+def test_operator_tiles_whole_when_it_fits_else_the_automatic_layout():
+    sources = {"interferogram": ArraySource(np.ones((120, 300), np.complex64)),
+               "coherence": ArraySource(np.ones((120, 300), np.float32))}
+    assert len(UnwrapMCF(tile_size=300, overlap=16).tiles(sources)) == 1
+    job = UnwrapMCF(tile_size=128, overlap=16, tile_workers=2).tiles(sources)
+    sides = [(p.outer.height, p.outer.width) for p in job.plans]
+    assert max(max(s) for s in sides) <= 128 and len(job) % 2 == 0
+    with pytest.raises(OperatorError, match="unwrap_mcf: tile side 20 must exceed twice"):
+        UnwrapMCF(tile_size=20, overlap=16).tiles(sources)

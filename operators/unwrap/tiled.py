@@ -395,8 +395,10 @@ class UnwrapTiles:
     params : mapping
         The solver's parameters (``nodata`` included).
     tile_size, overlap : int
-        Largest outer tile side and overlap in pixels; the layout is
-        :func:`auto_tile_shape` for ``tile_workers``.
+        Largest outer tile side and overlap in pixels. An image that fits
+        one tile is unwrapped whole (the untiled result, within the memory
+        bound); a larger one on the layout of :func:`auto_tile_shape` for
+        ``tile_workers``.
     fill_max_hole : int
         Largest enclosed hole interpolated (0: none).
     sources : mapping
@@ -425,10 +427,12 @@ class UnwrapTiles:
         self.shape = tuple(self.ifg.spec.shape)
         self.nodata = self.params.get("nodata")
         self.threads = threads or os.cpu_count() or 1
-        try:
-            tile_shape = auto_tile_shape(self.shape, tile_workers, overlap, tile_size)
-        except ValueError as err:
-            raise OperatorError(f"{label}: {err}") from None
+        tile_shape = self.shape
+        if tile_size < max(self.shape):
+            try:
+                tile_shape = auto_tile_shape(self.shape, tile_workers, overlap, tile_size)
+            except ValueError as err:
+                raise OperatorError(f"{label}: {err}") from None
         self.plans = plan_tiles(self.shape, tile_shape, overlap)
 
     def __len__(self) -> int:

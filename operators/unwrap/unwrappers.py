@@ -52,7 +52,7 @@ _RUN_KEYS = {
     "min_component_size": Param("min_component_size", int, 100,
                                 "smallest component unwrapped (pixels)",
                                 "insar.unwrap.min_region_size", ge=0),
-    "tile_size": Param("tile_size", int, 1024,
+    "tile_size": Param("tile_size", int, 2048,
                        "largest outer tile side in pixels (0: one tile); layout automatic",
                        "insar.unwrap.tile_size", ge=0),
     "overlap": Param("overlap", int, 256, "overlap of neighbouring tiles (pixels)",
