@@ -14,6 +14,7 @@ import pytest
 
 from peppers.errors import HKVError, KeyPathError
 from peppers.hkv import ImageRef, KeyStamp, RunDatabase
+from peppers.hkv.database import utc_from_ns
 from peppers.hkv.values import value_hash
 
 pytestmark = pytest.mark.usefixtures("no_fsync")  # throw-away runs: no fsync
@@ -66,13 +67,31 @@ def test_mapping_values_are_leaves(db):
         db.set("meta.info.x", 1)
 
 
+def _file_clock_past(folder, moment: dt.datetime) -> None:
+    """Wait until a file written in ``folder`` now gets an mtime later than ``moment``.
+
+    A state, not a time: file times come from the kernel's coarse clock, so a
+    test that needs a later stamp waits for that clock to move on.
+    """
+    probe = folder / ".clock-probe"
+    end = time.monotonic() + 600
+    try:
+        while True:
+            probe.write_bytes(b"")
+            if utc_from_ns(probe.stat().st_mtime_ns) > moment:
+                return
+            assert time.monotonic() < end, f"the file clock never passed {moment}"
+    finally:
+        probe.unlink(missing_ok=True)
+
+
 def test_stamps_are_per_key(db):
     db.set("g.a", 1)
     db.set("g.b", 1)
     a = db.stamp("g.a")
     assert isinstance(a, KeyStamp) and a.hash == value_hash(1)
     assert a.mtime.tzinfo is not None
-    time.sleep(0.01)
+    _file_clock_past(db.root, a.mtime)
     db.set("g.b", 2)  # a sibling in the same record changes
     assert db.stamp("g.a") == a
     assert db.stamp("g.b").mtime > a.mtime
@@ -80,7 +99,7 @@ def test_stamps_are_per_key(db):
     assert db.stamp("g.b") == db.stamp("g.b")
     group = db.stamp("g")
     assert group.mtime == db.stamp("g.b").mtime
-    time.sleep(0.01)
+    _file_clock_past(db.root, group.mtime)
     db.set("g.a", 5)
     assert db.stamp("g").hash != group.hash
     with pytest.raises(KeyPathError):
@@ -91,7 +110,7 @@ def test_hand_edit_moves_the_stamp_to_the_file_time(db):
     db.set("g.a", 1)
     db.set("g.b", 1)
     before = db.stamp("g.a")
-    time.sleep(0.02)
+    _file_clock_past(db.root, before.mtime)
     path = db.root / "records/g.yaml"
     path.write_text(path.read_text().replace("a: 1", "a: 7"))
     after = db.stamp("g.a")

@@ -12,7 +12,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
@@ -95,14 +94,17 @@ def test_detached_run_observers_controller_pause_resume_threads_abort(tmp_path):
         # The engine had at most 2 x threads tiles submitted at the pause; they finish.
         wait_for(lambda: run_status(root).streams["s1"].done == controller.done()
                  == computed(root) > 0, what="settled count")
-        # A window to see nothing start (it can only hide a fault, never invent one).
-        time.sleep(1.0)
+        # A thread count while paused: the driver applies it at its gate and says so
+        # (stream_settings), so it went round its loop, paused, after the gate opened
+        # wider -- and started no tile (a state to wait for, not a window of time).
+        controller.client.request("command", action="threads", value=3)
+        wait_for(lambda: controller.pump().streams["s1"].threads == 3,
+                 what="the paused stream applying 3 threads")
         held = controller.done()
         assert held == computed(root) <= at_pause + 4 < TILES
         assert run_status(root).state == "paused"
 
-        # Threads and cache budget on the fly, then resume.
-        controller.client.request("command", action="threads", value=3)
+        # Cache budget on the fly, then resume.
         controller.client.request("command", action="mem", value="16M")
         with pytest.raises(MonitorError, match="threads must be an integer"):
             controller.client.request("command", action="threads", value=0)

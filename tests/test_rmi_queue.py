@@ -17,7 +17,8 @@ from support.rmi import DEADLINE, expected, gate, output, wait_for, write_script
 
 
 def _sleeper() -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    """A live process until killed (its pid holds a ticket)."""
+    return subprocess.Popen([sys.executable, "-c", "import signal; signal.pause()"])
 
 
 def _kill_all(pids: list[int]) -> None:

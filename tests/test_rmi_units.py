@@ -122,11 +122,14 @@ class _Gate(Scale):
             cls.started += 1
         if held:
             assert cls.opened.wait(600), "the test never opened the gate"
-        time.sleep(0.01)
         with cls.lock:
             cls.active -= 1
             cls.computed += 1
         return super().compute(inputs, region)
+
+
+def _events(tmp_path, kind: str) -> list[dict]:
+    return [e for e in last_run(tmp_path / "events.jsonl") if e["kind"] == kind]
 
 
 def _pipeline(tmp_path, data):
@@ -151,9 +154,17 @@ def test_engine_pause_resume_threads_and_abort_then_resume(tmp_path):
         with steering(control):
             thread = threading.Thread(target=work)
             thread.start()
-            time.sleep(0.3)
-            assert _Gate.computed == 0                     # paused before the first tile
+            wait = time.monotonic() + 600
+            # a thread count while paused: its stream_settings event shows the driver went
+            # through its gate after the pause (a state, not a time) and started no tile
+            while not _events(tmp_path, "stream_start"):
+                assert time.monotonic() < wait, "the stream never started"
+                time.sleep(0.005)
             control.set_threads(3)
+            while not [e for e in _events(tmp_path, "stream_settings") if e["threads"] == 3]:
+                assert time.monotonic() < wait, "the paused driver never applied threads"
+                time.sleep(0.005)
+            assert _Gate.computed == _Gate.started == 0    # paused before the first tile
             control.resume()
             wait = time.monotonic() + 600
             while _Gate.computed < 20 or _Gate.active < 3:    # the 3 threads at the gate
@@ -178,12 +189,16 @@ def test_engine_pause_resume_threads_and_abort_then_resume(tmp_path):
 
 
 def test_thread_executor_resize_keeps_running_tasks():
+    held = threading.Event()
     with ThreadExecutor(1) as executor:
-        slow = executor.submit(time.sleep, 0.2)
+        slow = executor.submit(held.wait, 600)  # holds the only worker until released
         executor.resize(4)
         assert executor.n_workers == 4
         futures = [executor.submit(lambda k=k: k * k) for k in range(8)]
-        assert [f.result(5) for f in futures] == [k * k for k in range(8)]
-        assert slow.result(5) is None
+        # only the new workers can run them: the first one is still held
+        assert [f.result(600) for f in futures] == [k * k for k in range(8)]
+        assert not slow.done()
+        held.set()
+        assert slow.result(600) is True
         with pytest.raises(ValueError):
             executor.resize(0)

@@ -446,8 +446,11 @@ def _drive(executor: Executor, puller: _Puller, todo: Sequence[int], stats: RunS
                     control.wait(0.25)
                     continue
                 break
-            ready, _ = wait(pending, timeout=None if control is None else 0.25,
-                            return_when=FIRST_COMPLETED)
+            # wake for the control, and to journal finished tasks within sync_every
+            # even while the tasks still in flight take long
+            timeout = 0.25 if control is not None else (
+                sync_every if journal is not None and finished else None)
+            ready, _ = wait(pending, timeout=timeout, return_when=FIRST_COMPLETED)
             for future in ready:
                 k = pending.pop(future)
                 failure = future.exception()

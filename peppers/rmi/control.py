@@ -22,8 +22,10 @@ Each stream that starts gets its own :class:`StreamSteer` (streams may run
 side by side); the switches are shared, the executor and caches are the
 stream's own. The steer also reports: ``stream_start`` and ``stream_end``
 events, and rate-limited ``tile`` events with the per-operator compute
-times and the live cache hit rate (the ETA's inputs), so the run's
-scheduler need not know of the monitor beyond naming its streams
+times and the live cache hit rate (the ETA's inputs), and a
+``stream_settings`` event each time the driver applies a new thread count
+or cache budget (paused or not: it shows the driver passed its gate), so
+the run's scheduler need not know of the monitor beyond naming its streams
 (:meth:`RunControl.name_stream`, per thread). A pause also holds a run
 between steps (:meth:`RunControl.checkpoint`).
 """
@@ -170,6 +172,8 @@ class StreamSteer:
             budgets = self.plan.estimate(mem, executor.n_workers, self.todo).budgets
             for node, cache in self.caches.items():
                 cache.budget = int(budgets.get(node, 0))
+        self.log.emit("stream_settings", stream=self.name, threads=executor.n_workers,
+                      mem=None if mem is None else format_bytes(mem))
 
     def wait(self, timeout: float) -> None:
         if self._unsent is not None:  # paused: show the exact count, not a rate-limited one

@@ -191,6 +191,10 @@ class RunStatus:
         stream.nodes = {str(k): [float(v[0]), float(v[1])] for k, v in
                         (e.get("nodes") or {}).items()}
 
+    def _on_stream_settings(self, e: dict[str, Any]) -> None:
+        stream = self.streams.setdefault(e["stream"], StreamState(e["stream"]))
+        stream.threads = int(e.get("threads", stream.threads))
+
     def _on_control(self, e: dict[str, Any]) -> None:
         action = e["action"]
         if action in ("pause", "resume") and self.state in ("running", "paused"):

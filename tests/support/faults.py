@@ -122,41 +122,76 @@ def kill_through(root: Path, targets: Sequence[str], plan: Sequence[tuple[str, f
     reference duration after it (or a later step) started.
     """
     order = [name for name, _ in plan]
-    seconds = dict(plan)
-    kills = []
     per_step = max(1, len(signals) // len(order))
-    complete = False
+    kills: list[Kill] = []
     for k, sig in enumerate(signals):
         aimed = order[min(k // per_step, len(order) - 1)]
-        # a make the last signal missed (it had ended) is redone from the start (-B)
-        process = make(root, [*targets, *(["--force"] if complete else [])], env)
-        try:
-            end = time.monotonic() + DEADLINE
-            while True:
-                started = _started(root, process.pid)
-                if aimed in started or any(s not in order[:order.index(aimed)]
-                                           for s in started):
-                    break
-                if process.poll() is not None:
-                    break
-                assert time.monotonic() < end, f"make never reached {aimed}"
-                time.sleep(0.01)
-            delay = rng.uniform(0.0, max(0.05, seconds[aimed]))
-            time.sleep(delay)  # the random moment inside the step: the point of the test
-            running = (_started(root, process.pid) or ["<start>"])[-1]
-            sent = process.poll() is None
-            if sent:
-                process.send_signal(sig)
-            process.wait(DEADLINE)
-        finally:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
-        complete = process.returncode == 0
-        kills.append(Kill(sig.name, aimed, running, round(delay, 3), process.returncode,
-                          process.stderr.read(), sent and process.returncode != 0, process.pid))
-        process.stderr.close()
+        kills.append(kill_once(root, targets, plan, aimed, sig, rng, env,
+                               force=bool(kills) and kills[-1].returncode == 0))
     return kills
+
+
+def kill_until_landed(root: Path, targets: Sequence[str], plan: Sequence[tuple[str, float]],
+                      rng: random.Random, per_step: int = 3, tries_per_step: int = 8,
+                      env: dict | None = None) -> list[Kill]:
+    """Interrupt ``make`` until ``per_step`` signals aimed at each step of ``plan`` landed.
+
+    A signal *lands* when it stopped a make still under way; one that found
+    the make ended (its random moment fell after the last step: warm steps
+    of a small scene take tenths of a second) is sent again, aimed at the
+    same step, at most ``tries_per_step`` times per step, so the total is
+    bounded. The signals cycle through SIGKILL, SIGTERM and SIGINT, each
+    cycle in a random order.
+    """
+    kills: list[Kill] = []
+    cycle: list[signal.Signals] = []
+    for aimed, _ in plan:
+        landed = 0
+        for _ in range(tries_per_step):
+            if landed >= per_step:
+                break
+            if not cycle:
+                cycle = rng.sample(SIGNALS, len(SIGNALS))
+            kill = kill_once(root, targets, plan, aimed, cycle.pop(), rng, env,
+                             force=bool(kills) and kills[-1].returncode == 0)
+            kills.append(kill)
+            landed += kill.landed
+    return kills
+
+
+def kill_once(root: Path, targets: Sequence[str], plan: Sequence[tuple[str, float]],
+              aimed: str, sig: signal.Signals, rng: random.Random, env: dict | None = None,
+              force: bool = False) -> Kill:
+    """Start ``make`` (``--force`` if asked: the last one ran to the end), wait until step
+    ``aimed`` of ``plan`` or a later one has started, wait a random moment within its
+    reference duration, send ``sig``; the :class:`Kill`."""
+    order = [name for name, _ in plan]
+    process = make(root, [*targets, *(["--force"] if force else [])], env)
+    try:
+        end = time.monotonic() + DEADLINE
+        while True:
+            started = _started(root, process.pid)
+            if aimed in started or any(s not in order[:order.index(aimed)] for s in started):
+                break
+            if process.poll() is not None:
+                break
+            assert time.monotonic() < end, f"make never reached {aimed}"
+            time.sleep(0.01)
+        delay = rng.uniform(0.0, max(0.05, dict(plan)[aimed]))
+        time.sleep(delay)  # the random moment inside the step: the point of the test
+        running = (_started(root, process.pid) or ["<start>"])[-1]
+        sent = process.poll() is None
+        if sent:
+            process.send_signal(sig)
+        process.wait(DEADLINE)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    kill = Kill(sig.name, aimed, running, round(delay, 3), process.returncode,
+                process.stderr.read(), sent and process.returncode != 0, process.pid)
+    process.stderr.close()
+    return kill
 
 
 def finish(root: Path, targets: Sequence[str], env: dict | None = None) -> str:
