@@ -17,7 +17,10 @@ subcommand and after it, at any depth (``pep show --run . X``,
 Errors: a :class:`~peppers.errors.PeppersError` is printed as one line,
 ``pep: error: ...``, with exit status 1; any other exception as one line
 with exit status 2 and a hint to rerun with ``--debug``, which shows the
-full traceback instead. A closed output pipe (``pep audit | head -1``) is
+full traceback instead -- except a full disk (``ENOSPC``, ``EDQUOT``): one
+line naming the file, status 1. SIGINT (Ctrl-C) outside a make is one line, ``pep:
+interrupted``, status 130; a make stops cleanly on SIGINT and SIGTERM
+(``docs/testing.md``). A closed output pipe (``pep audit | head -1``) is
 no error: the command stops quietly with status 141 (128 + SIGPIPE, what
 a shell reports for a command killed by the signal).
 """
@@ -110,8 +113,8 @@ def _version() -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``pep``; returns (and, from the shell, exits with) the status."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser()
     try:
+        parser = build_parser()
         try:
             args = parser.parse_args(argv)
         finally:
@@ -122,6 +125,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
     except BrokenPipeError:
         return quiet_broken_pipe()
+    except KeyboardInterrupt:              # Ctrl-C while the subcommands load
+        print("pep: interrupted", file=sys.stderr)
+        return 130
     args.argv = ["pep", *argv]
     return run_guarded(args.debug, lambda: args._module.run(args))
 
@@ -173,12 +179,23 @@ def run_guarded(debug: bool, action) -> int:
     except Exception as error:  # noqa: BLE001 - the one place that catches all
         if _pipe_closed(error):
             return quiet_broken_pipe()
+        if _disk_full(error) and not debug:
+            print(f"pep: error: {error}; free some space and run the command again",
+                  file=sys.stderr)
+            return 1
         if debug:
             raise
         print(f"pep: internal error: {type(error).__name__}: {error} "
               "(rerun with --debug for the traceback)", file=sys.stderr)
         return 2
     return int(status or 0)
+
+
+def _disk_full(error: BaseException) -> bool:
+    """Whether ``error`` is a full disk or quota (a state of the machine, not a bug)."""
+    import errno
+
+    return isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT)
 
 
 def _pipe_closed(error: BaseException) -> bool:

@@ -24,7 +24,9 @@ Appends are serialised by ``.peppers/locks/audit.lock`` and done with one
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
+import errno
 import getpass
 import json
 import os
@@ -33,7 +35,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
-from peppers.errors import HKVError
+from peppers.errors import HKVError, naming
 from peppers.hkv.locks import FileLock
 from peppers.hkv import storage
 from peppers.hkv.storage import Layout
@@ -154,10 +156,17 @@ class AuditLog:
         line = (json.dumps(entry.to_plain(), ensure_ascii=False) + "\n").encode("utf-8")
         with FileLock(self.layout.locks / "audit.lock"):
             fd = os.open(self.layout.audit, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            size = os.fstat(fd).st_size
             try:
-                os.write(fd, line)
-                if storage.SYNC:
-                    os.fsync(fd)
+                with naming(self.layout.audit):   # a full disk names the file
+                    if os.write(fd, line) != len(line):
+                        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+                    if storage.SYNC:
+                        os.fsync(fd)
+            except OSError:
+                with contextlib.suppress(OSError):
+                    os.ftruncate(fd, size)         # no half line in the trail
+                raise
             finally:
                 os.close(fd)
         return entry

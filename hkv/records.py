@@ -40,7 +40,7 @@ from typing import Any
 
 import yaml
 
-from peppers.errors import RecordError
+from peppers.errors import RecordError, naming
 from peppers.hkv import storage
 from peppers.hkv.keys import check_field, group_of_relpath, join_key, record_relpath
 from peppers.hkv.schema import Schema
@@ -311,7 +311,8 @@ class RecordStore:
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         try:
             size = os.fstat(fd).st_size
-            os.write(fd, "".join(lines).encode("ascii"))
+            with naming(path):                   # a full disk names the file
+                os.write(fd, "".join(lines).encode("ascii"))
         finally:
             os.close(fd)
         if size > _STAMP_LINE * (2 * len(new_values) + 16):

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from peppers.errors import HKVError
+from peppers.errors import HKVError, naming
 
 #: Suffix of temporary files whose loss does not abort their transaction
 #: (the per-key stamp side files).
@@ -126,15 +126,16 @@ def write_tmp(layout: Layout, data: bytes, txid: str, *, durable: bool = True,
     """Write ``data`` to a fresh temporary file of transaction ``txid``."""
     name = f"{txid}.{next(_counter)}{SOFT_SUFFIX if soft else ''}"
     path = layout.tmp / name
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
-        if durable and SYNC:
-            os.fsync(fd)
-    finally:
-        os.close(fd)
+    with naming(path):                       # a full disk names the file
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            if durable and SYNC:
+                os.fsync(fd)
+        finally:
+            os.close(fd)
     return path
 
 

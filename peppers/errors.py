@@ -10,6 +10,10 @@ line prints ``str(error)`` as one line and exits non-zero.
 
 from __future__ import annotations
 
+import contextlib
+import os
+from typing import Iterator
+
 
 class PeppersError(Exception):
     """Root of every error peppers raises on purpose."""
@@ -139,3 +143,21 @@ class QueueError(PeppersError, OSError):
 class MakeError(PeppersError, RuntimeError):
     """``pep run make`` stopped: a step failed; the message says what finished,
     what failed and what never started (completed rules stay recorded)."""
+
+
+@contextlib.contextmanager
+def naming(path: str | os.PathLike) -> Iterator[None]:
+    """Give an ``OSError`` raised inside that names no file the name ``path``.
+
+    ``os.write`` and ``os.fsync`` on a descriptor fail without a file name
+    (``[Errno 28] No space left on device``); under this block the error
+    reads ``[Errno 28] No space left on device: 'PATH'``, so a full disk
+    is a one-line error naming the file. Errors peppers raised on purpose
+    pass unchanged.
+    """
+    try:
+        yield
+    except OSError as error:
+        if error.filename is not None or error.errno is None or isinstance(error, PeppersError):
+            raise
+        raise OSError(error.errno, error.strerror, str(path)) from error

@@ -122,6 +122,15 @@ def command_line(rule: Rule, rules: RuleSet, state: RunState,
     return string.Formatter().vformat(rule.command, (), fields)
 
 
+def _full(finals: dict[str, Path]) -> str:
+    """``"; [Errno 28] No space left on device: 'DIR'"`` if an output's disk is full, else ''."""
+    for path in finals.values():
+        with contextlib.suppress(OSError):
+            if os.statvfs(path.parent).f_bavail == 0:
+                return f"; [Errno 28] No space left on device: '{path.parent}'"
+    return ""
+
+
 def run_command(rule: Rule, rules: RuleSet, state: RunState) -> None:
     """Run a command rule; outputs are renamed into place only if it succeeds.
 
@@ -150,7 +159,7 @@ def run_command(rule: Rule, rules: RuleSet, state: RunState) -> None:
                              f"SIGTERM), nothing of it is kept; 'pep run make' runs it again")
         if done.status != 0:
             raise OperatorError(f"command rule {rule.name}: exit status {done.status}: "
-                                f"{done.last_line} (full output in {log})")
+                                f"{done.last_line} (full output in {log}){_full(finals)}")
         for port, tmp in temps.items():
             if not tmp.exists():
                 raise OperatorError(f"command rule {rule.name}: the command did not write "

@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
+from peppers.errors import naming
+
 #: Seconds between two questions to ``stop()`` while the program runs.
 POLL = 0.1
 #: Seconds a stopped program's group has between SIGTERM and SIGKILL.
@@ -80,9 +82,10 @@ def run_logged(command: str | Sequence[str], log: Path, *, cwd: Path | None = No
     text = command if shell else " ".join(str(c) for c in command)
     log.parent.mkdir(parents=True, exist_ok=True)
     stopped = False
-    with open(log, "w", encoding="utf-8") as out:
+    with naming(log), open(log, "w", encoding="utf-8") as out:
         out.write(f"$ {text}\n")
         out.flush()
+    with open(log, "a", encoding="utf-8") as out:
         process = subprocess.Popen(command if shell else [str(c) for c in command],
                                    shell=shell, cwd=cwd, stdout=out, stderr=subprocess.STDOUT,
                                    start_new_session=True)

@@ -27,6 +27,8 @@ import shutil
 from pathlib import Path
 from typing import Iterator
 
+from peppers.errors import naming
+
 
 def temporary_name(path: str | os.PathLike) -> Path:
     """A unique hidden name beside ``path`` for its temporary file.
@@ -128,9 +130,10 @@ def fsync_dir(directory: str | os.PathLike) -> None:
 
 def commit(tmp: str | os.PathLike, path: str | os.PathLike) -> None:
     """Fsync ``tmp``, rename it to ``path`` atomically, fsync the directory."""
-    fsync_file(tmp)
-    os.replace(tmp, path)
-    fsync_dir(Path(path).resolve().parent)
+    with naming(path):
+        fsync_file(tmp)
+        os.replace(tmp, path)
+        fsync_dir(Path(path).resolve().parent)
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
@@ -146,18 +149,20 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     Raises
     ------
     OSError
-        If the directory is not writable; no temporary file is left behind.
+        If the directory is not writable or the disk is full (naming
+        ``path``); no temporary file is left behind.
     """
     tmp = temporary_name(path)
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        with naming(path):
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view):]
+                os.fsync(fd)
+            finally:
+                os.close(fd)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

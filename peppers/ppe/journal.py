@@ -56,7 +56,7 @@ import re
 import threading
 from pathlib import Path
 
-from peppers.errors import JournalError
+from peppers.errors import JournalError, naming
 from peppers.io.atomic import atomic_write_bytes, fsync_dir
 
 MAGIC = "peppers-journal/1"
@@ -207,15 +207,17 @@ class TileJournal:
         line = f"done {int(index)}\n".encode()
         with self._lock:
             fd = self._own_fd()
-            if os.write(fd, line) != len(line):
-                raise JournalError(f"{self.writer_path}: short write while marking tile {index}")
-            if self.sync_each:
-                os.fdatasync(fd)
+            with naming(self.writer_path):
+                if os.write(fd, line) != len(line):
+                    raise JournalError(f"{self.writer_path}: short write while marking tile "
+                                       f"{index}")
+                if self.sync_each:
+                    os.fdatasync(fd)
             self._mine.add(int(index))
 
     def sync(self) -> None:
         """Make every ``done`` line so far durable (for ``sync_each=False``)."""
-        with self._lock:
+        with self._lock, naming(self.writer_path):
             os.fdatasync(self._own_fd())
 
     def mark_complete(self) -> None:

@@ -38,6 +38,8 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+from peppers.errors import naming
+
 #: Event kinds that are not fsync-ed (frequent, and harmless to lose).
 VOLATILE = ("tile", "log")
 
@@ -69,9 +71,10 @@ class EventLog:
         with self._lock:
             if self._fd < 0:
                 return event
-            os.write(self._fd, line)
-            if kind not in VOLATILE:
-                os.fsync(self._fd)
+            with naming(self.path):                   # a full disk names the log
+                os.write(self._fd, line)
+                if kind not in VOLATILE:
+                    os.fsync(self._fd)
             listeners = list(self.listeners)
         for listener in listeners:
             listener(event)
