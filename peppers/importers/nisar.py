@@ -205,27 +205,32 @@ def _listed(h: _H5, name: str) -> list[str]:
             for v in values]
 
 
+def _uniform_axis(h: _H5, name: str, spacing_name: str, count: int, what: str, along: str,
+                  unit: str) -> tuple[np.ndarray, float]:
+    """The axis vector ``name`` and its spacing, checked against the image size and each other.
+
+    The product's ``count`` values must step uniformly by ``spacing_name``
+    (to 1e-6 of a step); otherwise a one-line error names the dataset.
+    """
+    values = h.vector(name)
+    step = h.number(spacing_name)
+    if values.size != count:
+        raise h.fail(name, f"has {values.size} {what} for an image of {count} {along}")
+    if count > 1 and abs((values[-1] - values[0]) / (count - 1) - step) > 1e-6 * step:
+        raise h.fail(spacing_name, f"is {step!r} {unit} but {name.rsplit('/', 1)[-1]} steps by "
+                                   f"{(values[-1] - values[0]) / (count - 1)!r} {unit}")
+    return values, step
+
+
 def _scene(h: _H5, band: str, swath: str, frequency: str, lines: int, samples: int) -> Scene:
     slc = f"{band}/SLC"
     t_name = f"{slc}/swaths/zeroDopplerTime"
     epoch = h.epoch(t_name)
-    times = h.vector(t_name)
-    dt = h.number(f"{slc}/swaths/zeroDopplerTimeSpacing")
-    if times.size != lines:
-        raise h.fail(t_name, f"has {times.size} times for an image of {lines} lines")
-    if lines > 1 and abs((times[-1] - times[0]) / (lines - 1) - dt) > 1e-6 * dt:
-        raise h.fail(f"{slc}/swaths/zeroDopplerTimeSpacing",
-                     f"is {dt!r} s but zeroDopplerTime steps by "
-                     f"{(times[-1] - times[0]) / (lines - 1)!r} s")
+    times, dt = _uniform_axis(h, t_name, f"{slc}/swaths/zeroDopplerTimeSpacing", lines,
+                              "times", "lines", "s")
     r_name = f"{swath}/slantRange"
-    ranges = h.vector(r_name)
-    dr = h.number(f"{swath}/slantRangeSpacing")
-    if ranges.size != samples:
-        raise h.fail(r_name, f"has {ranges.size} ranges for an image of {samples} samples")
-    if samples > 1 and abs((ranges[-1] - ranges[0]) / (samples - 1) - dr) > 1e-6 * dr:
-        raise h.fail(f"{swath}/slantRangeSpacing",
-                     f"is {dr!r} m but slantRange steps by "
-                     f"{(ranges[-1] - ranges[0]) / (samples - 1)!r} m")
+    ranges, dr = _uniform_axis(h, r_name, f"{swath}/slantRangeSpacing", samples,
+                               "ranges", "samples", "m")
     f0 = h.number(f"{swath}/processedCenterFrequency")
     look = h.text(f"{band}/identification/lookDirection").lower()
     if look not in ("left", "right"):
