@@ -50,8 +50,14 @@ def encode(message: dict[str, Any]) -> bytes:
     Raises
     ------
     ProtocolError
-        If the encoded line is longer than :data:`MAX_MESSAGE`.
+        If the message has its own ``v`` (the key is the protocol's: a
+        message's ``v`` would replace the version and the other side would
+        refuse the line), or the encoded line is longer than
+        :data:`MAX_MESSAGE`.
     """
+    if "v" in message:
+        raise ProtocolError(f"message key 'v' is reserved for the protocol version "
+                            f"(got v={message['v']!r})")
     line = json.dumps({"v": PROTOCOL, **message}, separators=(",", ":"),
                       default=str).encode() + b"\n"
     if len(line) > MAX_MESSAGE:

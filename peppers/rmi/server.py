@@ -330,8 +330,8 @@ class MonitorServer:
             return
         try:
             client.out += encode(message)
-        except ProtocolError:
-            client.out += encode({"type": "error", "error": "reply too large to send"})
+        except ProtocolError as error:
+            client.out += encode({"type": "error", "error": f"reply not sent: {error}"})
         if len(client.out) > MAX_BACKLOG:
             log.warning("monitor: dropping client %d, %d bytes unread", client.cid,
                         len(client.out))
