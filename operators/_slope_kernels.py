@@ -10,27 +10,30 @@ lobe of a zero-padded rectangular window the log-power is close to a
 parabola, so the refinement error is a small fraction of the padded bin.
 
 :func:`interpolate_frequencies` spreads the estimates, made on a grid of
-nodes anchored to the image, to every pixel by bilinear interpolation of
-the unit phasors ``exp(2 pi j f)`` rather than of ``f``, so that two nodes
-on either side of the +-0.5 cycles/pixel wrap average to a frequency near
-the wrap and not to zero. The nodes' phasors are computed once per node
-(:func:`node_phasors`), not once per pixel.
+nodes anchored to the image, to every pixel by bilinear interpolation. The
+four nodes of a cell are unwrapped against the cell's first corner
+(``f - round(f - f_00)``) before they are weighted and the result wrapped
+back to ``[-0.5, 0.5)``, so that two nodes on either side of the +-0.5
+cycles/pixel wrap average to a frequency near the wrap and not to zero.
+(The former interpolation of the unit phasors ``exp(2 pi j f)`` gives the
+same frequency to third order in the nodes' spread, at two ``atan2`` per
+pixel; this one is a multiply-add per pixel.)
 
-:func:`local_peaks` is the coarse-to-fine form of the same estimator, all
-nodes of a tile in one GIL-free call. The zero-padded spectrum on the
-``o N_r x o N_c`` grid is the DFT ``F(k, l) = sum_r sum_c x[r, c]
-exp(-2 pi j (k r / (o N_r) + l c / (o N_c)))``; its bins ``(o k', o l')``
-are the plain ``N_r x N_c`` spectrum. So the plain spectrum (radix-2 FFT
-per axis, or a direct DFT for other lengths) locates the strongest coarse
-bin ``(k', l')``, and only the padded bins within one coarse bin of it
-(``2 o + 1`` per axis, plus one on each side for the parabola) are
-evaluated, as a separable DFT with tabulated phasors. For a fringe whose
-main lobe holds the global maximum (always, for a clean plane wave) this
-finds the same bin as the full padded FFT; on noise it may lock onto
-another of near-equal power, as the full search would on a slightly
-different realisation. Cost per node: ``N_r N_c log2(N_r N_c)`` for the
-plain spectrum and ``(2o + 3) N_r (N_c + 2o + 3)`` complex multiply-adds,
-against ``o^2 N_r N_c log2(o^2 N_r N_c)`` for the full padded FFT.
+The coarse-to-fine form of the estimator (``method="local"``): the
+zero-padded spectrum on the ``o N_r x o N_c`` grid is the DFT ``F(k, l) =
+sum_r sum_c x[r, c] exp(-2 pi j (k r / (o N_r) + l c / (o N_c)))``; its bins
+``(o k', o l')`` are the plain ``N_r x N_c`` spectrum. So the plain spectrum
+(FFTW, a fixed batch of windows per call: :func:`gather_windows`) locates
+the strongest coarse bin ``(k', l')``, and :func:`peaks_from_spectra`
+evaluates only the padded bins within one coarse bin of it (``2 o + 1`` per
+axis, plus one on each side for the parabola), as a separable DFT with
+tabulated phasors. For a fringe whose main lobe holds the global maximum
+(always, for a clean plane wave) this finds the same bin as the full padded
+FFT; on noise it may lock onto another of near-equal power, as the full
+search would on a slightly different realisation. Cost per node: one FFT
+of ``N_r N_c`` points and ``(2o + 3) N_r (N_c + 2o + 3)`` complex
+multiply-adds, against ``o^2 N_r N_c log2(o^2 N_r N_c)`` for the full
+padded FFT.
 """
 
 from __future__ import annotations
@@ -110,32 +113,30 @@ def spectral_peak(spectrum):
 
 
 @numba.njit(nogil=True, cache=True)
-def node_phasors(node_f):
-    """``(cos, sin)`` of ``2 pi node_f``: each node's unit phasor, computed once."""
-    two_pi = 2.0 * math.pi
-    re = np.empty(node_f.shape)
-    im = np.empty(node_f.shape)
-    for a in range(node_f.shape[0]):
-        for b in range(node_f.shape[1]):
-            re[a, b] = math.cos(two_pi * node_f[a, b])
-            im[a, b] = math.sin(two_pi * node_f[a, b])
-    return re, im
+def _wrap(f):
+    """``f`` wrapped to ``[-0.5, 0.5)`` cycles."""
+    return f - math.floor(f + 0.5)
 
 
 @numba.njit(nogil=True, cache=True)
-def _bilinear_phasor(re, im, ia, ib, w00, w01, w10, w11):
-    """Frequency of the bilinear mean of four node phasors, cycles per pixel."""
-    x = (w00 * re[ia, ib] + w01 * re[ia, ib + 1] + w10 * re[ia + 1, ib]
-         + w11 * re[ia + 1, ib + 1])
-    y = (w00 * im[ia, ib] + w01 * im[ia, ib + 1] + w10 * im[ia + 1, ib]
-         + w11 * im[ia + 1, ib + 1])
-    return math.atan2(y, x) / (2.0 * math.pi)
+def _cell_lines(nodes, ia, t, left, span):
+    """Per cell of node row ``ia``: the interpolated value on its left edge at
+    row fraction ``t`` and the change across the cell (nodes unwrapped against
+    the cell's first corner)."""
+    for ib in range(left.shape[0]):
+        f00 = nodes[ia, ib]
+        d01 = _wrap(nodes[ia, ib + 1] - f00)
+        d10 = _wrap(nodes[ia + 1, ib] - f00)
+        d11 = _wrap(nodes[ia + 1, ib + 1] - f00)
+        lo = f00 + t * d10
+        left[ib] = lo
+        span[ib] = f00 + ((1.0 - t) * d01 + t * d11) - lo
 
 
 @numba.njit(nogil=True, cache=True)
 def interpolate_frequencies(node_fr, node_fc, row0, col0, node_row0, node_col0,
                             step_r, step_c, out_r, out_c):
-    """Bilinear phasor interpolation of node frequencies onto pixels.
+    """Bilinear interpolation, across the wrap, of node frequencies onto pixels.
 
     Parameters
     ----------
@@ -147,12 +148,18 @@ def interpolate_frequencies(node_fr, node_fc, row0, col0, node_row0, node_col0,
     step_r, step_c : int
         Node spacing, pixels.
     out_r, out_c : ndarray (H, W), float32
-        Receive the frequencies, cycles per pixel.
+        Receive the frequencies, cycles per pixel, in ``[-0.5, 0.5)``.
+
+    Notes
+    -----
+    In the cell of nodes ``f_00, f_01, f_10, f_11`` (rows ``a, a + 1``,
+    columns ``b, b + 1``) with ``d_pq = wrap(f_pq - f_00)`` and fractional
+    position ``(t, u)``: ``left = f_00 + t d_10``, ``right = f_00 + (1 - t)
+    d_01 + t d_11`` and ``f = wrap(left + u (right - left))``. Each pixel's
+    value is a function of its four nodes and ``(t, u)`` alone, so tiles agree.
     """
     h, w = out_r.shape
-    rr, ri = node_phasors(node_fr)
-    cr, ci = node_phasors(node_fc)
-    # node column and weight of every output column, once (no division per pixel)
+    cells = node_fr.shape[1] - 1
     ibs = np.empty(w, np.int64)
     us = np.empty(w)
     for j in range(w):
@@ -160,20 +167,22 @@ def interpolate_frequencies(node_fr, node_fc, row0, col0, node_row0, node_col0,
         b = c // step_c
         us[j] = (c - b * step_c) / step_c
         ibs[j] = b - node_col0
+    left_r = np.empty(cells)
+    span_r = np.empty(cells)
+    left_c = np.empty(cells)
+    span_c = np.empty(cells)
     for i in range(h):
         r = row0 + i
         a = r // step_r
         t = (r - a * step_r) / step_r
         ia = a - node_row0
+        _cell_lines(node_fr, ia, t, left_r, span_r)
+        _cell_lines(node_fc, ia, t, left_c, span_c)
         for j in range(w):
-            u = us[j]
             ib = ibs[j]
-            w00 = (1.0 - t) * (1.0 - u)
-            w01 = (1.0 - t) * u
-            w10 = t * (1.0 - u)
-            w11 = t * u
-            out_r[i, j] = _bilinear_phasor(rr, ri, ia, ib, w00, w01, w10, w11)
-            out_c[i, j] = _bilinear_phasor(cr, ci, ia, ib, w00, w01, w10, w11)
+            u = us[j]
+            out_r[i, j] = _wrap(left_r[ib] + u * span_r[ib])
+            out_c[i, j] = _wrap(left_c[ib] + u * span_c[ib])
 
 
 # -- coarse-to-fine peak (local_peaks) ------------------------------------------------------
@@ -183,67 +192,6 @@ def dft_table(n, oversampling):
     k = np.arange(oversampling * n)[:, None]
     m = np.arange(n)[None, :]
     return np.exp(-2j * np.pi * ((k * m) % (oversampling * n)) / (oversampling * n))
-
-
-def fft_tables(n):
-    """Bit-reversal permutation and twiddles of a radix-2 FFT of length ``n``.
-
-    Returns ``(rev, twiddle)`` with ``twiddle[h + k] = exp(-2 pi j k / (2 h))``
-    for each stage's half length ``h`` (contiguous per stage); both empty
-    when ``n`` is not a power of two (the kernel then uses the direct DFT of
-    :func:`dft_table`).
-    """
-    if n < 2 or n & (n - 1):
-        return np.zeros(0, np.int64), np.zeros(0, np.complex128)
-    bits = n.bit_length() - 1
-    rev = np.array([int(format(i, f"0{bits}b")[::-1], 2) for i in range(n)], np.int64)
-    twiddle = np.zeros(n, np.complex128)
-    half = 1
-    while half < n:
-        twiddle[half:2 * half] = np.exp(-1j * np.pi * np.arange(half) / half)
-        half *= 2
-    return rev, twiddle
-
-
-@numba.njit(nogil=True, cache=True)
-def _transform(re, im, rev, tw_re, tw_im, tab_re, tab_im, s_re, s_im):
-    """Forward DFT of ``re + j im`` into ``s_re + j s_im`` (radix-2 FFT, or through
-    the table if ``rev`` is empty). Real arithmetic throughout: numba's complex
-    product guards against inf/nan (C99 Annex G) and does not vectorise."""
-    n = re.shape[0]
-    if rev.shape[0] == 0:
-        for k in range(n):
-            ar = 0.0
-            ai = 0.0
-            for m in range(n):
-                ar += tab_re[k, m] * re[m] - tab_im[k, m] * im[m]
-                ai += tab_re[k, m] * im[m] + tab_im[k, m] * re[m]
-            s_re[k] = ar
-            s_im[k] = ai
-        return
-    for i in range(n):
-        s_re[rev[i]] = re[i]
-        s_im[rev[i]] = im[i]
-    half = 1
-    while half < n:
-        size = 2 * half
-        for start in range(0, n, size):
-            for k in range(half):
-                wr = tw_re[half + k]
-                wi = tw_im[half + k]
-                i0 = start + k
-                i1 = i0 + half
-                br = s_re[i1]
-                bi = s_im[i1]
-                zr = br * wr - bi * wi
-                zi = br * wi + bi * wr
-                ar = s_re[i0]
-                ai = s_im[i0]
-                s_re[i0] = ar + zr
-                s_im[i0] = ai + zi
-                s_re[i1] = ar - zr
-                s_im[i1] = ai - zi
-        half = size
 
 
 @numba.njit(nogil=True, cache=True)
@@ -269,41 +217,52 @@ def split(table):
 
 
 @numba.njit(nogil=True, cache=True)
-def local_peaks(x, heights, widths, step_r, step_c, wr, wc, oversampling,
-                rev_r, twr_re, twr_im, tabr_re, tabr_im, rev_c, twc_re, twc_im, tabc_re, tabc_im,
-                padr_re, padr_im, padc_re, padc_im, node_fr, node_fc):
-    """Fringe frequency of every node of a tile, coarse-to-fine (module docstring).
+def gather_windows(x, first, widths, step_r, step_c, count, out):
+    """Copy the windows of nodes ``first .. first + count - 1`` into ``out``.
+
+    Node ``n`` is ``(n // widths, n % widths)``; its window is ``x[a step_r :
+    a step_r + N_r, b step_c : b step_c + N_c]`` with ``(N_r, N_c) =
+    out.shape[1:]``. Slots from ``count`` on are zeroed (a fixed batch).
+    """
+    wr, wc = out.shape[1], out.shape[2]
+    for i in range(out.shape[0]):
+        if i >= count:
+            out[i] = 0
+            continue
+        n = first + i
+        r0 = (n // widths) * step_r
+        c0 = (n % widths) * step_c
+        for r in range(wr):
+            for c in range(wc):
+                out[i, r, c] = x[r0 + r, c0 + c]
+
+
+@numba.njit(nogil=True, cache=True)
+def peaks_from_spectra(x, spectra, first, widths, step_r, step_c, count, oversampling,
+                       padr_re, padr_im, padc_re, padc_im, node_fr, node_fc):
+    """Fringe frequency of nodes ``first .. first + count - 1``, coarse-to-fine.
 
     Parameters
     ----------
     x : ndarray (H, W), complex
-        The tile's input region; node ``(a, b)``'s window is
-        ``x[a step_r : a step_r + wr, b step_c : b step_c + wc]``.
-    heights, widths : int
-        Number of node rows and columns.
-    step_r, step_c, wr, wc, oversampling : int
-        Node spacing, window and zero-padding factor.
-    rev_*, tw*_re, tw*_im, tab*_re, tab*_im : ndarray
-        Plain-spectrum tables per axis (``r`` rows, ``c`` columns):
-        :func:`fft_tables`, and :func:`dft_table` with oversampling 1 for a
-        length that is not a power of two (empty otherwise), split in parts.
+        The tile's input region (node windows as in :func:`gather_windows`).
+    spectra : ndarray (batch, N_r, N_c), complex
+        The plain 2-D spectra of those windows, in the batch order.
+    first, widths, step_r, step_c, count : int
+        First node, node columns, node spacing and nodes in this batch.
+    oversampling : int
+        Zero-padding factor.
     pad*_re, pad*_im : ndarray (o N, N), float64
         Padded-grid phasors (:func:`dft_table`), split in parts.
     node_fr, node_fc : ndarray (heights, widths), float64
         Receive the frequencies, cycles per pixel, in ``[-0.5, 0.5)``;
         ``(0, 0)`` for an all-zero window.
     """
+    wr, wc = spectra.shape[1], spectra.shape[2]
     n_big_r = oversampling * wr
     n_big_c = oversampling * wc
-    nmax = max(wr, wc)
     w_re = np.empty((wr, wc))
     w_im = np.empty((wr, wc))
-    sp_re = np.empty((wr, wc))
-    sp_im = np.empty((wr, wc))
-    l_re = np.empty(nmax)
-    l_im = np.empty(nmax)
-    s_re = np.empty(nmax)
-    s_im = np.empty(nmax)
     m_r = max(n_big_r, 2 * oversampling + 3)
     m_c = max(n_big_c, 2 * oversampling + 3)
     bins_r = np.empty(m_r, np.int64)
@@ -315,94 +274,86 @@ def local_peaks(x, heights, widths, step_r, step_c, wr, wc, oversampling,
     f_re = np.empty(m_c)
     f_im = np.empty(m_c)
     power = np.empty((m_r, m_c))
-    for a in range(heights):
-        for b in range(widths):
-            r0 = a * step_r
-            c0 = b * step_c
+    for i in range(count):
+        n = first + i
+        a = n // widths
+        b = n % widths
+        # the strongest bin of the plain spectrum (columns outer, as ever)
+        best = 0.0
+        kr = -1
+        kc = -1
+        for c in range(wc):
             for r in range(wr):
-                for c in range(wc):
-                    z = x[r0 + r, c0 + c]
-                    w_re[r, c] = z.real
-                    w_im[r, c] = z.imag
-            # plain spectrum: rows, then columns; its strongest bin
-            for r in range(wr):
-                _transform(w_re[r], w_im[r], rev_c, twc_re, twc_im, tabc_re, tabc_im,
-                           s_re, s_im)
-                for c in range(wc):
-                    sp_re[r, c] = s_re[c]
-                    sp_im[r, c] = s_im[c]
-            best = 0.0
-            kr = -1
-            kc = -1
+                z = spectra[i, r, c]
+                pw = float(z.real) * float(z.real) + float(z.imag) * float(z.imag)
+                if pw > best:
+                    best = pw
+                    kr = r
+                    kc = c
+        if kr < 0:
+            node_fr[a, b] = 0.0
+            node_fc[a, b] = 0.0
+            continue
+        r0 = a * step_r
+        c0 = b * step_c
+        for r in range(wr):
             for c in range(wc):
-                for r in range(wr):
-                    l_re[r] = sp_re[r, c]
-                    l_im[r] = sp_im[r, c]
-                _transform(l_re[:wr], l_im[:wr], rev_r, twr_re, twr_im, tabr_re, tabr_im,
-                           s_re, s_im)
-                for r in range(wr):
-                    pw = s_re[r] * s_re[r] + s_im[r] * s_im[r]
-                    if pw > best:
-                        best = pw
-                        kr = r
-                        kc = c
-            if kr < 0:
-                node_fr[a, b] = 0.0
-                node_fc[a, b] = 0.0
-                continue
-            nr = _axis_bins(kr, oversampling, wr, bins_r)
-            nc = _axis_bins(kc, oversampling, wc, bins_c)
-            # padded bins around it, a separable DFT: along columns, then rows
+                z = x[r0 + r, c0 + c]
+                w_re[r, c] = z.real
+                w_im[r, c] = z.imag
+        nr = _axis_bins(kr, oversampling, wr, bins_r)
+        nc = _axis_bins(kc, oversampling, wc, bins_c)
+        # padded bins around it, a separable DFT: along columns, then rows
+        for c in range(wc):
+            for q in range(nc):
+                tc_re[c, q] = padc_re[bins_c[q], c]
+                tc_im[c, q] = padc_im[bins_c[q], c]
+        for r in range(wr):
+            for q in range(nc):
+                g_re[r, q] = 0.0
+                g_im[r, q] = 0.0
             for c in range(wc):
+                xr = w_re[r, c]
+                xi = w_im[r, c]
                 for q in range(nc):
-                    tc_re[c, q] = padc_re[bins_c[q], c]
-                    tc_im[c, q] = padc_im[bins_c[q], c]
+                    g_re[r, q] += tc_re[c, q] * xr - tc_im[c, q] * xi
+                    g_im[r, q] += tc_re[c, q] * xi + tc_im[c, q] * xr
+        best = -1.0
+        pi = 0
+        pj = 0
+        for p in range(nr):
+            k = bins_r[p]
+            for q in range(nc):
+                f_re[q] = 0.0
+                f_im[q] = 0.0
             for r in range(wr):
+                tr = padr_re[k, r]
+                ti = padr_im[k, r]
                 for q in range(nc):
-                    g_re[r, q] = 0.0
-                    g_im[r, q] = 0.0
-                for c in range(wc):
-                    xr = w_re[r, c]
-                    xi = w_im[r, c]
-                    for q in range(nc):
-                        g_re[r, q] += tc_re[c, q] * xr - tc_im[c, q] * xi
-                        g_im[r, q] += tc_re[c, q] * xi + tc_im[c, q] * xr
-            best = -1.0
-            pi = 0
-            pj = 0
-            for p in range(nr):
-                k = bins_r[p]
-                for q in range(nc):
-                    f_re[q] = 0.0
-                    f_im[q] = 0.0
-                for r in range(wr):
-                    tr = padr_re[k, r]
-                    ti = padr_im[k, r]
-                    for q in range(nc):
-                        f_re[q] += tr * g_re[r, q] - ti * g_im[r, q]
-                        f_im[q] += tr * g_im[r, q] + ti * g_re[r, q]
-                edge_p = nr < n_big_r and (p == 0 or p == nr - 1)
-                for q in range(nc):
-                    pw = f_re[q] * f_re[q] + f_im[q] * f_im[q]
-                    power[p, q] = pw
-                    # the outermost bins only serve the parabola
-                    if edge_p or (nc < n_big_c and (q == 0 or q == nc - 1)):
-                        continue
-                    if pw > best:
-                        best = pw
-                        pi = p
-                        pj = q
-            tiny = best * 1e-30
-            l0 = math.log(best + tiny)
-            dr = 0.0
-            dc = 0.0
-            if n_big_r > 2:
-                dr = _refine(math.log(power[(pi - 1) % nr, pj] + tiny), l0,
-                             math.log(power[(pi + 1) % nr, pj] + tiny))
-            if n_big_c > 2:
-                dc = _refine(math.log(power[pi, (pj - 1) % nc] + tiny), l0,
-                             math.log(power[pi, (pj + 1) % nc] + tiny))
-            fr = (bins_r[pi] + dr) / n_big_r
-            fc = (bins_c[pj] + dc) / n_big_c
-            node_fr[a, b] = fr - math.floor(fr + 0.5)
-            node_fc[a, b] = fc - math.floor(fc + 0.5)
+                    f_re[q] += tr * g_re[r, q] - ti * g_im[r, q]
+                    f_im[q] += tr * g_im[r, q] + ti * g_re[r, q]
+            edge_p = nr < n_big_r and (p == 0 or p == nr - 1)
+            for q in range(nc):
+                pw = f_re[q] * f_re[q] + f_im[q] * f_im[q]
+                power[p, q] = pw
+                # the outermost bins only serve the parabola
+                if edge_p or (nc < n_big_c and (q == 0 or q == nc - 1)):
+                    continue
+                if pw > best:
+                    best = pw
+                    pi = p
+                    pj = q
+        tiny = best * 1e-30
+        l0 = math.log(best + tiny)
+        dr = 0.0
+        dc = 0.0
+        if n_big_r > 2:
+            dr = _refine(math.log(power[(pi - 1) % nr, pj] + tiny), l0,
+                         math.log(power[(pi + 1) % nr, pj] + tiny))
+        if n_big_c > 2:
+            dc = _refine(math.log(power[pi, (pj - 1) % nc] + tiny), l0,
+                         math.log(power[pi, (pj + 1) % nc] + tiny))
+        fr = (bins_r[pi] + dr) / n_big_r
+        fc = (bins_c[pj] + dc) / n_big_c
+        node_fr[a, b] = _wrap(fr)
+        node_fc[a, b] = _wrap(fc)

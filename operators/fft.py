@@ -87,25 +87,25 @@ def spectrum_shape(shape: tuple[int, int], kind: str) -> tuple[int, int]:
     return (shape[0], shape[1])
 
 
-def _plan_arrays(shape: tuple[int, int], dtype: np.dtype, kind: str):
+def _plan_arrays(shape: tuple[int, int], dtype: np.dtype, kind: str, batch: tuple[int, ...]):
     """Aligned (input, output) arrays and FFTW direction for a plan."""
     if kind in ("fft2", "ifft2"):
         if dtype not in _REAL_OF:
             raise ValueError(f"{kind} needs complex64 or complex128, got {dtype}")
-        a = pyfftw.empty_aligned(shape, dtype=dtype)
-        b = pyfftw.empty_aligned(shape, dtype=dtype)
+        a = pyfftw.empty_aligned(batch + shape, dtype=dtype)
+        b = pyfftw.empty_aligned(batch + shape, dtype=dtype)
         return a, b, "FFTW_FORWARD" if kind == "fft2" else "FFTW_BACKWARD"
     if dtype not in _COMPLEX_OF:
         raise ValueError(f"{kind} needs float32 or float64, got {dtype}")
-    real = pyfftw.empty_aligned(shape, dtype=dtype)
-    spec = pyfftw.empty_aligned(spectrum_shape(shape, kind), dtype=_COMPLEX_OF[dtype])
+    real = pyfftw.empty_aligned(batch + shape, dtype=dtype)
+    spec = pyfftw.empty_aligned(batch + spectrum_shape(shape, kind), dtype=_COMPLEX_OF[dtype])
     if kind == "rfft2":
         return real, spec, "FFTW_FORWARD"
     return spec, real, "FFTW_BACKWARD"
 
 
-def get_plan(shape: tuple[int, int], dtype, kind: str) -> pyfftw.FFTW:
-    """This thread's cached FFTW plan for a 2-D transform.
+def get_plan(shape: tuple[int, int], dtype, kind: str, batch: int = 0) -> pyfftw.FFTW:
+    """This thread's cached FFTW plan for a 2-D transform (or a batch of them).
 
     Parameters
     ----------
@@ -116,6 +116,12 @@ def get_plan(shape: tuple[int, int], dtype, kind: str) -> pyfftw.FFTW:
         ``rfft2``/``irfft2``; single or double precision.
     kind : {"fft2", "ifft2", "rfft2", "irfft2"}
         Which transform.
+    batch : int
+        ``0`` (default): one transform, arrays of ``shape``. ``n >= 1``: ``n``
+        transforms in one call, arrays of shape ``(n, *shape)`` transformed
+        over their last two axes. Keep ``n`` fixed for results that must not
+        depend on how many transforms a caller has (one plan, the same
+        arithmetic for every slot).
 
     Returns
     -------
@@ -133,18 +139,19 @@ def get_plan(shape: tuple[int, int], dtype, kind: str) -> pyfftw.FFTW:
     if kind not in KINDS:
         raise ValueError(f"FFT kind must be one of {KINDS}, got {kind!r}")
     shape = (int(shape[0]), int(shape[1]))
-    if min(shape) < 1:
-        raise ValueError(f"FFT shape must be positive, got {shape}")
+    if min(shape) < 1 or batch < 0:
+        raise ValueError(f"FFT shape must be positive and batch >= 0, got {shape}, {batch}")
     dtype = np.dtype(dtype)
     cache = _thread_cache()
-    key = (shape, dtype.str, kind)
+    key = (shape, dtype.str, kind, int(batch))
     plan = cache.get(key)
     if plan is not None:
         cache.move_to_end(key)
         return plan
-    a, b, direction = _plan_arrays(shape, dtype, kind)
+    lead = (int(batch),) if batch else ()
+    a, b, direction = _plan_arrays(shape, dtype, kind, lead)
     with _plan_lock:
-        plan = pyfftw.FFTW(a, b, axes=(0, 1), direction=direction,
+        plan = pyfftw.FFTW(a, b, axes=(-2, -1), direction=direction,
                            flags=("FFTW_ESTIMATE",), threads=1)
     cache[key] = plan
     while len(cache) > PLANS_PER_THREAD:

@@ -15,18 +15,18 @@ the 1999 InSAR-Peppers design (windows 16 x 16 to 16 x 64).
 Estimates are made on a grid of *nodes* anchored to the image: node
 ``(a, b)`` is centred on pixel ``(a step_r, b step_c)`` and its window covers
 rows ``a step_r - rows // 2 ..`` (``rows`` of them) and the same for columns.
-Each pixel gets the bilinear interpolation, as unit phasors, of the four
-nodes around it. A node's estimate is the same FFT of the same pixels in
+Each pixel gets the bilinear interpolation of the four nodes around it,
+unwrapped across the +-0.5 cycles/pixel wrap. A node's estimate is the same FFT of the same pixels in
 whatever tile it is computed, so the output does not depend on the tiling
 (nodes on a tile border are computed by both tiles, identically). The
 default step is half the window: estimates overlap by half.
 
 Two methods give the peak. ``spectrum`` (the reference) transforms each
 zero-padded window with pyFFTW and searches all ``o^2 N_r N_c`` bins.
-``local`` (the default) finds the strongest bin of the plain spectrum and
-evaluates the padded spectrum only within one plain bin of it, all nodes of
-a tile in one numba call
-(:func:`peppers.operators._slope_kernels.local_peaks`): the same bin on
+``local`` (the default) finds the strongest bin of the plain spectrum (pyFFTW,
+``BATCH`` windows per call) and evaluates the padded spectrum only within one
+plain bin of it
+(:func:`peppers.operators._slope_kernels.peaks_from_spectra`): the same bin on
 clean fringes, 1e-6 cycles/pixel apart (float64 against pyFFTW's float32),
 about ten times less arithmetic per node (``docs/stream1.md``).
 
@@ -56,6 +56,9 @@ __all__ = ["FringeSlope", "METHODS"]
 
 #: Peak searches: coarse-to-fine (default) and the full padded FFT (reference).
 METHODS = ("local", "spectrum")
+
+#: Windows per FFTW call of the ``local`` search (a fixed batch: one plan for all tiles).
+BATCH = 32
 
 
 class FringeSlope(LocalOperator):
@@ -144,14 +147,8 @@ class FringeSlope(LocalOperator):
         self.fft_shape = (self.window[0] * self.oversampling, self.window[1] * self.oversampling)
         self._tables = None
         if self.method == "local":
-            parts = []
-            for n in self.window:
-                rev, twiddle = kernels.fft_tables(n)
-                plain = kernels.dft_table(n, 1) if rev.size == 0 else np.zeros((0, 0), complex)
-                parts += [rev, *kernels.split(twiddle), *kernels.split(plain)]
-            for n in self.window:
-                parts += kernels.split(kernels.dft_table(n, self.oversampling))
-            self._tables = tuple(parts)
+            self._tables = tuple(part for n in self.window
+                                 for part in kernels.split(kernels.dft_table(n, self.oversampling)))
 
     def output_spec(self, input_specs: Mapping[str, ImageSpec]) -> dict[str, ImageSpec]:
         spec = input_specs["input"]
@@ -190,8 +187,15 @@ class FringeSlope(LocalOperator):
         node_fc = np.empty(nodes.shape)
         (sr, sc), (wr, wc) = self.step, self.window
         if self._tables is not None:
-            kernels.local_peaks(x, nodes.height, nodes.width, sr, sc, wr, wc, self.oversampling,
-                                *self._tables, node_fr, node_fc)
+            # plain spectra by FFTW, BATCH windows a call (always a full batch, so
+            # every node goes through the same plan whatever the tile)
+            plan = get_plan(self.window, dtype, "fft2", batch=BATCH)
+            total = nodes.height * nodes.width
+            for first in range(0, total, BATCH):
+                count = min(BATCH, total - first)
+                kernels.gather_windows(x, first, nodes.width, sr, sc, count, plan.input_array)
+                kernels.peaks_from_spectra(x, plan(), first, nodes.width, sr, sc, count,
+                                           self.oversampling, *self._tables, node_fr, node_fc)
         else:
             plan = get_plan(self.fft_shape, dtype, "fft2")
             staging = plan.input_array

@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 
 from peppers.errors import OperatorError
+from peppers.operators import _coherence_kernels as kernels
+from peppers.operators._trig_kernels import cos_sin_turns
 from peppers.operators.coherence import Coherence, expected_sample_coherence, phase_crb
 from peppers.operators.pixelwise import Multiply
 from peppers.operators.slope import FringeSlope
@@ -113,6 +115,45 @@ def test_fringe_is_compensated(window, gamma, fringe):
     raw = estimate(master, slave, window, compensate=False)[INNER].mean()
     assert compensated == pytest.approx(reference, abs=0.03)
     assert raw < reference - 0.1  # the uncompensated estimate really is biased
+
+
+def test_kernel_equals_the_estimator_written_out():
+    """Horner's evaluation against the formula of the kernels' docstring, summed
+    directly with numpy's phasors, per pixel, on random data and frequencies."""
+    rng = np.random.default_rng(11)
+    nr, nc, h, w = 5, 7, 9, 13
+    ifg, master, slave = ((rng.normal(size=(h + nr - 1, w + nc - 1))
+                           + 1j * rng.normal(size=(h + nr - 1, w + nc - 1))).astype(np.complex64)
+                          for _ in range(3))
+    f_rows, f_cols = rng.uniform(-0.5, 0.5, (2, h, w))
+    out = np.empty((h, w), np.float32)
+    kernels.coherence(ifg, master, slave, f_rows, f_cols, nr, nc, True, out)
+    i, j = np.mgrid[:nr, :nc]
+    for r in range(h):
+        for c in range(w):
+            demod = np.exp(-2j * np.pi * (f_rows[r, c] * (i - nr // 2) + f_cols[r, c] * (j - nc // 2)))
+            num = np.sum(ifg[r:r + nr, c:c + nc].astype(np.complex128) * demod)
+            den = np.sqrt(np.sum(np.abs(master[r:r + nr, c:c + nc].astype(np.complex128)) ** 2)
+                          * np.sum(np.abs(slave[r:r + nr, c:c + nc].astype(np.complex128)) ** 2))
+            assert out[r, c] == pytest.approx(min(abs(num) / den, 1.0), rel=1e-6)
+
+
+def test_cos_sin_turns_matches_numpy():
+    import numba
+
+    @numba.njit
+    def evaluate(f, c, s):
+        for k in range(f.size):
+            c[k], s[k] = cos_sin_turns(f[k])
+
+    f = np.concatenate([np.random.default_rng(2).uniform(-0.5, 0.5, 100_000),
+                        [-0.5, -0.25, 0.0, 0.125, 0.25, 0.4999999]])
+    c, s = np.empty_like(f), np.empty_like(f)
+    evaluate(f, c, s)
+    assert np.abs(c - np.cos(2 * np.pi * f)).max() < 1e-15
+    assert np.abs(s - np.sin(2 * np.pi * f)).max() < 1e-15
+    evaluate(f + 3.0, c, s)  # whole turns are removed first
+    assert np.abs(c - np.cos(2 * np.pi * f)).max() < 1e-14
 
 
 def test_tiles_and_threads_give_identical_results():

@@ -55,6 +55,22 @@ def test_interpolation_goes_through_the_wrap_not_zero():
     assert np.all(out_c == 0)
 
 
+def test_interpolation_is_exact_on_a_plane_of_frequencies_across_the_wrap():
+    """Bilinear interpolation reproduces a frequency linear in (row, col), also where
+    it passes +-0.5 cycles/pixel between nodes."""
+    a, b = np.mgrid[:4, :5]
+    step = (8, 16)
+    truth = lambda r, c: (0.45 + 0.004 * r + 0.001 * c + 0.5) % 1 - 0.5  # noqa: E731
+    nodes = truth(a * step[0], b * step[1])
+    out_r = np.empty((24, 64), np.float32)
+    out_c = np.empty((24, 64), np.float32)
+    kernels.interpolate_frequencies(nodes, -nodes, 0, 0, 0, 0, *step, out_r, out_c)
+    r, c = np.mgrid[:24, :64]
+    err = (out_r - truth(r, c) + 0.5) % 1 - 0.5
+    assert np.abs(err).max() < 1e-6 and np.any(np.abs(truth(r, c)) > 0.49)
+    assert np.abs((out_c + truth(r, c) + 0.5) % 1 - 0.5).max() < 1e-6
+
+
 @pytest.mark.parametrize("window, oversampling", [((16, 32), 4), ((12, 20), 4), ((16, 64), 2),
                                                   ((2, 3), 4), ((16, 16), 1)])
 def test_local_search_finds_the_full_spectrum_peak(window, oversampling):
