@@ -85,3 +85,17 @@ def column_power(spectra):
             z = row[k]
             power[k] += z.real * z.real + z.imag * z.imag
     return power
+
+
+@numba.njit(nogil=True, cache=True)
+def interferogram(master, slave):
+    """``master * conj(slave)`` in one pass, complex64 (products in double precision)."""
+    out = np.empty(master.shape, np.complex64)
+    for i in range(master.shape[0]):
+        for j in range(master.shape[1]):
+            a = master[i, j]
+            b = slave[i, j]
+            ar, ai, br, bi = np.float64(a.real), np.float64(a.imag), np.float64(b.real), \
+                np.float64(b.imag)
+            out[i, j] = complex(ar * br + ai * bi, ai * br - ar * bi)
+    return out

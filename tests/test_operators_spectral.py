@@ -37,6 +37,31 @@ def test_fringe_frequency_estimate(aligned_pair):
     assert fringe_frequency(np.zeros((4, 8))) == (0.0, 0.0)
 
 
+def direct_fringe_frequency(z: np.ndarray) -> tuple[float, float]:
+    """The definition: every line zero-padded to 4 x the width, power spectra summed."""
+    from peppers.operators.fft import next_fast_length
+
+    n = next_fast_length(4 * z.shape[1])
+    power = np.sum(np.abs(np.fft.fft(z, n=n, axis=1)) ** 2, axis=0)
+    k = int(np.argmax(power))
+    ym, y0, yp = power[k - 1], power[k], power[(k + 1) % n]
+    f = (k + np.clip(0.5 * (ym - yp) / (ym - 2 * y0 + yp), -0.5, 0.5)) / n
+    return (f - 1.0 if f >= 0.5 else f), y0 / power.mean()
+
+
+@pytest.mark.parametrize("shape, dtype", [((64, 128), np.complex64), ((37, 53), np.complex128),
+                                          ((5, 100), np.complex64)])
+def test_fringe_frequency_through_autocorrelation_equals_padded_spectra(shape, dtype):
+    rng = np.random.default_rng(sum(shape))
+    cols = np.arange(shape[1])
+    z = (np.exp(2j * np.pi * (0.137 * cols + rng.uniform(0, 1, (shape[0], 1))))
+         + 0.7 * (rng.standard_normal(shape) + 1j * rng.standard_normal(shape))).astype(dtype)
+    f, snr = fringe_frequency(z)
+    want_f, want_snr = direct_fringe_frequency(z.astype(np.complex128))
+    assert f == pytest.approx(want_f, abs=1e-6) and abs(f - 0.137) < 0.01
+    assert snr == pytest.approx(want_snr, rel=1e-4)
+
+
 def test_range_filter_restores_coherence_and_keeps_phase(aligned_pair):
     m, s = aligned_pair
     before, _ = coherence_and_phase(m, s, FRINGE)
