@@ -69,18 +69,33 @@ def _splat(image, pad, y, x, amp, lut_a, lut_r, q, support, wa, wr):
     lies entirely outside the unpadded image and is skipped: the inner loops
     have fixed bounds.
     """
+    _splat_rows(image, -pad, image.shape[0] - 2 * pad, pad, y, x, amp, lut_a, lut_r, q,
+                support, wa, wr)
+
+
+@njit(nogil=True, cache=True)
+def _splat_rows(image, row0, lines, pad, y, x, amp, lut_a, lut_r, q, support, wa, wr):
+    """:func:`_splat` into a buffer of some rows of the padded image.
+
+    ``image[r - row0, pad + c]`` is pixel ``(r, c)`` of an image of ``lines``
+    rows padded by ``pad`` on every side; the buffer has the full padded
+    width. A response the padded image holds must lie in the buffer.
+    """
     half = support // 2
     r0 = int(math.floor(y)) - half + 1
     c0 = int(math.floor(x)) - half + 1
-    if (r0 < -pad or c0 < -pad or r0 + support > image.shape[0] - pad
+    if (r0 < -pad or c0 < -pad or r0 + support > lines + pad
             or c0 + support > image.shape[1] - pad):
         return
+    b0 = r0 - row0
+    if b0 < 0 or b0 + support > image.shape[0]:
+        raise ValueError("synthesis: a response falls outside the row buffer")
     _weights(lut_a, q, half, y, r0, wa)
     _weights(lut_r, q, half, x, c0, wr)
     for t in range(support):
         row_amp = np.complex64(amp * wa[t])
         for u in range(support):
-            image[pad + r0 + t, pad + c0 + u] += row_amp * wr[u]
+            image[b0 + t, pad + c0 + u] += row_amp * wr[u]
 
 
 @njit(nogil=True, cache=True)
@@ -89,17 +104,29 @@ def _place(beta, i, a, j, b, k, jitter, scale):
 
     Draws two uniform numbers (row, then column jitter) from numba's stream.
     """
+    return _place_rows(beta, 0, i, a, j, b, k, jitter, scale)
+
+
+@njit(nogil=True, cache=True)
+def _place_rows(beta, field_row0, i, a, j, b, k, jitter, scale):
+    """:func:`_place` with fields holding rows ``field_row0 ..`` of the grid.
+
+    The position ``(ye, xe)`` is on the whole grid; the bilinear cell
+    ``(ci, cj)`` indexes the fields. ``ye - field_row0`` is exact in floating
+    point (an integer subtracted from a larger number), so the weights are
+    those of the whole-grid fields bit for bit.
+    """
     ye = i + (a + 0.5 + jitter * (np.random.random() - 0.5)) / k - 0.5
     xe = j + (b + 0.5 + jitter * (np.random.random() - 0.5)) / k - 0.5
-    ci, cj, fy, fx = _corner(beta.shape, ye, xe)
+    ci, cj, fy, fx = _corner(beta.shape, ye - field_row0, xe)
     sigma = math.sqrt(max(_bilinear(beta, ci, cj, fy, fx), 0.0)) * scale
     return ye, xe, ci, cj, fy, fx, sigma
 
 
 @njit(nogil=True, cache=True)
 def synthesize_block(seed, row_lo, row_hi, k, jitter, beta, gamma, row_offset, col_offset,
-                     phase, margin_rows, margin_cols, lut_a, lut_r, q, support, pad, master,
-                     slave):
+                     phase, field_row0, margin_rows, margin_cols, lut_a, lut_r, q, support, pad,
+                     lines, row0, master, slave):
     """Scatterers of extended-grid rows ``row_lo .. row_hi-1`` into both images.
 
     Parameters
@@ -113,9 +140,13 @@ def synthesize_block(seed, row_lo, row_hi, k, jitter, beta, gamma, row_offset, c
     jitter : float
         Random displacement inside the sub-cell, fraction of its size.
     beta, gamma : (R, C) float32
-        Backscatter (expected intensity) and coherence on the extended grid.
+        Backscatter (expected intensity) and coherence on rows
+        ``field_row0 .. field_row0 + R - 1`` of the extended grid; they must
+        hold rows ``row_lo - 1 .. row_hi`` (those inside the grid).
     row_offset, col_offset, phase : (R, C) float64
-        Slave-minus-master position and the interferometric phase.
+        Slave-minus-master position and the interferometric phase, same rows.
+    field_row0 : int
+        Extended-grid row of the fields' row 0.
     margin_rows, margin_cols : int
         Extended-grid pixel (i, j) is image pixel (i - margin_rows, j - margin_cols).
     lut_a, lut_r : (support*q + 1,) float32
@@ -126,8 +157,13 @@ def synthesize_block(seed, row_lo, row_hi, k, jitter, beta, gamma, row_offset, c
         Pixels per axis touched by one scatterer.
     pad : int
         Padding of the images on every side, at least ``support``.
-    master, slave : (lines + 2 pad, samples + 2 pad) complex64
-        Padded images accumulated in place.
+    lines : int
+        Image lines.
+    row0 : int
+        Image row (from ``-pad``) of the buffers' row 0.
+    master, slave : (rows, samples + 2 pad) complex64
+        Rows ``row0 ..`` of the padded images, accumulated in place; they
+        must hold every row the block's responses reach.
     """
     np.random.seed(seed)
     n_cols = beta.shape[1]
@@ -138,7 +174,8 @@ def synthesize_block(seed, row_lo, row_hi, k, jitter, beta, gamma, row_offset, c
         for a in range(k):
             for j in range(n_cols):
                 for b in range(k):
-                    ye, xe, ci, cj, fy, fx, sigma = _place(beta, i, a, j, b, k, jitter, scale)
+                    ye, xe, ci, cj, fy, fx, sigma = _place_rows(beta, field_row0, i, a, j, b,
+                                                                k, jitter, scale)
                     amp = sigma * complex(np.random.standard_normal(),
                                           np.random.standard_normal())
                     other = sigma * complex(np.random.standard_normal(),
@@ -149,10 +186,11 @@ def synthesize_block(seed, row_lo, row_hi, k, jitter, beta, gamma, row_offset, c
                         * complex(math.cos(phi), -math.sin(phi))
                     y = ye - margin_rows
                     x = xe - margin_cols
-                    _splat(master, pad, y, x, amp, lut_a, lut_r, q, support, wa, wr)
-                    _splat(slave, pad, y + _bilinear(row_offset, ci, cj, fy, fx),
-                           x + _bilinear(col_offset, ci, cj, fy, fx), slave_amp,
-                           lut_a, lut_r, q, support, wa, wr)
+                    _splat_rows(master, row0, lines, pad, y, x, amp, lut_a, lut_r, q, support,
+                                wa, wr)
+                    _splat_rows(slave, row0, lines, pad, y + _bilinear(row_offset, ci, cj, fy, fx),
+                                x + _bilinear(col_offset, ci, cj, fy, fx), slave_amp,
+                                lut_a, lut_r, q, support, wa, wr)
 
 
 @njit(nogil=True, cache=True)

@@ -134,6 +134,10 @@ class SimulationConfig:
         Free text for the scene files.
     threads : int
         Worker threads (numba kernels release the GIL); 0 = all cores.
+    block_lines : int
+        Lines of the extended grid computed and held at a time (geometry
+        blocks and synthesis waves); 0 = 128 per thread, at least 256. The
+        files do not depend on it; memory grows with it, not with the scene.
     """
 
     lines: int = 4000
@@ -189,6 +193,7 @@ class SimulationConfig:
     allow_layover: bool = False
     sensor_name: str = "SIM-C"
     threads: int = 0
+    block_lines: int = 0
 
     def __post_init__(self) -> None:
         check_bounds(self, "simulate", _INT_BOUNDS, _FLOAT_BOUNDS)
@@ -267,6 +272,7 @@ _INT_BOUNDS = (
     ("lines", 64, 200_000), ("samples", 64, 100_000), ("seed", 0, 2**32 - 1),
     ("patches", 0, 64), ("scatterers_per_axis", 1, 8), ("irf_support", 4, 32),
     ("gcps", 0, 10_000), ("threads", 0, 1024), ("dem_voids", 0, 1000),
+    ("block_lines", 0, 100_000),
 )
 #: (option, lowest, highest) for the real-valued options.
 _FLOAT_BOUNDS = (

@@ -15,12 +15,22 @@ The steps, in order (each timed into ``truth.yaml``):
    highest possible heights sets the DEM area; a fractal DEM is synthesised
    there and its relief reduced if it would cause layover or shadow
    (:mod:`.terrain`).
-4. **Geometry.** Exact per-pixel ground points, slave offsets, phase, local
-   incidence on an extended master grid (:mod:`.radar_grid`).
-5. **Scatterers and noise.** Backscatter, coherence map, the two SLCs, thermal
-   noise (:mod:`.scatterers`).
-6. **Truth and files.** Flat-Earth phase, expected coherence, GCPs, the
-   rasters, ``truth.yaml`` (:mod:`.truth`).
+4. **Geometry**, streamed: exact per-pixel ground points, slave offsets,
+   phase, local incidence, backscatter and coherence map on the extended
+   master grid, a block of lines at a time (:mod:`.geometry_pass`); the
+   fields the synthesis needs go to scratch files, the geometric truth
+   rasters straight into theirs.
+5. **Scatterers and noise**, streamed: the two SLCs made in waves of
+   scatterer blocks into a row buffer, thermal noise and the expected
+   coherence added to each finished block of rows, which is written and
+   dropped (:mod:`.image_pass`).
+6. **Truth and files.** GCPs (read back from the coherence file), the scene
+   YAML files, ``truth.yaml`` (:mod:`.truth`).
+
+Only blocks are held (``block_lines`` lines, the terrain and its FFT), so the
+memory does not grow with the scene's lines; the files do not depend on the
+block size (every value is a per-pixel function, the random streams are per
+fixed block).
 
 Everything is written into a temporary sibling folder, which replaces
 ``outdir`` only when complete: a failed or killed simulation never leaves a
@@ -34,7 +44,7 @@ import os
 import shutil
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Callable
@@ -44,17 +54,20 @@ import numpy as np
 from peppers.errors import SimulationError
 from peppers.geometry.ellipsoid import (ecef_to_enu, ecef_to_llh, enu_basis,
                                         incidence_angle_deg, llh_to_ecef)
-from peppers.geometry.dem import GridDem
-from peppers.geometry.zero_doppler import geo2rdr, look_sign, rdr2geo
+from peppers.geometry.zero_doppler import geo2rdr, rdr2geo
+from peppers.image import ImageSpec, Region
+from peppers.io.raw import RawImage
 from peppers.geometry.geoid import GeoidGrid
 from peppers.operators.simulate import orbits, scatterers, truth
 from peppers.operators.simulate.config import SimulationConfig
 from peppers.operators.simulate.deformation import MogiSource, OkadaSource, ecef_displacement
 from peppers.operators.simulate.dem_errors import reference_dem, write_reference_dem
-from peppers.operators.simulate.layover import truth_layover_shadow
+from peppers.operators.simulate.geometry_pass import Scratch, geometry_pass
+from peppers.operators.simulate.image_pass import image_pass
 from peppers.operators.simulate.irf import ImpulseResponse
-from peppers.operators.simulate.radar_grid import (GridSpec, ellipsoid_phase, ground_geometry,
-                                                    parallel_map)
+from peppers.operators.simulate.radar_grid import (BLOCK_LINES, GridSpec, _intersect,
+                                                    ellipsoid_phase_spline, refuse_layover,
+                                                    surface_orientation)
 from peppers.operators.simulate.terrain import make_terrain
 from peppers.scene import Scene, load_scene, write_scene
 
@@ -323,98 +336,114 @@ def _simulate_into(folder: Path, cfg: SimulationConfig,
             return ecef_displacement(xyz, sources, cfg.base_height_m)
     clock.done("terrain")
 
-    # 4: geometry
-    geometry = ground_geometry(grid, master_orbit, grid, slave_orbit, look_side=cfg.look_side,
-                               wavelength_m=cfg.wavelength_m, terrain=terrain, margin=margin,
-                               along_lag_s=lag, threads=threads, displacement=displacement,
-                               allow_layover=cfg.allow_layover)
-    flat_phase = ellipsoid_phase(grid, master_orbit, grid, slave_orbit,
-                                 look_side=cfg.look_side, wavelength_m=cfg.wavelength_m,
-                                 along_lag_s=lag, threads=threads)
-    clock.done("geometry")
-
-    # 5: scatterers, speckle, noise
-    irf = ImpulseResponse(cfg.bandwidth, cfg.irf_support)
-    beta = scatterers.backscatter(geometry.cos_inc, geometry.area_ratio)
-    gamma, patches = scatterers.coherence_map(beta.shape, margin, background=cfg.coherence,
-                                              low=cfg.low_coherence, patches=cfg.patches,
-                                              rng=rng_patches)
-    grid_shape = (cfg.lines, cfg.samples)
-    master_img, slave_img = scatterers.synthesize(
-        grid_shape, margin, beta=beta, gamma=gamma,
-        row_offset=geometry.row_offset, col_offset=geometry.col_offset, phase=geometry.phase,
-        irf_azimuth=irf, irf_range=irf, per_axis=cfg.scatterers_per_axis, jitter=cfg.jitter,
-        seed=cfg.seed, threads=threads)
-    clock.done("scatterers")
+    # 4: geometry, block by block of rows, into scratch fields and the truth rasters
+    block_lines = cfg.block_lines or BLOCK_LINES * max(2, threads)
     ma, mr = margin
-    mean_beta = float(np.mean(beta[ma:-ma, mr:-mr], dtype=np.float64))
-    noise_power = mean_beta / 10.0 ** (cfg.snr_db / 10.0)
-    tasks = [lambda: scatterers.thermal_noise(grid_shape, noise_power, irf, irf, rng_noise_m),
-             lambda: scatterers.thermal_noise(grid_shape, noise_power, irf, irf, rng_noise_s),
-             lambda: scatterers.expected_coherence(beta, gamma, geometry.phase, margin,
-                                                   noise_power, irf, irf)]
-    noise_m, noise_s, (coherence, geometric, intensity) = parallel_map(
-        lambda task: task(), tasks, threads)
-    master_img += noise_m
-    slave_img += noise_s
-    del noise_m, noise_s
-    clock.done("noise")
+    ext_shape = (cfg.lines + 2 * ma, cfg.samples + 2 * mr)
+    patches = scatterers.draw_patches(ext_shape, margin, low=cfg.low_coherence,
+                                      patches=cfg.patches, rng=rng_patches)
+    names = _raster_names(cfg, reference is not None)
+    rasters = truth.create_rasters(folder, names, (cfg.lines, cfg.samples))
+    scratch = Scratch(folder / ".scratch", ext_shape)
+    try:
+        kw = dict(look_side=cfg.look_side, terrain=terrain, margin=margin, threads=threads)
+        stats = geometry_pass(
+            scratch, rasters, cfg=cfg, grid=grid, master_orbit=master_orbit,
+            slave_orbit=slave_orbit, terrain=terrain, margin=margin, lag=lag, patches=patches,
+            flat_phase=ellipsoid_phase_spline(grid, master_orbit, grid, slave_orbit,
+                                              look_side=cfg.look_side,
+                                              wavelength_m=cfg.wavelength_m, along_lag_s=lag,
+                                              threads=threads),
+            displacement=displacement, reference=reference,
+            orientation=surface_orientation(grid, master_orbit, **kw), threads=threads,
+            block_lines=block_lines)
+        refuse_layover(stats.folded, stats.shadowed, cfg.allow_layover)
+        clock.done("geometry")
+
+        # 5: scatterers, speckle, noise, expected coherence, block by block into the files
+        irf = ImpulseResponse(cfg.bandwidth, cfg.irf_support)
+        mean_beta = stats.mean_beta(cfg.lines * cfg.samples)
+        noise_power = mean_beta / 10.0 ** (cfg.snr_db / 10.0)
+        spec = ImageSpec((cfg.lines, cfg.samples), np.dtype(np.complex64), 0)
+        images = [RawImage.create(folder / f"{name}.slc.vrt", spec,
+                                  raw_path=folder / f"{name}.slc")
+                  for name in ("master", "slave")]
+        image_pass(scratch, rasters, *images, cfg=cfg, margin=margin, stats=stats, irf=irf,
+                   noise_power=noise_power, threads=threads, block_lines=block_lines)
+        clock.done("images")
+    finally:
+        scratch.remove()
 
     # 6: files
-    write_scene(folder / "master.yaml", master_scene, master_img)
-    write_scene(folder / "slave.yaml", slave_scene, slave_img)
-    del master_img, slave_img
-    phase = geometry.interior("phase")
-    llh = geometry.interior("llh")
-    arrays = {
-        "phase_unflattened": phase,
-        "phase_flattened": phase - flat_phase,
-        "azimuth_offset": geometry.interior("row_offset"),
-        "range_offset": geometry.interior("col_offset"),
-        "coherence": coherence,
-        "coherence_unfiltered": coherence * geometric,
-        "height": llh[..., 2], "lat": llh[..., 0], "lon": llh[..., 1],
-        "intensity": intensity,
-    }
-    if geometry.los_displacement is not None:
-        los = geometry.interior("los_displacement")
-        arrays["los_displacement"] = los
-        arrays["phase_deformation"] = (-4.0 * np.pi / cfg.wavelength_m) * los
-    if cfg.allow_layover:
-        sat_pos, sat_vel = master_orbit.interpolate(grid.times(np.arange(cfg.lines)))
-        arrays["layover_shadow"] = truth_layover_shadow(
-            sat_pos, sat_vel, look_sign(cfg.look_side), grid.ranges(np.arange(cfg.samples)),
-            geometry.interior("xyz"), terrain.sampler(), relief_pad_m=2.0 * cfg.relief_m)
-    if reference is not None:
-        error = GridDem(reference.error, terrain.lat0, terrain.lon0, terrain.dlat, terrain.dlon)
-        arrays["reference_dem_error"] = error(llh[..., 0], llh[..., 1])
-    rasters = truth.write_rasters(folder, arrays)
-    gcps = truth.pick_gcps(coherence, llh[..., 0], llh[..., 1], llh[..., 2], cfg.gcps,
-                           0.9 * cfg.coherence / (1.0 + 10 ** (-cfg.snr_db / 10)), rng_gcps)
+    for image in images:
+        image.flush()
+        image.close()
+    write_scene(folder / "master.yaml", replace(master_scene, image_path=images[0].path))
+    write_scene(folder / "slave.yaml", replace(slave_scene, image_path=images[1].path))
+    for image in rasters.values():
+        image.flush()
+        image.close()
+    raster_entries = {name: truth.raster_entry(name) for name in names}
+
+    def ground(row: int, col: int) -> np.ndarray:
+        """(lat, lon, height) of one image pixel, as the geometry pass found it.
+
+        The intersection kernel starts each pixel from its neighbour's solution,
+        so the pixel's row of the extended grid is solved again whole.
+        """
+        cols = np.arange(-mr, cfg.samples + mr, dtype=np.float64)
+        return _intersect(grid, master_orbit, cfg.look_side, np.array([float(row)]), cols,
+                          terrain, float(np.mean(terrain.heights)), 1,
+                          retry=cfg.allow_layover)[1][0, col + mr]
+
+    coherence = truth_raster_rows(folder, "coherence")
+    gcps = truth.pick_gcps_by_rows((cfg.lines, cfg.samples), coherence, ground, cfg.gcps,
+                                   0.9 * cfg.coherence / (1.0 + 10 ** (-cfg.snr_db / 10)),
+                                   rng_gcps)
     truth.write_gcps(folder / "gcps.yaml", gcps)
     clock.done("write")
-    content = _describe(cfg, terrain, rasters, gcps, patches, centre_baseline, irf,
-                        noise_power, mean_beta, incidence, grid, master_orbit, slave_orbit,
-                        geometry, clock, threads)
+    content = _describe(cfg, terrain, raster_entries, gcps, scatterers.describe_patches(patches),
+                        centre_baseline, irf, noise_power, mean_beta, incidence, master_orbit,
+                        slave_orbit, stats, clock, threads)
     if sources:
-        los = geometry.interior("los_displacement")
         content["deformation"] = {
             "sources": [src.describe() for src in sources],
             "half_space_surface_height_m": cfg.base_height_m,
-            "los_displacement_range_m": [float(los.min()), float(los.max())],
+            "los_displacement_range_m": list(stats.los),
             "convention": "los_displacement = r2(still) - r2(moved): positive towards the slave "
                           "antenna (the MintPy/HyP3 sign); phase_deformation = "
                           "-4 pi / wavelength * los_displacement, part of phase_unflattened"}
     if reference is not None:
         content["reference_dem"] = reference.description
-    content["layover_shadow"] = {"allowed": cfg.allow_layover, "folded_pixels": geometry.folded,
-                                 "shadowed_pixels": geometry.shadowed}
+    content["layover_shadow"] = {"allowed": cfg.allow_layover, "folded_pixels": stats.folded,
+                                 "shadowed_pixels": stats.shadowed}
     if cfg.allow_layover:
-        mask = arrays["layover_shadow"]
-        content["layover_shadow"].update(layover_fraction=float(np.mean(mask == 1)),
-                                         shadow_fraction=float(np.mean(mask == 2)))
+        pixels = cfg.lines * cfg.samples
+        content["layover_shadow"].update(layover_fraction=stats.layover_pixels / pixels,
+                                         shadow_fraction=stats.shadow_pixels / pixels)
     truth.write_truth_yaml(folder / "truth.yaml", content)
     return content
+
+
+def _raster_names(cfg: SimulationConfig, has_reference: bool) -> list[str]:
+    """The truth rasters of a pair, in ``truth.yaml`` order."""
+    names = ["phase_unflattened", "phase_flattened", "azimuth_offset", "range_offset",
+             "coherence", "coherence_unfiltered", "height", "lat", "lon", "intensity"]
+    if cfg.has_deformation:
+        names += ["los_displacement", "phase_deformation"]
+    if cfg.allow_layover:
+        names.append("layover_shadow")
+    if has_reference:
+        names.append("reference_dem_error")
+    return names
+
+
+def truth_raster_rows(folder: Path, name: str) -> Callable[[int, int], np.ndarray]:
+    """``rows(lo, hi)``: rows ``lo .. hi - 1`` of a written truth raster."""
+    def rows(lo: int, hi: int) -> np.ndarray:
+        with RawImage.open(folder / "truth" / f"{name}.vrt") as image:
+            return image.read(Region(lo, 0, hi - lo, image.spec.shape[1]))
+    return rows
 
 
 def place_epicentre(cfg: SimulationConfig, east: float, north: float) -> tuple[float, float]:
@@ -445,12 +474,12 @@ def deformation_sources(cfg: SimulationConfig) -> list:
 
 
 def _describe(cfg, terrain, rasters, gcps, patches, centre_baseline, irf, noise_power,
-              mean_beta, incidence, grid, master_orbit, slave_orbit, geometry, clock,
+              mean_beta, incidence, master_orbit, slave_orbit, stats, clock,
               threads) -> dict:
     """The content of ``truth.yaml``."""
-    llh = geometry.interior("llh")
-    corners = np.array([[0, 0], [0, -1], [-1, 0], [-1, -1]])
-    corner_xyz = np.stack([geometry.interior("xyz")[i, j] for i, j in corners])
+    last_row, last_col = cfg.lines - 1, cfg.samples - 1
+    corners = [(0, 0), (0, last_col), (last_row, 0), (last_row, last_col)]
+    corner_xyz = np.stack([stats.corner_xyz[corner] for corner in corners])
     corner_baseline = orbits.measure_baseline(corner_xyz, master_orbit, slave_orbit,
                                               look_side=cfg.look_side,
                                               wavelength_m=cfg.wavelength_m)
@@ -480,12 +509,9 @@ def _describe(cfg, terrain, rasters, gcps, patches, centre_baseline, irf, noise_
                      "corners": [{k: float(v[i]) for k, v in corner_baseline.items()}
                                  for i in range(len(corners))]},
         "geometry": {"incidence_deg_near_far": list(incidence),
-                     "scene_centre_llh": [float(v) for v in llh[grid.lines // 2,
-                                                                 grid.samples // 2]],
-                     "range_offset_px": [float(geometry.col_offset.min()),
-                                         float(geometry.col_offset.max())],
-                     "azimuth_offset_px": [float(geometry.row_offset.min()),
-                                           float(geometry.row_offset.max())]},
+                     "scene_centre_llh": stats.centre_llh,
+                     "range_offset_px": list(stats.col_offset),
+                     "azimuth_offset_px": list(stats.row_offset)},
         "irf": {"model": "separable Kaiser-windowed sinc", "bandwidth": irf.bandwidth,
                 "support_px": irf.support, "kaiser_beta": irf.kaiser_beta,
                 "scatterers_per_pixel": cfg.scatterers_per_axis ** 2},

@@ -41,8 +41,9 @@ from peppers.geometry.zero_doppler import geo2rdr, look_sign
 from peppers.operators.simulate import _geometry_kernels as _k
 from peppers.operators.simulate.terrain import Terrain
 
-__all__ = ["GridSpec", "GroundGeometry", "ground_geometry", "ellipsoid_phase", "run_blocks",
-           "parallel_map"]
+__all__ = ["GridSpec", "GroundGeometry", "ground_geometry", "ground_geometry_block",
+           "surface_orientation", "refuse_layover", "ellipsoid_phase", "ellipsoid_phase_spline",
+           "run_blocks", "parallel_map"]
 
 #: Lines per block of work handed to a thread.
 BLOCK_LINES = 128
@@ -215,7 +216,7 @@ def ground_geometry(master_grid: GridSpec, master: Orbit, slave_grid: GridSpec, 
                     margin: tuple[int, int], along_lag_s: float,
                     threads: int, displacement=None,
                     allow_layover: bool = False) -> GroundGeometry:
-    """All per-pixel fields of the extended master grid (module docstring).
+    """All per-pixel fields of the whole extended master grid (module docstring).
 
     Parameters
     ----------
@@ -248,12 +249,82 @@ def ground_geometry(master_grid: GridSpec, master: Orbit, slave_grid: GridSpec, 
         ``allow_layover``) the terrain folds (layover) or hides (shadow) any
         pixel.
     """
+    kw = dict(look_side=look_side, terrain=terrain, margin=margin, threads=threads)
+    geometry = ground_geometry_block(
+        master_grid, master, slave_grid, slave, 0, master_grid.lines + 2 * margin[0],
+        wavelength_m=wavelength_m, along_lag_s=along_lag_s,
+        orientation=surface_orientation(master_grid, master, **kw),
+        start_height=float(np.mean(terrain.heights)), displacement=displacement,
+        allow_layover=allow_layover, **kw)
+    refuse_layover(geometry.folded, geometry.shadowed, allow_layover)
+    return geometry
+
+
+def refuse_layover(folded: int, shadowed: int, allow_layover: bool) -> None:
+    """Raise if the terrain folds or hides pixels and that is not allowed."""
+    if (folded or shadowed) and not allow_layover:
+        raise SimulationError(
+            f"simulate: the terrain folds {folded} pixels (layover) and hides {shadowed} "
+            "(shadow); reduce relief_m or slope_margin")
+
+
+def surface_orientation(master_grid: GridSpec, master: Orbit, *, look_side: str,
+                        terrain: Terrain, margin: tuple[int, int], threads: int = 1) -> float:
+    """The sign of ``(d/drow x d/dcol) . up`` at the centre of the extended grid.
+
+    +1 or -1 (set by the pass direction and the look side): the orientation
+    unfolded terrain has, against which :func:`ground_geometry_block` counts
+    folded pixels.
+    """
     ma, mr = margin
-    rows = np.arange(-ma, master_grid.lines + ma, dtype=np.float64)
+    n_rows, n_cols = master_grid.lines + 2 * ma, master_grid.samples + 2 * mr
+    rows = np.array([n_rows // 2, n_rows // 2 + 1], dtype=np.float64) - ma
+    cols = np.array([n_cols // 2, n_cols // 2 + 1], dtype=np.float64) - mr
+    xyz, _ = _intersect(master_grid, master, look_side, rows, cols, terrain,
+                        float(np.mean(terrain.heights)), threads)
+    centre = xyz[0, 0]
+    d_row, d_col = xyz[1, 0] - centre, xyz[0, 1] - centre
+    return float(np.sign(np.dot(np.cross(d_row, d_col), centre)))
+
+
+def ground_geometry_block(master_grid: GridSpec, master: Orbit, slave_grid: GridSpec,
+                          slave: Orbit, lo: int, hi: int, *, look_side: str,
+                          wavelength_m: float, terrain: Terrain, margin: tuple[int, int],
+                          along_lag_s: float, threads: int, orientation: float,
+                          start_height: float, displacement=None,
+                          allow_layover: bool = False) -> GroundGeometry:
+    """The fields of rows ``lo .. hi - 1`` of the extended master grid.
+
+    Every field is a per-pixel function of the orbits and the terrain (the
+    local incidence also of the neighbouring rows, computed here), so the
+    rows of any blocking are those of the whole grid bit for bit. Folded
+    and shadowed pixels are counted, not refused (:func:`refuse_layover`).
+
+    Parameters
+    ----------
+    lo, hi : int
+        Extended-grid rows (row ``i`` is image row ``i - margin[0]``).
+    orientation : float
+        :func:`surface_orientation`.
+    start_height : float
+        First height of the DEM intersection (the DEM's mean).
+    Others
+        As :func:`ground_geometry`.
+
+    Returns
+    -------
+    GroundGeometry
+        Arrays of ``hi - lo`` rows; ``margin`` is the grid's.
+    """
+    ma, mr = margin
+    a, b = max(lo - 1, 0), min(hi + 1, master_grid.lines + 2 * ma)
+    rows = np.arange(a, b, dtype=np.float64) - ma        # with neighbour rows
     cols = np.arange(-mr, master_grid.samples + mr, dtype=np.float64)
-    xyz, llh = _intersect(master_grid, master, look_side, rows, cols, terrain,
-                          float(np.mean(terrain.heights)), threads, retry=allow_layover)
-    t1 = master_grid.times(rows)
+    slab, llh = _intersect(master_grid, master, look_side, rows, cols, terrain,
+                           start_height, threads, retry=allow_layover)
+    inner = slice(lo - a, hi - a)
+    xyz, llh, own_rows = slab[inner], llh[inner], rows[inner]
+    t1 = master_grid.times(own_rows)
     moved = xyz if displacement is None else xyz + displacement(xyz)
     srow, scol, r2 = _slave_position(moved, slave, slave_grid, t1 + along_lag_s, threads)
     los = None
@@ -262,30 +333,23 @@ def ground_geometry(master_grid: GridSpec, master: Orbit, slave_grid: GridSpec, 
         los = still - r2
     r1 = master_grid.ranges(cols)[None, :]
     phase = (4.0 * np.pi / wavelength_m) * (r2 - r1)
-    srow -= rows[:, None]
+    srow -= own_rows[:, None]
     scol -= cols[None, :]
     cos_inc = np.empty(xyz.shape[:2], dtype=np.float32)
     area = np.empty(xyz.shape[:2], dtype=np.float32)
-    sat_pos, _ = master.interpolate(t1)
-    centre = xyz[xyz.shape[0] // 2, xyz.shape[1] // 2]
-    d_row = xyz[xyz.shape[0] // 2 + 1, xyz.shape[1] // 2] - centre
-    d_col = xyz[xyz.shape[0] // 2, xyz.shape[1] // 2 + 1] - centre
-    orientation = float(np.sign(np.dot(np.cross(d_row, d_col), centre)))
+    sat_pos, _ = master.interpolate(master_grid.times(rows))
 
-    def fields(lo: int, hi: int) -> tuple[int, int]:
-        a, b = max(lo - 1, 0), min(hi + 1, xyz.shape[0])  # neighbours for the differences
-        inc, ratio = (np.empty((b - a, xyz.shape[1]), dtype=np.float32) for _ in range(2))
-        counts = _k.surface_fields(xyz[a:b], sat_pos[a:b], orientation,
-                                   master_grid.sample_spacing_m, inc, ratio, lo - a, hi - a)
-        cos_inc[lo:hi], area[lo:hi] = inc[lo - a:hi - a], ratio[lo - a:hi - a]
+    def fields(p_lo: int, p_hi: int) -> tuple[int, int]:
+        s_lo, s_hi = p_lo + lo - a, p_hi + lo - a           # rows of the slab
+        c, d = max(s_lo - 1, 0), min(s_hi + 1, slab.shape[0])  # neighbours for differences
+        inc, ratio = (np.empty((d - c, slab.shape[1]), dtype=np.float32) for _ in range(2))
+        counts = _k.surface_fields(slab[c:d], sat_pos[c:d], orientation,
+                                   master_grid.sample_spacing_m, inc, ratio, s_lo - c, s_hi - c)
+        cos_inc[p_lo:p_hi], area[p_lo:p_hi] = inc[s_lo - c:s_hi - c], ratio[s_lo - c:s_hi - c]
         return counts
 
-    counts = np.array(run_blocks(xyz.shape[0], threads, fields))
+    counts = np.array(run_blocks(hi - lo, threads, fields)).reshape(-1, 2)
     folded, shadowed = (int(v) for v in counts.sum(axis=0))
-    if (folded or shadowed) and not allow_layover:
-        raise SimulationError(
-            f"simulate: the terrain folds {folded} pixels (layover) and hides {shadowed} "
-            "(shadow); reduce relief_m or slope_margin")
     return GroundGeometry((ma, mr), xyz, llh, srow, scol, phase, cos_inc, area, los,
                           folded, shadowed)
 
@@ -306,6 +370,21 @@ def ellipsoid_phase(master_grid: GridSpec, master: Orbit, slave_grid: GridSpec, 
     ndarray of shape (lines, samples), float64
         ``4 pi (r2 - r1) / lambda`` for the point of each pixel at height 0.
     """
+    spline = ellipsoid_phase_spline(master_grid, master, slave_grid, slave,
+                                    look_side=look_side, wavelength_m=wavelength_m,
+                                    along_lag_s=along_lag_s, threads=threads, step=step)
+    return spline(np.arange(master_grid.lines), np.arange(master_grid.samples))
+
+
+def ellipsoid_phase_spline(master_grid: GridSpec, master: Orbit, slave_grid: GridSpec,
+                           slave: Orbit, *, look_side: str, wavelength_m: float,
+                           along_lag_s: float, threads: int,
+                           step: int = 8) -> RectBivariateSpline:
+    """The spline of :func:`ellipsoid_phase`: ``spline(rows, cols)`` for any block of rows.
+
+    A spline value at a pixel does not depend on the other pixels asked for,
+    so row blocks of it equal the whole-grid evaluation bit for bit.
+    """
     def nodes(n: int) -> np.ndarray:
         return np.unique(np.append(np.arange(0, n, step), n - 1)).astype(np.float64)
 
@@ -314,6 +393,5 @@ def ellipsoid_phase(master_grid: GridSpec, master: Orbit, slave_grid: GridSpec, 
     _, _, r2 = _slave_position(xyz, slave, slave_grid, master_grid.times(rows) + along_lag_s,
                                threads)
     coarse = (4.0 * np.pi / wavelength_m) * (r2 - master_grid.ranges(cols)[None, :])
-    spline = RectBivariateSpline(rows, cols, coarse, kx=min(3, rows.size - 1),
-                                 ky=min(3, cols.size - 1))
-    return spline(np.arange(master_grid.lines), np.arange(master_grid.samples))
+    return RectBivariateSpline(rows, cols, coarse, kx=min(3, rows.size - 1),
+                               ky=min(3, cols.size - 1))

@@ -167,10 +167,12 @@ def slope_limits(heights: np.ndarray, dlat: float, dlon: float, lat_deg: float,
     # edge differences of every cell: two for d/drow, two for d/dcol
     d_row = (heights[1:, :] - heights[:-1, :]) / dy      # dh/dnorth along columns j
     d_col = (heights[:, 1:] - heights[:, :-1]) / dx      # dh/deast along rows i
-    north = np.stack([d_row[:, :-1], d_row[:, 1:]])       # (2, M-1, N-1)
-    east = np.stack([d_col[:-1, :], d_col[1:, :]])
-    along = (away_east * east[:, None] + away_north * north[None, :]).reshape(4, *north.shape[1:])
-    return max(float(along.max()), 0.0), max(float(-along.min()), 0.0)
+    high, low = -math.inf, math.inf
+    for north in (d_row[:, :-1], d_row[:, 1:]):           # one combination at a time:
+        for east in (d_col[:-1, :], d_col[1:, :]):        # a DEM-sized temporary, not four
+            along = away_east * east + away_north * north
+            high, low = max(high, float(along.max())), min(low, float(along.min()))
+    return max(high, 0.0), max(-low, 0.0)
 
 
 def make_terrain(bounds: tuple[float, float, float, float], *, posting_arcsec: float,

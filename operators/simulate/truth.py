@@ -33,7 +33,8 @@ from peppers.io.atomic import atomic_write_bytes
 from peppers.io.raw import RawImage
 from peppers.plain import plain
 
-__all__ = ["RASTERS", "write_rasters", "write_raster", "pick_gcps", "write_gcps", "write_truth_yaml",
+__all__ = ["RASTERS", "write_rasters", "write_raster", "raster_entry", "create_rasters",
+           "write_rows", "pick_gcps", "pick_gcps_by_rows", "write_gcps", "write_truth_yaml",
            "TRUTH_FORMAT", "load_truth", "read_truth_raster"]
 
 TRUTH_FORMAT = "peppers-sim-truth/1"
@@ -107,6 +108,34 @@ def write_rasters(folder: Path, arrays: dict[str, np.ndarray]) -> dict[str, dict
             for name, array in arrays.items()}
 
 
+def raster_entry(name: str) -> dict[str, Any]:
+    """The ``truth.yaml`` entry of raster ``name``."""
+    dtype, units, description = RASTERS[name]
+    return {"path": f"truth/{name}.vrt", "dtype": dtype, "units": units,
+            "description": description}
+
+
+def create_rasters(folder: Path, names: list[str],
+                   shape: tuple[int, int]) -> dict[str, RawImage]:
+    """Create (zero-filled) truth rasters ``folder/truth/NAME`` to be written row block by block.
+
+    Returns
+    -------
+    dict
+        ``name -> RawImage`` open for writing, in the order of ``names``.
+    """
+    (folder / "truth").mkdir(exist_ok=True)
+    return {name: RawImage.create(folder / "truth" / f"{name}.vrt",
+                                  ImageSpec(shape, np.dtype(RASTERS[name][0]), None))
+            for name in names}
+
+
+def write_rows(image: RawImage, row: int, array: np.ndarray) -> None:
+    """Write ``array`` as rows ``row ..`` of ``image`` (converted to its dtype)."""
+    data = np.ascontiguousarray(array, dtype=image.spec.dtype)
+    image.write(Region(row, 0, data.shape[0], data.shape[1]), data)
+
+
 def write_raster(folder: Path, name: str, array: np.ndarray, dtype: str, units: str,
                  description: str) -> dict[str, Any]:
     """Write one array as ``folder/truth/NAME.raw`` + ``.vrt``; its ``truth.yaml`` entry."""
@@ -139,9 +168,30 @@ def pick_gcps(coherence: np.ndarray, lat: np.ndarray, lon: np.ndarray, height: n
     list of dict
         ``row``, ``col``, ``lat``, ``lon``, ``height_m``, ``coherence``.
     """
+    return pick_gcps_by_rows(coherence.shape, lambda lo, hi: coherence[lo:hi],
+                             lambda i, j: (lat[i, j], lon[i, j], height[i, j]),
+                             count, threshold, rng)
+
+
+def pick_gcps_by_rows(shape: tuple[int, int], coherence_rows, ground,
+                      count: int, threshold: float,
+                      rng: np.random.Generator) -> list[dict[str, float]]:
+    """:func:`pick_gcps` reading the coherence one band of cells at a time.
+
+    Parameters
+    ----------
+    shape : (int, int)
+        Image shape.
+    coherence_rows : callable
+        ``coherence_rows(lo, hi)``: rows ``lo .. hi - 1`` of the coherence.
+    ground : callable
+        ``ground(row, col) -> (lat, lon, height)`` of one pixel.
+    count, threshold, rng
+        As :func:`pick_gcps`.
+    """
     if count == 0:
         return []
-    lines, samples = coherence.shape
+    lines, samples = shape
     cells_r = max(1, int(round(math.sqrt(count * lines / samples))))
     cells_c = max(1, int(math.ceil(count / cells_r)))
     edge_r, edge_c = int(0.05 * lines), int(0.05 * samples)
@@ -149,17 +199,19 @@ def pick_gcps(coherence: np.ndarray, lat: np.ndarray, lon: np.ndarray, height: n
     col_edges = np.linspace(edge_c, samples - edge_c, cells_c + 1).astype(int)
     points = []
     for a in range(cells_r):
+        band = coherence_rows(int(row_edges[a]), int(row_edges[a + 1]))
         for b in range(cells_c):
             if len(points) == count:
                 break
-            block = coherence[row_edges[a]:row_edges[a + 1], col_edges[b]:col_edges[b + 1]]
+            block = band[:, col_edges[b]:col_edges[b + 1]]
             rows, cols = np.nonzero(block >= threshold)
             if rows.size == 0:
                 continue
             k = int(rng.integers(rows.size))
             i, j = int(rows[k] + row_edges[a]), int(cols[k] + col_edges[b])
-            points.append({"row": i, "col": j, "lat": float(lat[i, j]), "lon": float(lon[i, j]),
-                           "height_m": float(height[i, j]), "coherence": float(coherence[i, j])})
+            lat, lon, height = ground(i, j)
+            points.append({"row": i, "col": j, "lat": float(lat), "lon": float(lon),
+                           "height_m": float(height), "coherence": float(band[rows[k], j])})
     return points
 
 
