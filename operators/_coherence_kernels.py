@@ -72,17 +72,27 @@ def _add(acc, x):
 
 
 @numba.njit(nogil=True, cache=True)
-def _row_powers(x, nc, w):
-    """``out[r, c] = sum_{j < nc} |x[r, c + j]|^2`` (left to right), float64."""
-    out = np.empty((x.shape[0], w))
-    for r in range(x.shape[0]):
-        for c in range(w):
-            acc = 0.0
-            for j in range(nc):
-                z = x[r, c + j]
-                acc += z.real * z.real + z.imag * z.imag
-            out[r, c] = acc
-    return out
+def _row_power(x, nc, p, out):
+    """``out[c] = sum_{j < nc} |x[c + j]|^2`` (left to right), float64; ``p`` is scratch."""
+    for c in range(x.shape[0]):
+        z = x[c]
+        p[c] = z.real * z.real + z.imag * z.imag
+    out[:] = 0.0
+    for j in range(nc):
+        _add(out, p[j:j + out.shape[0]])
+
+
+@numba.njit(nogil=True, cache=True)
+def _load_row(ifg, master, slave, k, nc, zr, zi, row_m, row_s, p):
+    """Input row ``k`` into ring slot ``k % nr``: the interferogram's parts and
+    both images' ``nc``-sums of power."""
+    slot = k % zr.shape[0]
+    for c in range(ifg.shape[1]):
+        z = ifg[k, c]
+        zr[slot, c] = z.real
+        zi[slot, c] = z.imag
+    _row_power(master[k], nc, p, row_m[slot])
+    _row_power(slave[k], nc, p, row_s[slot])
 
 
 @numba.njit(nogil=True, cache=True)
@@ -106,21 +116,25 @@ def coherence(ifg, master, slave, f_rows, f_cols, nr, nc, compensate, out):
     Notes
     -----
     The powers are separable box sums: each input row's ``nc``-sums once,
-    then ``nr`` of them per pixel (the same additions in the same order as
-    a per-pixel double loop, so the same numbers). The numerator follows
+    then ``nr`` of them per pixel, top to bottom (the same additions in the
+    same order as a per-pixel double loop, so the same numbers). Input rows
+    pass through a ring of ``nr`` rows, so the kernel's memory is a few
+    rows, whatever the tile. The numerator follows
     Horner's rule (module docstring), one output row at a time with the
     row's pixels innermost so the loops vectorise; every pixel still does
     its own operations in its own order.
     """
     h, w = out.shape
-    row_m = _row_powers(master, nc, w)
-    row_s = _row_powers(slave, nc, w)
-    zr = np.empty(ifg.shape)
-    zi = np.empty(ifg.shape)
-    for r in range(ifg.shape[0]):
-        for c in range(ifg.shape[1]):
-            zr[r, c] = ifg[r, c].real
-            zi[r, c] = ifg[r, c].imag
+    # the nr input rows of the current output row, in a ring (slot = row % nr):
+    # each input row is converted and power-summed once, and nothing of tile
+    # size is allocated (whole-tile intermediates made the kernel memory-bound)
+    zr = np.empty((nr, ifg.shape[1]))
+    zi = np.empty((nr, ifg.shape[1]))
+    row_m = np.empty((nr, w))
+    row_s = np.empty((nr, w))
+    p = np.empty(ifg.shape[1])
+    for k in range(nr - 1):
+        _load_row(ifg, master, slave, k, nc, zr, zi, row_m, row_s, p)
     er = np.empty(w)
     ei = np.empty(w)
     ecr = np.empty(w)
@@ -132,6 +146,7 @@ def coherence(ifg, master, slave, f_rows, f_cols, nr, nc, compensate, out):
     pm = np.empty(w)
     ps = np.empty(w)
     for r in range(h):
+        _load_row(ifg, master, slave, r + nr - 1, nc, zr, zi, row_m, row_s, p)
         _steps(f_rows[r], compensate, er, ei)
         _steps(f_cols[r], compensate, ecr, eci)
         num_re[:] = 0.0
@@ -139,15 +154,16 @@ def coherence(ifg, master, slave, f_rows, f_cols, nr, nc, compensate, out):
         pm[:] = 0.0
         ps[:] = 0.0
         for i in range(nr - 1, -1, -1):
-            xr_row = zr[r + i]
-            xi_row = zi[r + i]
+            xr_row = zr[(r + i) % nr]
+            xi_row = zi[(r + i) % nr]
             acc_re[:] = xr_row[nc - 1:nc - 1 + w]
             acc_im[:] = xi_row[nc - 1:nc - 1 + w]
             for j in range(nc - 2, -1, -1):
                 _horner_step(acc_re, acc_im, ecr, eci, xr_row[j:j + w], xi_row[j:j + w])
             _horner_step(num_re, num_im, er, ei, acc_re, acc_im)
-            _add(pm, row_m[r + i])
-            _add(ps, row_s[r + i])
+        for i in range(nr):
+            _add(pm, row_m[(r + i) % nr])
+            _add(ps, row_s[(r + i) % nr])
         for c in range(w):
             den = math.sqrt(pm[c] * ps[c])
             if den > 0.0:
