@@ -147,6 +147,8 @@ def resample(x, in_row0, in_col0, out_row0, out_col0, row_coef, col_coef, pu, pv
     col_in_v = np.empty(order + 1)
     span = taps * ncomp
     column = np.empty(span)
+    flat = x.ravel()
+    row_len = x.shape[1]
     outside = 0
     dense = row_raster.shape[0] > 0
     with_carrier = carrier.shape[0] > 0 and ncomp == 2
@@ -237,11 +239,13 @@ def resample(x, in_row0, in_col0, out_row0, out_col0, row_coef, col_coef, pu, pv
                 continue
             for k in range(span):
                 column[k] = 0.0
+            # flat unsigned indices: no negative-index wraparound test per load, so
+            # the multiply-adds over the taps x ncomp floats vectorise (bounds checked above)
             for a in range(taps):
                 weight = lut[qr, a]
-                xa = x[r0 + a, c0:c0 + span]
+                base = np.uint64((r0 + a) * row_len + c0)
                 for k in range(span):
-                    column[k] += weight * xa[k]
+                    column[k] += weight * flat[base + np.uint64(k)]
             for k in range(ncomp):
                 acc = 0.0
                 for b in range(taps):

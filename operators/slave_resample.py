@@ -203,7 +203,7 @@ class SlaveResampleFilter(LocalOperator):
             s *= range_carrier(self.bands.master_offset_hz, m_spec.first_sample_m,
                                m_spec.sample_spacing_m,
                                np.arange(grown.col, grown.col_stop))[None, :]
-        s = s.astype(np.complex64)
+        s = s.astype(np.complex64, copy=False)
         if self.azimuth:
             m = self.azimuth.filter_grown(m, ranged)
             s = self.azimuth.filter_grown(s, ranged)

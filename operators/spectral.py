@@ -67,6 +67,34 @@ SPECTRUM_PADDING = 4
 MIN_WIDTH = 0.05
 
 
+def lowpass_taps(width: float, ntaps: int) -> np.ndarray:
+    """Real low-pass FIR taps (Hamming-windowed sinc), symmetric, summing to one.
+
+    Parameters
+    ----------
+    width : float
+        Pass band width, cycles per sample (the band ``[-width/2, width/2]``).
+    ntaps : int
+        Odd number of taps.
+
+    Returns
+    -------
+    ndarray (ntaps,), float64
+        ``h[n]`` for ``n = -ntaps // 2 .. ntaps // 2``, exactly symmetric.
+
+    References
+    ----------
+    .. [1] A. V. Oppenheim, R. W. Schafer, *Discrete-Time Signal Processing*,
+       3rd ed., sec. 7.5 (window design of FIR filters).
+    """
+    half = ntaps // 2
+    n = np.arange(-half, half + 1, dtype=np.float64)
+    lowpass = width * np.sinc(width * n) * np.hamming(ntaps)
+    lowpass /= lowpass.sum()
+    lowpass[half + 1:] = lowpass[:half][::-1]
+    return lowpass
+
+
 def bandpass_taps(center: float, width: float, ntaps: int) -> np.ndarray:
     """Complex FIR band-pass taps (Hamming-windowed sinc), correlation order.
 
@@ -81,18 +109,11 @@ def bandpass_taps(center: float, width: float, ntaps: int) -> np.ndarray:
     -------
     ndarray (ntaps,), complex128
         ``w[k]`` such that ``y[j] = sum_k w[k] x[j + k - ntaps // 2]``; unit
-        gain at ``center``.
-
-    References
-    ----------
-    .. [1] A. V. Oppenheim, R. W. Schafer, *Discrete-Time Signal Processing*,
-       3rd ed., sec. 7.5 (window design of FIR filters).
+        gain at ``center``: :func:`lowpass_taps` (design and reference there)
+        moved to ``center``.
     """
-    half = ntaps // 2
-    n = np.arange(-half, half + 1, dtype=np.float64)
-    lowpass = width * np.sinc(width * n) * np.hamming(ntaps)
-    lowpass /= lowpass.sum()
-    h = lowpass * np.exp(2j * np.pi * center * n)
+    n = np.arange(-(ntaps // 2), ntaps // 2 + 1, dtype=np.float64)
+    h = lowpass_taps(width, ntaps) * np.exp(2j * np.pi * center * n)
     return np.ascontiguousarray(h[::-1])
 
 
@@ -441,10 +462,11 @@ class RangeCommonBand(LocalOperator):
                 shift = self.block_shift(master[r:r + br, c:c + bc],
                                          slave[r:r + br, c:c + bc], block)
                 centers = common_band(shift, self.bandwidth, self.centre)
+                lowpass = lowpass_taps(centers[2], self.fir_taps)
                 for image, center, out in zip((master, slave), centers[:2], outs):
-                    taps = bandpass_taps(center, centers[2], self.fir_taps)
-                    kernels.fir_rows(image, taps, piece.row - area.row, piece.col - area.col,
-                                     out[piece.relative_to(output_region)])
+                    kernels.fir_rows_shifted(image, lowpass, center, area.col - h,
+                                             piece.row - area.row, piece.col - area.col,
+                                             out[piece.relative_to(output_region)])
         return outs
 
     def compute(self, inputs: Mapping[str, np.ndarray],

@@ -62,6 +62,23 @@ def test_fringe_frequency_through_autocorrelation_equals_padded_spectra(shape, d
     assert snr == pytest.approx(want_snr, rel=1e-4)
 
 
+@pytest.mark.parametrize("centre, width, first_col", [(0.1, 0.7, 0), (-0.23, 0.5, 12345),
+                                                     (0.0, 0.85, 7)])
+def test_shifted_lowpass_fir_equals_the_complex_band_pass(centre, width, first_col):
+    from peppers.operators._spectral_kernels import fir_rows_shifted
+    from peppers.operators.spectral import lowpass_taps
+
+    rng = np.random.default_rng(first_col)
+    x = (rng.standard_normal((6, 90)) + 1j * rng.standard_normal((6, 90))).astype(np.complex64)
+    taps = bandpass_taps(centre, width, 33)
+    out = np.empty((4, 40), np.complex64)
+    # the definition, y[j] = sum_k taps[k] x[j + k] in complex128; x[:, 0] is image column
+    # first_col, the window of out[:, 0] starts at x[1, 3]
+    want = np.array([[np.sum(taps * row[3 + j:3 + j + 33]) for j in range(40)] for row in x[1:5]])
+    fir_rows_shifted(x, lowpass_taps(width, 33), centre, first_col, 1, 3, out)
+    np.testing.assert_allclose(out, want, atol=2e-6 * np.abs(want).max())
+
+
 def test_range_filter_restores_coherence_and_keeps_phase(aligned_pair):
     m, s = aligned_pair
     before, _ = coherence_and_phase(m, s, FRINGE)
