@@ -167,6 +167,23 @@ def test_sub_region_from_requested_input_is_bit_identical(row, col, height, widt
     assert np.array_equal(part, WHOLE[region.slices])
 
 
+@pytest.mark.parametrize("row_slope", [1e-5, 3e-3])
+def test_runs_of_pixels_equal_each_pixel_interpolated_alone(row_slope):
+    # slowly varying row offsets: long runs share their azimuth sums; fast ones: none do
+    op = PolynomialResampler(row_coeffs=[0.37, 0.002, row_slope], col_coeffs=[-2.6, 0.001, 0.04],
+                             beta=2.7)
+    image = BandLimited(0.8).image((40, 60))
+    region = Region(8, 8, 20, 40)
+    whole = op.compute({"input": read_region(image, op.input_region(region, {})["input"],
+                                             op.edge_mode)}, region)["output"]
+    for r in range(region.row, region.row_stop):
+        for c in range(region.col, region.col_stop):
+            one = Region(r, c, 1, 1)
+            tile = read_region(image, op.input_region(one, {})["input"], op.edge_mode)
+            value = op.compute({"input": tile}, one)["output"][0, 0]
+            assert value == whole[r - region.row, c - region.col], (r, c)
+
+
 def test_too_small_input_region_is_caught_not_read_out_of_bounds():
     class Shrunk(PolynomialResampler):
         def input_region(self, output_region, input_specs):
