@@ -29,6 +29,16 @@ missing, so the residual has no reference: :func:`fill_voids` fills those
 pixels with the interferometric height (the plain interferogram's phase,
 unwrapped from the void's rim along its local fringe frequency).
 
+Blunders (whole-cycle errors of the unwrapped differential) sit where the
+residual is the DEM error *amplified* by slopes facing the radar
+(:func:`~peppers.operators.dem_error_check.amplification`): its gradient
+aliases there at the multilooked posting. On the ground the DEM error is smooth, so
+:func:`~peppers.operators.dem_error_check.check_cycles`
+compares each pixel's DEM error ``-r / A`` with its neighbourhood's median
+and moves whole cycles to agree (DEM-assisted unwrapping); pixels no cycle
+explains, and DEM pixels the unwrapping masked, take the model's height
+(``height_source`` 3 and 4).
+
 In the chain (``rules/reference_dem/dem.yaml``, ``pep init --reference-dem``)
 :class:`DemRefinedPhase` (global, multilooked grid) builds the refined
 flattened phase ``phi_res + phi_dem`` (whole cycles per component still
@@ -44,12 +54,14 @@ import math
 from typing import Any, ClassVar, Mapping
 
 import numpy as np
+from scipy.ndimage import binary_dilation, distance_transform_edt, label
 
 from peppers.errors import OperatorError
 from peppers.geometry.zero_doppler import geo2rdr, rdr2geo
 from peppers.image import ImageSink, ImageSource, ImageSpec, Region
 from peppers.operator import GlobalOperator, Param
 from peppers.operators.absolute_phase import TWO_PI, AbsolutePhaseEstimate
+from peppers.operators.dem_error_check import amplification, check_cycles, circle_sensitivity
 from peppers.operators.height import (PhaseToHeight, multilook_centres, radar_looks,
                                       scene_pair)
 
@@ -58,8 +70,11 @@ __all__ = ["median_constant", "dem_phase", "absolute_from_residual", "fill_voids
 
 log = logging.getLogger("peppers.dem_refinement")
 
+#: Width (multilooked pixels) of the rim on which a void's fill is cross-validated.
+RING_WIDTH = 3
+
 #: Codes of the ``height_source`` layer: where each refined pixel's height comes from.
-SOURCE_CODES = {"none": 0, "refined": 1, "void_filled": 2}
+SOURCE_CODES = {"none": 0, "refined": 1, "void_filled": 2, "dem_model": 3, "dem_filled": 4}
 
 
 def median_constant(residual_phase: np.ndarray, valid: np.ndarray | None = None) -> float:
@@ -102,7 +117,6 @@ def absolute_from_residual(residual_phase: np.ndarray, constant: float,
                            dem_phase_rad: np.ndarray) -> np.ndarray:
     """Flattened absolute phase for ``PhaseToHeight``: ``phi_res - c + phi_dem``."""
     return (np.asarray(residual_phase, float) - constant) + dem_phase_rad
-
 
 def _wrap(x: np.ndarray) -> np.ndarray:
     return np.angle(np.exp(1j * x))
@@ -206,6 +220,21 @@ class DemRefinedPhase(GlobalOperator):
         As in :class:`~peppers.operators.height.PhaseToHeight`.
     threshold : float
         Coherence below which a void pixel is not filled (the unwrapper's).
+    check_window, tolerance
+        :func:`~peppers.operators.dem_error_check.check_cycles` on the DEM
+        pixels before the voids are filled (``check_window`` 0: no check):
+        whole cycles moved to agree with a smooth DEM error, pixels still
+        disagreeing by more than ``tolerance`` heights of ambiguity take the
+        model's height instead (source 3).
+    fill_from_dem : bool
+        DEM pixels the unwrapping left out (coherence under its threshold)
+        within ``check_window`` of checked pixels take the model's height
+        too: the reference DEM minus the neighbourhood's median DEM error
+        (source 4). Without it they are holes, and the geocoder's quads at
+        a hole's edge carry a neighbour's height onto steep ground.
+    void_max_wrong : float
+        :meth:`trusted_voids`: a void is filled only if at most this fraction
+        of its rim, hidden and refilled, comes back a cycle off.
     """
 
     name: ClassVar[str] = "dem_refined_phase"
@@ -216,7 +245,15 @@ class DemRefinedPhase(GlobalOperator):
     params = tuple(p for p in PhaseToHeight.params
                    if p.name in ("master", "slave", "looks", "reference_height_m")) + (
               Param("threshold", float, 0.3, "coherence threshold of the unwrapping",
-                    key="insar.unwrap.coherence_threshold", ge=0.0),)
+                    key="insar.unwrap.coherence_threshold", ge=0.0),
+              Param("check_window", int, 9, "DEM-error cycle check window (0: off)",
+                    key="insar.dem_refinement.check_window", ge=0),
+              Param("tolerance", float, 0.3, "DEM-error cycle check tolerance (cycles)",
+                    key="insar.dem_refinement.tolerance", ge=0.0),
+              Param("fill_from_dem", bool, True, "unwrapping-masked DEM pixels from the model",
+                    key="insar.dem_refinement.fill_from_dem"),
+              Param("void_max_wrong", float, 0.2, "largest rim fraction refilled a cycle off",
+                    key="insar.dem_refinement.void_max_wrong", ge=0.0))
 
     def __init__(self, **values: Any) -> None:
         super().__init__(**values)
@@ -243,6 +280,14 @@ class DemRefinedPhase(GlobalOperator):
         r1 = self._master.slant_range(cols)[None, :]
         void = ~np.isfinite(dem_h)
         known = np.isfinite(diff) & (comps > 0) & ~void
+        diff = np.where(known, diff, np.nan)
+        rejected = np.zeros(diff.shape, dtype=bool)
+        filled = rejected
+        if self.check_window > 0 and known.any():
+            diff, rejected, filled, nearest = self.check(diff, np.where(known, comps, 0),
+                                                         dem_h, t, r1)
+            comps = np.where(filled, nearest, comps)
+            known |= filled
         phase = np.where(known, diff, np.nan) + dem_phase(self._master, self._slave, t, r1,
                                                           dem_h, self.reference_height_m)
         comp = np.where(known, comps, 0)
@@ -251,14 +296,92 @@ class DemRefinedPhase(GlobalOperator):
             if fringe is not None:
                 la, lr = self.looks
                 gradient = (TWO_PI * la * fringe[0], TWO_PI * lr * fringe[1])
-            wrapped = np.where(void, np.angle(ifg), np.nan)
-            good = void & np.isfinite(wrapped) & (coh >= self.threshold)
-            phase, comp = fill_voids(phase, comp, wrapped, void, good, gradient)
+            signal = np.isfinite(ifg) & (coh >= self.threshold)
+            good = void & signal & self.trusted_voids(phase, comp, np.angle(ifg), void,
+                                                      signal, gradient)
+            phase, comp = fill_voids(phase, comp, np.where(void, np.angle(ifg), np.nan), void,
+                                     good, gradient)
         ok = np.isfinite(phase) & (comp > 0)
         source = np.where(ok, np.where(void, SOURCE_CODES["void_filled"],
                                        SOURCE_CODES["refined"]), SOURCE_CODES["none"])
+        source = np.where(ok & rejected, SOURCE_CODES["dem_model"], source)
+        source = np.where(ok & filled, SOURCE_CODES["dem_filled"], source)
         return (np.where(ok, phase, np.nan).astype(np.float32),
                 np.where(ok, comp, 0).astype(np.int32), source.astype(np.uint8))
+
+    def trusted_voids(self, phase: np.ndarray, comp: np.ndarray, wrapped: np.ndarray,
+                      void: np.ndarray, signal: np.ndarray,
+                      gradient: tuple[np.ndarray, np.ndarray] | None) -> np.ndarray:
+        """Voids whose fill is trusted: :func:`fill_voids` cross-validated on the rim.
+
+        The ring of refined pixels within :data:`RING_WIDTH` of each void is
+        hidden and filled the same way from outside it; a void whose ring
+        comes back a cycle off (``|fill - refined| > pi``) on more than
+        ``void_max_wrong`` of its pixels is not filled (its pixels keep no
+        height: at a few metres of height of ambiguity the multilooked phase
+        there cannot be followed, and a wrong fill is a blunder).
+        """
+        labels, count = label(void)
+        known = np.isfinite(phase) & (comp > 0)
+        ring = binary_dilation(void, iterations=RING_WIDTH) & ~void & known
+        trusted = np.ones(void.shape, dtype=bool)
+        if not ring.any():
+            return trusted
+        hidden = void | ring
+        trial, _ = fill_voids(np.where(ring, np.nan, phase), np.where(ring, 0, comp),
+                              np.where(hidden, wrapped, np.nan), hidden, hidden & signal,
+                              gradient)
+        wrong = ring & ~(np.abs(trial - phase) <= math.pi)       # unfilled counts as wrong
+        _, (ir, ic) = distance_transform_edt(~void, return_indices=True)
+        owner = labels[ir, ic]
+        for v in range(1, count + 1):
+            mine = ring & (owner == v)
+            frac = float(wrong[mine].mean()) if mine.any() else 1.0
+            log.info("%s: void %d (%d px): %.1f %% of its %d rim pixels refilled a cycle off",
+                     self.label, v, int((labels == v).sum()), 100 * frac, int(mine.sum()))
+            if frac > self.void_max_wrong:
+                trusted[labels == v] = False
+        return trusted
+
+    def check(self, diff: np.ndarray, comps: np.ndarray, dem_h: np.ndarray, t: np.ndarray,
+              r1: np.ndarray) -> tuple[np.ndarray, ...]:
+        """:func:`check_cycles` on the unwrapped differential ``diff`` (NaN where unknown).
+
+        The residual height is ``(phi - c) / (d phi / d h)``, ``c`` the
+        component's median (DEM errors zero-mean, as :func:`median_constant`);
+        a model pixel's phase is ``c + (d phi / d h) r_model``, ``r_model = -A
+        S`` (``c`` and the component of the nearest unwrapped pixel).
+
+        Returns
+        -------
+        phase, model, filled, nearest : ndarray
+            The corrected differential phase; pixels given the model's height
+            for disagreeing (``model``) and for having no phase (``filled``,
+            with ``fill_from_dem``); the component of each pixel's nearest
+            unwrapped pixel.
+        """
+        dphi_dh, cos_t = circle_sensitivity(self._master, self._slave, t, r1, dem_h)
+        residual = np.full(diff.shape, np.nan)
+        for c in np.unique(comps[comps > 0]):
+            sel = comps == c
+            residual[sel] = (diff[sel] - median_constant(diff[sel])) / dphi_dh[sel]
+        amp = amplification(dem_h, np.ravel(r1), cos_t)
+        cycles, rejected, model = check_cycles(residual, TWO_PI / dphi_dh, amp,
+                                               self.check_window, self.tolerance)
+        moved = int(np.count_nonzero(cycles))
+        if moved or rejected.any():
+            log.info("%s: DEM-error check moved %d pixel(s) by whole cycles, %d from the "
+                     "DEM-error model", self.label, moved, int(rejected.sum()))
+        known = comps > 0
+        _, (ir, ic) = distance_transform_edt(~known, return_indices=True)
+        constant = (diff - residual * dphi_dh)[ir, ic]          # nearest component's c
+        out = diff + TWO_PI * cycles
+        out[rejected] = (constant + model * dphi_dh)[rejected]
+        filled = np.zeros(diff.shape, bool)
+        if self.fill_from_dem:
+            filled = ~known & np.isfinite(model) & np.isfinite(dem_h)
+            out[filled] = (constant + model * dphi_dh)[filled]
+        return out, rejected, filled, comps[ir, ic]
 
     def run(self, sources: Mapping[str, ImageSource], sinks: Mapping[str, ImageSink]) -> None:
         full = Region.full(sources["differential"].spec.shape)

@@ -61,8 +61,11 @@ def scene(tmp_path_factory):
                 residual=residual, meta=meta, gcps=gcps, ambiguity=ha, t=t, r1=r1)
 
 
-def _refine(scene, residual=None, dem=None, coherence=1.0):
-    op = DemRefinedPhase(looks=(1, 1), **scene["meta"])
+def _refine(scene, residual=None, dem=None, coherence=1.0, check_window=0):
+    # the DEM error here is put on the radar grid, not on the ground, so the
+    # DEM-error check's model (smooth on the ground) does not hold: off, except
+    # in test_dem_error_check_leaves_a_rough_error_alone
+    op = DemRefinedPhase(looks=(1, 1), check_window=check_window, **scene["meta"])
     assert op.looks == (1, 1)
     res = scene["residual"] if residual is None else residual
     comps = np.where(np.isfinite(res), 1, 0)
@@ -85,6 +88,33 @@ def test_refined_phase_is_the_truth_on_the_dem_and_in_the_void(scene):
     assert np.max(np.abs(err[dem_pixels])) < 0.01      # exact algebra (float32 out)
     # the void: the interferogram's phase, unwrapped from the rim (no cycle slip)
     assert np.max(np.abs(err[VOID])) < 0.01
+
+
+def test_dem_error_check_leaves_a_rough_error_alone(scene):
+    # 10 m error, +-2 ambiguities over 24 single-look pixels and amplified by
+    # the slopes: the check's model is not sharp there, so it moves no cycle
+    phase, comps, source = _refine(scene, check_window=9)
+    err = phase - scene["phase"] - TWO_PI * CYCLES
+    assert np.nanmax(np.abs(err)) < math.pi
+    assert np.count_nonzero(source == SOURCE_CODES["dem_model"]) < 0.03 * source.size
+
+
+def test_void_not_filled_when_its_rim_does_not_refill(scene):
+    # 0.6 cycle per pixel along range on top of the truth and no fringe
+    # frequency to follow: the void's fill aliases; cross-validated on the
+    # void's rim it comes back cycles off, so the void keeps no height
+    ramp = 0.6 * TWO_PI * np.arange(scene["phase"].shape[1])[None, :]
+    res = scene["residual"] + ramp
+    ifg = np.exp(1j * (scene["phase"] + ramp))
+    comps = np.where(np.isfinite(res), 1, 0)
+    op = DemRefinedPhase(looks=(1, 1), check_window=0, **scene["meta"])
+    phase, _, source = op.refine(res, comps, scene["dem"], ifg, np.ones(res.shape), None)
+    assert (source[VOID] == SOURCE_CODES["none"]).all() and np.isnan(phase[VOID]).all()
+    always = DemRefinedPhase(looks=(1, 1), check_window=0, void_max_wrong=1.0, **scene["meta"])
+    phase, _, source = always.refine(res, comps, scene["dem"], ifg, np.ones(res.shape), None)
+    assert (source[VOID] == SOURCE_CODES["void_filled"]).all()
+    err = phase - scene["phase"] - ramp - TWO_PI * CYCLES
+    assert np.max(np.abs(err[VOID])) > math.pi           # the fill it refused: cycles off
 
 
 def test_no_coherence_no_fill(scene):
