@@ -246,7 +246,7 @@ class DemRefinedPhase(GlobalOperator):
                    if p.name in ("master", "slave", "looks", "reference_height_m")) + (
               Param("threshold", float, 0.3, "coherence threshold of the unwrapping",
                     key="insar.unwrap.coherence_threshold", ge=0.0),
-              Param("check_window", int, 9, "DEM-error cycle check window (0: off)",
+              Param("check_window", int, 15, "DEM-error cycle check window (0: off)",
                     key="insar.dem_refinement.check_window", ge=0),
               Param("tolerance", float, 0.3, "DEM-error cycle check tolerance (cycles)",
                     key="insar.dem_refinement.tolerance", ge=0.0),
