@@ -1,9 +1,9 @@
 """The whole chain at size: a simulated pair through ``pep run make geocoded_dem``.
 
 Issue 18, item 3. ``pep simulate`` makes a pair of ``--shape`` (the issue's
-unit of work is 20000 x 6000; the default here is smaller because the
-simulator's memory still grows with the scene, see docs/stream1.md), timed
-and measured apart. Then for each ``--mpi`` setting (``0``: threads only;
+unit of work is 20000 x 6000; the default here is smaller so that a check
+takes a minute), timed and measured apart (the simulator streams in blocks
+of lines: its peak RSS does not grow with the lines, docs/simulator.md). Then for each ``--mpi`` setting (``0``: threads only;
 ``N``: ``pep run make --mpi N``) a fresh run (``pep init``) makes
 ``geocoded_dem`` in a child process under ``/usr/bin/time -v``, and the
 run's own ``events.jsonl`` gives

@@ -105,7 +105,7 @@ OPTIONS = (
      "geoid grid (e.g. EGM96 .gtx): the reference DEM holds geoid heights"),
     ("--threads", "threads", int, "worker threads, 0 = all cores (default 0)"),
     ("--block-lines", "block_lines", int,
-     "lines computed and held at a time (memory), 0 = 128 per thread (default 0)"),
+     "lines computed and held at a time (memory), 0 = 2^19 pixels / width (default 0)"),
 )
 
 

@@ -25,7 +25,7 @@ def test_simulation_files_do_not_depend_on_the_block_size(tmp_path):
     base = dict(lines=200, samples=160, seed=9, relief_m=250.0, patches=2, gcps=9, threads=2,
                 mogi_volume_m3=1e5, mogi_depth_m=700.0, dem_error_m=4.0)
     folders = []
-    for block in (24, 0):            # 24 lines at a time, and the default (256: one block)
+    for block in (24, 0):            # 24 lines at a time, and the default (one block here)
         cfg = SimulationConfig(block_lines=block, **base)
         folders.append(simulate(tmp_path / f"b{block}", cfg).folder)
     small, whole = folders

@@ -136,8 +136,9 @@ class SimulationConfig:
         Worker threads (numba kernels release the GIL); 0 = all cores.
     block_lines : int
         Lines of the extended grid computed and held at a time (geometry
-        blocks and synthesis waves); 0 = 128 per thread, at least 256. The
-        files do not depend on it; memory grows with it, not with the scene.
+        blocks, synthesis waves, written blocks); 0 = 2^19 pixels over the
+        extended width (256 at 2000 samples). The files do not depend on it;
+        memory grows with it, not with the lines.
     """
 
     lines: int = 4000

@@ -87,7 +87,8 @@ def image_pass(scratch: Scratch, rasters: dict[str, RawImage], master: RawImage,
     noise_power : float
     threads : int
     block_lines : int
-        About the scatterer rows of one wave.
+        About the scatterer rows of one wave (at least two blocks per
+        thread), and the rows of each block written.
     """
     ma, mr = margin
     lines, samples = cfg.lines, cfg.samples
@@ -110,7 +111,8 @@ def image_pass(scratch: Scratch, rasters: dict[str, RawImage], master: RawImage,
     buffer_row = -pad
     flush = _Flusher(scratch, rasters, (master, slave), cfg=cfg, margin=margin, irf=irf,
                      noise_power=noise_power, threads=threads)
-    pairs = max(1, int(round(block_lines / (2 * (blocks[0][1] - blocks[0][0])))))
+    # at least one even block per thread in a wave; memory: 2 x pairs blocks of fields
+    pairs = max(threads, int(round(block_lines / (2 * (blocks[0][1] - blocks[0][0])))))
     waves = _waves(len(blocks), pairs)
     for index, (evens, odds) in enumerate(waves):
         members = evens + odds
@@ -136,8 +138,9 @@ def image_pass(scratch: Scratch, rasters: dict[str, RawImage], master: RawImage,
         done = first_row(max(members) + 1) if index + 1 < len(waves) else lines + pad
         keep = done - buffer_row
         out_lo, out_hi = max(buffer_row, 0), min(done, lines)
-        if out_hi > out_lo:
-            flush(out_lo, out_hi, [b[out_lo - buffer_row:out_hi - buffer_row, pad:pad + samples]
+        for lo in range(out_lo, out_hi, block_lines):      # written in blocks of rows
+            hi = min(lo + block_lines, out_hi)
+            flush(lo, hi, [b[lo - buffer_row:hi - buffer_row, pad:pad + samples]
                            for b in buffers])
         buffers = [np.ascontiguousarray(b[keep:]) for b in buffers]
         buffer_row = done

@@ -65,13 +65,17 @@ from peppers.operators.simulate.dem_errors import reference_dem, write_reference
 from peppers.operators.simulate.geometry_pass import Scratch, geometry_pass
 from peppers.operators.simulate.image_pass import image_pass
 from peppers.operators.simulate.irf import ImpulseResponse
-from peppers.operators.simulate.radar_grid import (BLOCK_LINES, GridSpec, _intersect,
+from peppers.operators.simulate.radar_grid import (GridSpec, _intersect,
                                                     ellipsoid_phase_spline, refuse_layover,
                                                     surface_orientation)
 from peppers.operators.simulate.terrain import make_terrain
 from peppers.scene import Scene, load_scene, write_scene
 
 __all__ = ["simulate", "SimulationResult"]
+
+#: Pixels of the extended grid per block (``block_lines`` = this over the width): the
+#: memory of the geometry blocks and of each written block of rows.
+BLOCK_PIXELS = 2 ** 19
 
 #: State-vector spacing and the margin they cover beyond the image, seconds.
 STATE_VECTOR_STEP_S = 10.0
@@ -337,9 +341,9 @@ def _simulate_into(folder: Path, cfg: SimulationConfig,
     clock.done("terrain")
 
     # 4: geometry, block by block of rows, into scratch fields and the truth rasters
-    block_lines = cfg.block_lines or BLOCK_LINES * max(2, threads)
     ma, mr = margin
     ext_shape = (cfg.lines + 2 * ma, cfg.samples + 2 * mr)
+    block_lines = cfg.block_lines or max(16, BLOCK_PIXELS // ext_shape[1])
     patches = scatterers.draw_patches(ext_shape, margin, low=cfg.low_coherence,
                                       patches=cfg.patches, rng=rng_patches)
     names = _raster_names(cfg, reference is not None)

@@ -139,11 +139,14 @@ def parallel_map(function, items, threads: int) -> list:
 
 
 def run_blocks(n_rows: int, threads: int, work) -> list:
-    """Call ``work(lo, hi)`` on blocks of ``BLOCK_LINES`` rows in a thread pool.
+    """Call ``work(lo, hi)`` on blocks of rows in a thread pool.
 
-    Returns the results in block order (independent of ``threads``).
+    Blocks of ``BLOCK_LINES`` rows, fewer when that leaves a thread idle.
+    Returns the results in block order (the work is per row: the values do
+    not depend on ``threads``).
     """
-    bounds = [(lo, min(lo + BLOCK_LINES, n_rows)) for lo in range(0, n_rows, BLOCK_LINES)]
+    step = max(1, min(BLOCK_LINES, -(-n_rows // max(threads, 1))))
+    bounds = [(lo, min(lo + step, n_rows)) for lo in range(0, n_rows, step)]
     return parallel_map(lambda b: work(*b), bounds, threads)
 
 

@@ -129,15 +129,21 @@ def fractal_surface(shape: tuple[int, int], spacing_m: tuple[float, float], expo
     Voss (1988), sec. 1.6.7 (spectral synthesis, "FFT filtering").
     """
     rows, cols = shape
-    noise = rng.standard_normal(shape)
+    spectrum = fftw.rfft2(rng.standard_normal(shape))
     ky = np.fft.fftfreq(rows, d=spacing_m[0])
     kx = np.fft.rfftfreq(cols, d=spacing_m[1])
-    k2 = ky[:, None] ** 2 + kx[None, :] ** 2
-    amplitude = (k2 + outer_scale_m ** -2) ** (-exponent / 4.0)
+    # in place, one half-spectrum-sized temporary (the same values as out of place)
+    amplitude = ky[:, None] ** 2 + kx[None, :] ** 2
+    amplitude += outer_scale_m ** -2
+    amplitude **= -exponent / 4.0
     amplitude[0, 0] = 0.0
-    surface = fftw.irfft2(fftw.rfft2(noise) * amplitude, s=shape)
+    spectrum *= amplitude
+    del amplitude
+    surface = fftw.irfft2(spectrum, s=shape)
+    del spectrum
     surface -= surface.mean()
-    return surface / (surface.max() - surface.min())
+    surface /= surface.max() - surface.min()
+    return surface
 
 
 def slope_limits(heights: np.ndarray, dlat: float, dlon: float, lat_deg: float,
@@ -165,13 +171,15 @@ def slope_limits(heights: np.ndarray, dlat: float, dlon: float, lat_deg: float,
     dy = dlat * _M_PER_DEG                       # metres per row step (northwards +)
     dx = dlon * _M_PER_DEG * math.cos(math.radians(lat_deg))
     # edge differences of every cell: two for d/drow, two for d/dcol
-    d_row = (heights[1:, :] - heights[:-1, :]) / dy      # dh/dnorth along columns j
-    d_col = (heights[:, 1:] - heights[:, :-1]) / dx      # dh/deast along rows i
     high, low = -math.inf, math.inf
-    for north in (d_row[:, :-1], d_row[:, 1:]):           # one combination at a time:
-        for east in (d_col[:-1, :], d_col[1:, :]):        # a DEM-sized temporary, not four
-            along = away_east * east + away_north * north
-            high, low = max(high, float(along.max())), min(low, float(along.min()))
+    for lo in range(0, heights.shape[0] - 1, 256):       # bands of cells: bounded memory
+        band = heights[lo:lo + 257]
+        d_row = (band[1:, :] - band[:-1, :]) / dy        # dh/dnorth along columns j
+        d_col = (band[:, 1:] - band[:, :-1]) / dx        # dh/deast along rows i
+        for north in (d_row[:, :-1], d_row[:, 1:]):
+            for east in (d_col[:-1, :], d_col[1:, :]):
+                along = away_east * east + away_north * north
+                high, low = max(high, float(along.max())), min(low, float(along.min()))
     return max(high, 0.0), max(-low, 0.0)
 
 
@@ -231,5 +239,9 @@ def make_terrain(bounds: tuple[float, float, float, float], *, posting_arcsec: f
                slope_margin / math.tan(inc_far) / away if away > 0 else math.inf]
     used = min(relief_m, *allowed) if reduce else relief_m
     # float32 values, so that dem.tif holds exactly the surface the simulation used
-    heights = (base_height_m + used * unit).astype(np.float32).astype(np.float64)
+    unit *= used                                  # base + used * unit, in place
+    unit += base_height_m
+    heights = unit.astype(np.float32)
+    del unit
+    heights = heights.astype(np.float64)
     return Terrain(heights, lat0, lon0, -step, step, float(relief_m), float(used))
