@@ -72,7 +72,14 @@ class View:
         value = self.leaf(key)
         if value is not ABSENT:
             return value
-        tree = self.subtree(key)
+        # One read of the leaves decides: another process may create ``key``
+        # as a value between the read above and this one (then it is returned,
+        # not refused as "a value, not a group").
+        items = list(self.leaves(key))
+        for found, value in items:
+            if found == key:
+                return value
+        tree = self._nest(key, items)
         if tree:
             return tree
         if default is RAISE:
@@ -90,8 +97,12 @@ class View:
         RecordError
             If a hand edit made a key both a value and a group.
         """
+        return self._nest(prefix, list(self.leaves(prefix)))
+
+    @staticmethod
+    def _nest(prefix: str, items: list[tuple[str, Any]]) -> dict[str, Any]:
+        """The nested mapping of ``items`` (from :meth:`leaves`) below ``prefix``."""
         parts = split_key(prefix, allow_empty=True)
-        items = list(self.leaves(prefix))
         present = {key for key, _ in items}
         tree: dict[str, Any] = {}
         for key, value in items:
